@@ -1,0 +1,245 @@
+package dataset
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseIris(t *testing.T) {
+	f, err := os.Open("testdata/iris.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := Parse(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rows() != 150 || len(d.Features) != 4 || d.Label != "species" {
+		t.Fatalf("got %d rows, features %v, label %q", d.Rows(), d.Features, d.Label)
+	}
+	if want := []string{"setosa", "versicolor", "virginica"}; !slices.Equal(d.Classes, want) {
+		t.Errorf("classes %v, want %v", d.Classes, want)
+	}
+	if got := d.Row(0); !slices.Equal(got, []float64{5.1, 3.5, 1.4, 0.2}) {
+		t.Errorf("row 0 = %v", got)
+	}
+	if d.Y[0] != 0 || d.Y[149] != 2 {
+		t.Errorf("labels %d, %d", d.Y[0], d.Y[149])
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	in := "\xef\xbb\xbfb,label,a\n1,x,2\n3,y,4\n5,x,6\n"
+	d, err := Parse(strings.NewReader(in), Options{Label: "label", SizeHint: int64(len(in))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.Features, []string{"b", "a"}) || !slices.Equal(d.X, []float64{1, 2, 3, 4, 5, 6}) || !slices.Equal(d.Y, []int{0, 1, 0}) {
+		t.Errorf("got features %v X %v Y %v", d.Features, d.X, d.Y)
+	}
+}
+
+func TestClassesSortAsStrings(t *testing.T) {
+	d, err := Parse(strings.NewReader("x,y\n1,2\n2,10\n3,9\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"10", "2", "9"}; !slices.Equal(d.Classes, want) {
+		t.Errorf("classes %v, want %v", d.Classes, want)
+	}
+	if want := []int{1, 0, 2}; !slices.Equal(d.Y, want) {
+		t.Errorf("Y %v, want %v", d.Y, want)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		opts     Options
+		want     string
+	}{
+		{"empty file", "", Options{}, "the file is empty"},
+		{"header only", "a,b,label\n", Options{}, "no data rows after the header"},
+		{"not a number", "a,petal_width,label\n1,2,x\n1,abc,y\n", Options{}, `line 3, column petal_width: "abc" is not a number`},
+		{"empty cell", "a,b,label\n1,,x\n", Options{}, "line 2, column b: empty value"},
+		{"NaN", "a,b,label\n1,NaN,x\n", Options{}, `line 2, column b: "NaN" is not a finite number`},
+		{"Inf", "a,b,label\n1,-inf,x\n", Options{}, `line 2, column b: "-inf" is not a finite number`},
+		{"overflow", "a,b,label\n1,1e999,x\n", Options{}, `line 2, column b: "1e999" is out of range for float64`},
+		{"ragged short", "a,b,label\n1,2,x\n1,y\n", Options{}, "line 3: 2 fields, the header has 3"},
+		{"ragged long", "a,b,label\n1,2,x,4\n", Options{}, "line 2: 4 fields, the header has 3"},
+		{"duplicate column", "a,b,a\n1,2,x\n", Options{}, `line 1: duplicate column name "a" (columns 1 and 3)`},
+		{"empty column name", "a,,label\n1,2,x\n", Options{}, "line 1: column 2 has an empty name"},
+		{"single class", "a,label\n1,x\n2,x\n", Options{}, `column label has a single class "x"; need at least two`},
+		{"missing label column", "a,b\n1,2\n", Options{Label: "species"}, `line 1: no label column "species"; columns are a, b`},
+		{"one column", "label\nx\n", Options{}, "line 1: need at least one feature column and a label column"},
+		{"non-UTF-8 header", "a\xff,label\n1,x\n", Options{}, "line 1: column 1: name is not valid UTF-8"},
+		{"non-UTF-8 label", "a,label\n1,x\xff\n2,y\n", Options{}, "line 2, column label: label is not valid UTF-8"},
+		{"non-UTF-8 value", "a,label\n1\xfe,x\n", Options{}, "line 2, column a: value is not valid UTF-8"},
+		{"empty label", "a,label\n1,\n", Options{}, "line 2, column label: empty label"},
+		{"bad quote", "a,label\n1,\"x\n", Options{}, "extraneous or missing"},
+		{"too many classes", "a,label\n1,a\n2,b\n3,c\n", Options{MaxClasses: 2}, "line 4, column label: more than 2 distinct labels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.in), tc.opts)
+			if err == nil {
+				t.Fatal("parse succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to contain %q", err, tc.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not match ErrInvalid", err)
+			}
+		})
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestReadErrorIsNotInvalid(t *testing.T) {
+	_, err := Parse(failingReader{}, Options{})
+	if err == nil || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("got %v, want the read error, not ErrInvalid", err)
+	}
+}
+
+func makeDataset(perClass ...int) *Dataset {
+	d := &Dataset{Features: []string{"a", "b"}, Label: "y"}
+	for k, n := range perClass {
+		d.Classes = append(d.Classes, fmt.Sprint("c", k))
+		for i := 0; i < n; i++ {
+			row := len(d.Y)
+			d.X = append(d.X, float64(row), float64(-row))
+			d.Y = append(d.Y, k)
+		}
+	}
+	return d
+}
+
+func TestSplitIsStratifiedAndSeeded(t *testing.T) {
+	d := makeDataset(50, 30, 20)
+	train, test, err := Split(d, 0.2, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.Rows() != 80 || test.Rows() != 20 {
+		t.Fatalf("train %d, test %d rows", train.Rows(), test.Rows())
+	}
+	count := func(ds *Dataset) []int {
+		c := make([]int, len(ds.Classes))
+		for _, y := range ds.Y {
+			c[y]++
+		}
+		return c
+	}
+	if got := count(test); !slices.Equal(got, []int{10, 6, 4}) {
+		t.Errorf("test per class %v, want [10 6 4]", got)
+	}
+	// Rows move with their labels: a row's first feature is its original
+	// index and the class follows from that.
+	seen := map[float64]bool{}
+	for _, ds := range []*Dataset{train, test} {
+		for i := 0; i < ds.Rows(); i++ {
+			r := ds.Row(i)
+			if r[1] != -r[0] {
+				t.Fatalf("row %d corrupted: %v", i, r)
+			}
+			orig := int(r[0])
+			want := 0
+			if orig >= 80 {
+				want = 2
+			} else if orig >= 50 {
+				want = 1
+			}
+			if ds.Y[i] != want {
+				t.Fatalf("row %v has class %d, want %d", r, ds.Y[i], want)
+			}
+			seen[r[0]] = true
+		}
+	}
+	if len(seen) != 100 {
+		t.Errorf("%d distinct rows after split, want 100", len(seen))
+	}
+
+	again := makeDataset(50, 30, 20)
+	_, test2, _ := Split(again, 0.2, 42)
+	if !slices.Equal(test.X, test2.X) {
+		t.Error("same seed gave a different split")
+	}
+	other := makeDataset(50, 30, 20)
+	_, test3, _ := Split(other, 0.2, 43)
+	if slices.Equal(test.X, test3.X) {
+		t.Error("another seed gave the same split")
+	}
+}
+
+func TestSplitEdgeCases(t *testing.T) {
+	d := makeDataset(5, 5)
+	train, test, err := Split(d, 0, 1)
+	if err != nil || train != d || test != nil {
+		t.Errorf("fraction 0: got %v %v %v, want all rows for training", train, test, err)
+	}
+	for _, frac := range []float64{-0.1, 1, 1.5} {
+		if _, _, err := Split(makeDataset(5, 5), frac, 1); !errors.Is(err, ErrInvalid) {
+			t.Errorf("fraction %v: error %v, want ErrInvalid", frac, err)
+		}
+	}
+	_, _, err = Split(makeDataset(5, 1), 0.2, 1)
+	if err == nil || !strings.Contains(err.Error(), `class "c1" has 1 row(s)`) {
+		t.Errorf("one row in a class: got %v", err)
+	}
+	// A tiny fraction still leaves one test row per class; a large one
+	// still leaves one training row.
+	_, test, _ = Split(makeDataset(3, 3), 0.01, 1)
+	if test.Rows() != 2 {
+		t.Errorf("tiny fraction: %d test rows, want 2", test.Rows())
+	}
+	train, _, _ = Split(makeDataset(3, 3), 0.99, 1)
+	if train.Rows() != 2 {
+		t.Errorf("large fraction: %d train rows, want 2", train.Rows())
+	}
+}
+
+func syntheticCSV(rows, features int) []byte {
+	var b bytes.Buffer
+	for j := 0; j < features; j++ {
+		fmt.Fprintf(&b, "f%d,", j)
+	}
+	b.WriteString("label\n")
+	for i := 0; i < rows; i++ {
+		for j := 0; j < features; j++ {
+			fmt.Fprintf(&b, "%.4f,", float64((i*31+j*17)%1000)/97)
+		}
+		fmt.Fprintf(&b, "c%d\n", i%3)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkParse reports the bytes allocated per input byte: the matrix
+// itself is 8 bytes per value, so the ratio shows what parsing adds.
+func BenchmarkParse(b *testing.B) {
+	for _, rows := range []int{100_000, 1_000_000} {
+		in := syntheticCSV(rows, 20)
+		b.Run(fmt.Sprintf("%dx20", rows), func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			var d *Dataset
+			for b.Loop() {
+				var err error
+				d, err = Parse(bytes.NewReader(in), Options{SizeHint: int64(len(in))})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(d.X)*8+len(d.Y)*8)/float64(len(in)), "matrix-bytes/input-byte")
+		})
+	}
+}

@@ -1,0 +1,102 @@
+// Package httpserver holds what both services' HTTP layers share: the gin
+// engine with recovery, access logs and Prometheus metrics, the JSON error
+// shape, and a server lifecycle with readiness and graceful shutdown.
+package httpserver
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configures NewEngine.
+type Options struct {
+	Logger *slog.Logger
+	// Registry receives <Namespace>_http_requests_total and
+	// <Namespace>_http_request_duration_seconds.
+	Registry  *prometheus.Registry
+	Namespace string
+	// Buckets of the latency histogram; nil means DefaultBuckets.
+	Buckets []float64
+}
+
+// DefaultBuckets spans 100µs to 60s: fast predictions and slow trainings.
+var DefaultBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
+// unmatched is the handler label of requests no route matched, so that
+// random paths cannot grow the label set.
+const unmatched = "unmatched"
+
+// NewEngine returns a gin engine with recovery, metrics and access logging,
+// and JSON answers for unknown routes and methods.
+func NewEngine(opts Options) *gin.Engine {
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	buckets := opts.Buckets
+	if buckets == nil {
+		buckets = DefaultBuckets
+	}
+	f := promauto.With(opts.Registry)
+	requests := f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: opts.Namespace, Name: "http_requests_total",
+		Help: "HTTP requests answered, by route pattern, method and status code.",
+	}, []string{"handler", "method", "code"})
+	duration := f.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: opts.Namespace, Name: "http_request_duration_seconds",
+		Help: "Time to answer HTTP requests, by route pattern and method.", Buckets: buckets,
+	}, []string{"handler", "method"})
+
+	logger := opts.Logger
+	e.Use(func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		handler := c.FullPath()
+		if handler == "" {
+			handler = unmatched
+		}
+		method := c.Request.Method
+		if !knownMethod(method) {
+			method = "other"
+		}
+		elapsed := time.Since(start)
+		requests.WithLabelValues(handler, method, strconv.Itoa(c.Writer.Status())).Inc()
+		duration.WithLabelValues(handler, method).Observe(elapsed.Seconds())
+		if logger.Enabled(c.Request.Context(), slog.LevelDebug) {
+			logger.DebugContext(c.Request.Context(), "request", "method", c.Request.Method, "path", c.Request.URL.Path,
+				"status", c.Writer.Status(), "seconds", elapsed.Seconds(), "remote", c.ClientIP())
+		}
+	})
+	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
+		logger.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", v)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: CodeInternal, Message: "internal error"}})
+	}))
+	e.NoRoute(func(c *gin.Context) {
+		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	return e
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// MetricsHandler serves reg in the Prometheus exposition format.
+func MetricsHandler(reg *prometheus.Registry) gin.HandlerFunc {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	return gin.WrapH(h)
+}

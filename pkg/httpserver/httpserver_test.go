@@ -1,0 +1,161 @@
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	m.Run()
+}
+
+func newTestEngine(t *testing.T) (*gin.Engine, *prometheus.Registry, *strings.Builder) {
+	t.Helper()
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	reg := prometheus.NewRegistry()
+	e := NewEngine(Options{Logger: logger, Registry: reg, Namespace: "svc"})
+	e.GET("/items/:id", func(c *gin.Context) {
+		switch c.Param("id") {
+		case "bad":
+			WriteError(c, logger, Errorf(http.StatusBadRequest, CodeInvalidArgument, "id: %q is not valid", "bad"))
+		case "secret":
+			WriteError(c, logger, errors.New("dial tcp 10.0.0.1:9000: connection refused"))
+		case "panic":
+			panic("boom")
+		default:
+			c.JSON(http.StatusOK, gin.H{"id": c.Param("id")})
+		}
+	})
+	return e, reg, &logs
+}
+
+func TestErrorShapeAndStatus(t *testing.T) {
+	e, reg, logs := newTestEngine(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, msg    string
+	}{
+		{"GET", "/items/bad", 400, CodeInvalidArgument, `id: "bad" is not valid`},
+		{"GET", "/items/secret", 500, CodeInternal, "internal error"},
+		{"GET", "/items/panic", 500, CodeInternal, "internal error"},
+		{"GET", "/nowhere", 404, CodeNotFound, "no route GET /nowhere"},
+		{"DELETE", "/items/1", 405, CodeMethodNotAllowed, "method DELETE is not allowed on /items/1"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+			if w.Code != tc.status {
+				t.Errorf("status %d, want %d", w.Code, tc.status)
+			}
+			var b Body
+			if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
+				t.Fatalf("body %q: %v", w.Body, err)
+			}
+			if b.Error.Code != tc.code || b.Error.Message != tc.msg {
+				t.Errorf("error %+v, want %s %q", b.Error, tc.code, tc.msg)
+			}
+			if strings.Contains(w.Body.String(), "10.0.0.1") {
+				t.Error("internal detail leaked to the client")
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "boom") {
+		t.Errorf("internal errors not logged: %s", logs)
+	}
+	if got := requestCount(t, reg, "/items/:id", "GET", "400"); got != 1 {
+		t.Errorf("requests{handler=/items/:id,code=400} = %v, want 1", got)
+	}
+	if got := requestCount(t, reg, unmatched, "GET", "404"); got != 1 {
+		t.Errorf("requests{handler=unmatched} = %v, want 1", got)
+	}
+}
+
+func requestCount(t *testing.T, reg *prometheus.Registry, handler, method, code string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "svc_http_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["handler"] == handler && labels["method"] == method && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no svc_http_requests_total{handler=%q,method=%q,code=%q}", handler, method, code)
+	return 0
+}
+
+func TestServeDrainsInFlightRequests(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	started := make(chan struct{})
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var ready atomic.Bool
+	ready.Store(true)
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(ctx, NewServer(mux, logger), ln, ServeOptions{
+			Logger: logger, OnShutdown: func() { ready.Store(false) },
+			DrainDelay: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
+		})
+	}()
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	<-started
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	if ready.Load() {
+		t.Error("readiness still true after shutdown began")
+	}
+	close(release)
+	if s := <-got; s != "done" {
+		t.Errorf("in-flight request got %q, want done", s)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve returned %v", err)
+	}
+}

@@ -1,0 +1,46 @@
+package logreg
+
+import (
+	"context"
+	"testing"
+)
+
+func BenchmarkPredictProbaIris(b *testing.B) {
+	d := loadIris(b)
+	m, _, err := Fit(context.Background(), d, Options{Standardize: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := m.Compile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]float64, 3)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.PredictProba(d.X[i*4:i*4+4], out)
+		i++
+		if i == d.Rows {
+			i = 0
+		}
+	}
+}
+
+func benchmarkFit(b *testing.B, rows int) {
+	d := synthetic(rows, 20, 3, 0, 42)
+	b.ReportAllocs()
+	var info FitInfo
+	for b.Loop() {
+		var err error
+		if _, info, err = Fit(context.Background(), d, Options{Standardize: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(info.Iterations), "iterations")
+	b.ReportMetric(float64(info.Evaluations), "evaluations")
+	b.ReportMetric(info.Objective, "objective")
+}
+
+func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, 100_000) }
+func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, 1_000_000) }

@@ -1,0 +1,280 @@
+package logreg
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic makes a seeded classification set: class-dependent means plus
+// Gaussian noise, with the last `constant` features fixed at 3.
+func synthetic(rows, features, classes, constant int, seed uint64) Data {
+	r := rand.New(rand.NewPCG(seed, 7))
+	centers := make([]float64, classes*features)
+	for i := range centers {
+		centers[i] = r.NormFloat64()
+	}
+	d := Data{X: make([]float64, rows*features), Y: make([]int, rows), Rows: rows, Features: features, Classes: classes}
+	for i := 0; i < rows; i++ {
+		y := i % classes
+		d.Y[i] = y
+		for j := 0; j < features; j++ {
+			v := 3.0
+			if j < features-constant {
+				v = centers[y*features+j] + 1.5*r.NormFloat64() + float64(j)
+			}
+			d.X[i*features+j] = v
+		}
+	}
+	return d
+}
+
+func TestGradientMatchesFiniteDifferences(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		classes     int
+		standardize bool
+	}{
+		{"binomial raw", 2, false},
+		{"binomial standardized", 2, true},
+		{"multinomial raw", 4, false},
+		{"multinomial standardized", 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := synthetic(5000, 5, tc.classes, 1, 1)
+			var mean, scale []float64
+			if tc.standardize {
+				mean, scale = meanScale(d)
+			}
+			o := newObjective(d, mean, scale, 0.7, 2)
+			r := rand.New(rand.NewPCG(3, 4))
+			theta := make([]float64, o.dim())
+			for i := range theta {
+				theta[i] = 0.3 * r.NormFloat64()
+			}
+			grad := make([]float64, len(theta))
+			o.Grad(grad, theta)
+			for i := range theta {
+				h := 1e-6
+				p := append([]float64(nil), theta...)
+				p[i] += h
+				fp := o.Func(p)
+				p[i] -= 2 * h
+				fm := o.Func(p)
+				num := (fp - fm) / (2 * h)
+				if math.Abs(num-grad[i]) > 1e-6*max(1, math.Abs(num)) {
+					t.Errorf("d/dθ[%d]: analytic %.10g, numeric %.10g", i, grad[i], num)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultToleranceReachesOptimum(t *testing.T) {
+	for _, tc := range []struct {
+		name                        string
+		features, classes, constant int
+		standardize                 bool
+	}{
+		{"64 features 10 classes standardized", 64, 10, 4, true},
+		{"8 features 3 classes raw", 8, 3, 1, false},
+		{"binomial 30 features", 30, 2, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := synthetic(3000, tc.features, tc.classes, tc.constant, 11)
+			m, info, err := Fit(context.Background(), d, Options{Standardize: tc.standardize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.Converged {
+				t.Errorf("default fit did not converge: %+v", info)
+			}
+			ref, refInfo, err := Fit(context.Background(), d, Options{Standardize: tc.standardize, Tol: 1e-12, MaxIter: 20000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("default: %d iterations, objective %.12g; reference: %d iterations, objective %.12g, grad %.2g",
+				info.Iterations, info.Objective, refInfo.Iterations, refInfo.Objective, refInfo.GradNorm)
+			if diff := maxProbaDiff(t, m, ref, d); diff > 1e-4 {
+				t.Errorf("max |p - p_opt| = %.3g > 1e-4", diff)
+			}
+			if rel := (info.Objective - refInfo.Objective) / refInfo.Objective; rel > 1e-6 {
+				t.Errorf("objective %.12g is %.3g above the optimum %.12g", info.Objective, rel, refInfo.Objective)
+			}
+		})
+	}
+}
+
+func maxProbaDiff(t *testing.T, a, b *Model, d Data) float64 {
+	t.Helper()
+	ca, err := a.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := b.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := make([]float64, d.Classes), make([]float64, d.Classes)
+	worst := 0.0
+	for i := 0; i < d.Rows; i++ {
+		x := d.X[i*d.Features : (i+1)*d.Features]
+		ca.PredictProba(x, pa)
+		cb.PredictProba(x, pb)
+		for k := range pa {
+			worst = max(worst, math.Abs(pa[k]-pb[k]))
+		}
+	}
+	return worst
+}
+
+func TestFitIsIndependentOfWorkers(t *testing.T) {
+	d := synthetic(3*chunkRows+17, 6, 3, 0, 5)
+	m1, _, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m4, _, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m1.Coef {
+		if m1.Coef[i] != m4.Coef[i] {
+			t.Fatalf("coef[%d]: %v with 1 worker, %v with 4", i, m1.Coef[i], m4.Coef[i])
+		}
+	}
+}
+
+func TestFitReportsProgressAndStopsOnCancel(t *testing.T) {
+	d := synthetic(2000, 8, 3, 0, 9)
+	var seen []Progress
+	_, info, err := Fit(context.Background(), d, Options{OnProgress: func(p Progress) { seen = append(seen, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != info.Iterations {
+		t.Errorf("%d progress reports for %d iterations", len(seen), info.Iterations)
+	}
+	for i, p := range seen {
+		if p.Iteration != i+1 {
+			t.Errorf("report %d has iteration %d", i, p.Iteration)
+		}
+		if i > 0 && p.Loss > seen[i-1].Loss {
+			t.Errorf("loss rose at iteration %d: %v -> %v", p.Iteration, seen[i-1].Loss, p.Loss)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	_, _, err = Fit(ctx, d, Options{OnProgress: func(p Progress) {
+		if p.Iteration == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled fit returned %v, want context.Canceled", err)
+	}
+}
+
+func TestFitMaxIterStopsUnconverged(t *testing.T) {
+	d := synthetic(500, 8, 3, 0, 9)
+	_, info, err := Fit(context.Background(), d, Options{MaxIter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Converged || info.Iterations != 2 {
+		t.Errorf("got %+v, want 2 iterations, not converged", info)
+	}
+}
+
+func TestFitRejectsBadInput(t *testing.T) {
+	good := synthetic(10, 2, 2, 0, 1)
+	for _, tc := range []struct {
+		name string
+		d    Data
+		opts Options
+	}{
+		{"no rows", Data{Features: 2, Classes: 2}, Options{}},
+		{"one class", Data{X: []float64{1, 2}, Y: []int{0}, Rows: 1, Features: 2, Classes: 1}, Options{}},
+		{"label out of range", Data{X: []float64{1, 2}, Y: []int{5}, Rows: 1, Features: 2, Classes: 2}, Options{}},
+		{"short X", Data{X: []float64{1}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}},
+		{"NaN feature", Data{X: []float64{1, math.NaN()}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}},
+		{"negative C", good, Options{C: -1}},
+		{"infinite C", good, Options{C: math.Inf(1)}},
+		{"negative tol", good, Options{Tol: -1}},
+		{"negative max_iter", good, Options{MaxIter: -3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := Fit(context.Background(), tc.d, tc.opts); err == nil {
+				t.Error("Fit succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestConstantFeatureKeepsUnitScale(t *testing.T) {
+	d := synthetic(100, 3, 2, 1, 1)
+	mean, scale := meanScale(d)
+	if scale[2] != 1 || mean[2] != 3 {
+		t.Errorf("constant column: mean %v scale %v, want 3 and 1", mean[2], scale[2])
+	}
+}
+
+func TestPredictProbaDoesNotAllocate(t *testing.T) {
+	d := loadIris(t)
+	m, _, err := Fit(context.Background(), d, Options{Standardize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, 3)
+	if n := testing.AllocsPerRun(100, func() { c.PredictProba(d.X[:4], out) }); n != 0 {
+		t.Errorf("PredictProba allocates %v times per row", n)
+	}
+}
+
+func TestCompiledBinomialMatchesSigmoid(t *testing.T) {
+	m := &Model{Features: 2, Classes: 2, Coef: []float64{1.5, -2}, Intercept: []float64{0.25},
+		Mean: []float64{1, 2}, Scale: []float64{2, 4}}
+	c, err := m.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{3, -1}
+	z := 0.25 + 1.5*(3-1)/2.0 - 2*(-1-2)/4.0
+	p := make([]float64, 2)
+	c.PredictProba(x, p)
+	if want := 1 / (1 + math.Exp(-z)); math.Abs(p[1]-want) > 1e-15 || math.Abs(p[0]+p[1]-1) > 1e-15 {
+		t.Errorf("p = %v, want [%v %v]", p, 1-want, want)
+	}
+}
+
+func TestModelValidate(t *testing.T) {
+	ok := Model{Features: 2, Classes: 3, Coef: make([]float64, 6), Intercept: make([]float64, 3)}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Model)
+	}{
+		{"short coef", func(m *Model) { m.Coef = m.Coef[:5] }},
+		{"NaN intercept", func(m *Model) { m.Intercept = []float64{0, math.NaN(), 0} }},
+		{"mean without scale", func(m *Model) { m.Mean = []float64{0, 0} }},
+		{"zero scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{1, 0} }},
+		{"one class", func(m *Model) { m.Classes = 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ok
+			m.Coef = append([]float64(nil), ok.Coef...)
+			tc.mutate(&m)
+			if err := m.Validate(); err == nil {
+				t.Error("Validate accepted a broken model")
+			}
+		})
+	}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid model rejected: %v", err)
+	}
+}
