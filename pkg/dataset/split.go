@@ -41,7 +41,7 @@ func Split(d *Dataset, testFraction float64, seed uint64) (train, test *Dataset,
 	d.reorder(append(trainIdx, testIdx...))
 	nf := len(d.Features)
 	cut := len(trainIdx)
-	train = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[:cut*nf:cut*nf], Y: d.Y[:cut:cut]}
+	train = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[: cut*nf : cut*nf], Y: d.Y[:cut:cut]}
 	test = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[cut*nf:], Y: d.Y[cut:]}
 	return train, test, nil
 }

@@ -77,11 +77,11 @@ func (o Options) withDefaults() Options {
 // FitInfo describes how the solver ended.
 type FitInfo struct {
 	// Objective is the final sum-form objective.
-	Objective  float64
-	GradNorm   float64
-	Iterations int
+	Objective   float64
+	GradNorm    float64
+	Iterations  int
 	Evaluations int
-	Converged  bool
+	Converged   bool
 	// Status is gonum's termination status, or the line search's reason
 	// for stopping early.
 	Status string
