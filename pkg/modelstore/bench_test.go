@@ -1,0 +1,112 @@
+package modelstore
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelferry/modelferry/pkg/s3test"
+)
+
+// wireCounter counts bytes both ways on every connection it dials.
+type wireCounter struct{ n atomic.Int64 }
+
+type countedConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (w *wireCounter) transport() http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countedConn{Conn: c, n: &w.n}, nil
+	}
+	return tr
+}
+
+func reportMedian(b *testing.B, samples []time.Duration) {
+	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	b.ReportMetric(float64(samples[len(samples)/2].Microseconds()), "median-µs")
+	b.ReportMetric(float64(samples[len(samples)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkPublish measures a full publish (two create-only PUTs and the
+// verifying read-back) plus the alias move, against versitygw on loopback.
+func BenchmarkPublish(b *testing.B) {
+	srv := s3test.Start(b)
+	ctx := context.Background()
+	s := newStore(b, srv)
+	if err := s.EnsureBucket(ctx); err != nil {
+		b.Fatal(err)
+	}
+	etag := ""
+	var samples []time.Duration
+	for b.Loop() {
+		v := NewVersion(time.Now())
+		m := encodedModel(b, "iris", v)
+		start := time.Now()
+		ref, err := s.Publish(ctx, "iris", v, m, []byte(`{}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if etag, err = s.SetAlias(ctx, "production", ref, etag); err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, time.Since(start))
+	}
+	reportMedian(b, samples)
+}
+
+// BenchmarkPollUnchanged measures what a predictor's poll of an unchanged
+// alias costs: time and bytes on the wire (304, no body).
+func BenchmarkPollUnchanged(b *testing.B) {
+	srv := s3test.Start(b)
+	ctx := context.Background()
+	wc := &wireCounter{}
+	s := newStore(b, srv, func(o *Options) { o.Transport = wc.transport() })
+	if err := s.EnsureBucket(ctx); err != nil {
+		b.Fatal(err)
+	}
+	v := NewVersion(time.Now())
+	ref, err := s.Publish(ctx, "iris", v, encodedModel(b, "iris", v), []byte(`{}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	etag, err := s.SetAlias(ctx, "production", ref, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var samples []time.Duration
+	before := wc.n.Load()
+	for b.Loop() {
+		start := time.Now()
+		_, _, changed, err := s.PollAlias(ctx, "iris", "production", etag)
+		if err != nil || changed {
+			b.Fatalf("changed=%v err=%v", changed, err)
+		}
+		samples = append(samples, time.Since(start))
+	}
+	b.ReportMetric(float64(wc.n.Load()-before)/float64(len(samples)), "wire-bytes/poll")
+	reportMedian(b, samples)
+}
