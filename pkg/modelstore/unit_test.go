@@ -106,7 +106,7 @@ func TestNamesAndVersions(t *testing.T) {
 	if !ValidVersion(v) || !strings.HasPrefix(v, "20261126T221500Z-") {
 		t.Errorf("NewVersion = %q", v)
 	}
-	if NewVersion(time.Now()) == NewVersion(time.Now()) {
+	if a, b := NewVersion(time.Now()), NewVersion(time.Now()); a == b {
 		t.Error("two versions in the same second collide")
 	}
 }
