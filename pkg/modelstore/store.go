@@ -569,3 +569,24 @@ func (s *Store) ListRunModels(ctx context.Context) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// Env is the part of envconfig.Env that OptionsFromEnv needs.
+type Env interface {
+	String(name, def, help string) string
+	Secret(name, help string) string
+	Bool(name string, def bool, help string) bool
+	Duration(name string, def time.Duration, help string) time.Duration
+}
+
+// OptionsFromEnv declares and reads the S3_* variables both services share.
+func OptionsFromEnv(env Env) Options {
+	return Options{
+		Endpoint:  env.String("S3_ENDPOINT", "localhost:9000", "S3 endpoint, host:port"),
+		AccessKey: env.Secret("S3_ACCESS_KEY", "S3 access key"),
+		SecretKey: env.Secret("S3_SECRET_KEY", "S3 secret key"),
+		Bucket:    env.String("S3_BUCKET", "modelferry", "bucket holding models, runs and datasets (created when missing)"),
+		Region:    env.String("S3_REGION", "us-east-1", "S3 region"),
+		UseTLS:    env.Bool("S3_USE_TLS", false, "use https to reach S3"),
+		Timeout:   env.Duration("S3_TIMEOUT", 10*time.Second, "timeout of each S3 call"),
+	}
+}

@@ -49,13 +49,14 @@ func Start(t testing.TB) *Server {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s.Endpoint = freeAddr(t)
+	s.Endpoint = FreeAddr(t)
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback host:port nothing listens on right now.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

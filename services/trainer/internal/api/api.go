@@ -1,0 +1,113 @@
+// Package api is the trainer's HTTP API: POST /train, run records, and the
+// model registry (versions and aliases).
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/training"
+)
+
+// DefaultModel is the model a request means when it names none.
+const DefaultModel = "iris"
+
+// Config configures the API.
+type Config struct {
+	Logger  *slog.Logger
+	Store   *modelstore.Store
+	Manager *training.Manager
+	// DataDir holds each model's default dataset, <model>.csv.
+	DataDir string
+	// TempDir receives uploads while they are trained on.
+	TempDir string
+	// MaxUploadBytes bounds a CSV or multipart body.
+	MaxUploadBytes int64
+	// Token, when set, is required as a bearer token on mutating calls.
+	Token string
+}
+
+// API serves the trainer's endpoints.
+type API struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns the API.
+func New(cfg Config) *API { return &API{cfg: cfg, log: cfg.Logger} }
+
+// Register adds the routes to e.
+func (a *API) Register(e *gin.Engine) {
+	auth := a.requireToken
+	e.POST("/train", auth, a.train)
+	e.GET("/runs", a.listRuns)
+	e.GET("/runs/:id", a.getRun)
+	e.GET("/models", a.listModels)
+	e.GET("/models/:model", a.getModel)
+	e.PUT("/models/:model/aliases/:alias", auth, a.setAlias)
+}
+
+func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
+
+func badRequest(format string, args ...any) *httpserver.Error {
+	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
+}
+
+// requireToken enforces TRAINER_TOKEN with a constant-time comparison.
+func (a *API) requireToken(c *gin.Context) {
+	if a.cfg.Token == "" {
+		return
+	}
+	h := c.GetHeader("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" || !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="modelferry-trainer"`)
+		a.fail(c, httpserver.Errorf(http.StatusUnauthorized, httpserver.CodeUnauthenticated,
+			"this call needs an Authorization: Bearer <token> header"))
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.Token)) != 1 {
+		a.fail(c, httpserver.Errorf(http.StatusForbidden, httpserver.CodePermissionDenied, "the bearer token is not valid"))
+		return
+	}
+}
+
+// storeError maps registry failures to API errors.
+func storeError(err error, what string) error {
+	switch {
+	case errors.Is(err, modelstore.ErrNotFound):
+		return &httpserver.Error{Status: http.StatusNotFound, Code: httpserver.CodeNotFound, Message: what + " not found", Cause: err}
+	case errors.Is(err, modelstore.ErrIntegrity):
+		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeIntegrity,
+			Message: what + " failed its integrity check (sha256 or structure)", Cause: err}
+	case errors.Is(err, modelstore.ErrConflict):
+		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeConflict,
+			Message: what + " was changed concurrently; retry", Cause: err}
+	case errors.Is(err, modelstore.ErrUnavailable), errors.Is(err, modelstore.ErrAccessDenied),
+		errors.Is(err, context.DeadlineExceeded):
+		return &httpserver.Error{Status: http.StatusServiceUnavailable, Code: httpserver.CodeUnavailable,
+			Message: "model storage is unavailable; try again later", Cause: err}
+	case errors.Is(err, modelstore.ErrInvalid):
+		return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "invalid " + what, Cause: err}
+	}
+	return err
+}
+
+func modelParam(name string) (string, error) {
+	m := name
+	if m == "" {
+		m = DefaultModel
+	}
+	if !modelstore.ValidName(m) {
+		return "", badRequest("model name %q must match [a-z0-9][a-z0-9_-]{0,62}", m)
+	}
+	return m, nil
+}

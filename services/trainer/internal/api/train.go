@@ -1,0 +1,353 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/trainer/internal/training"
+)
+
+// trainRequest is the JSON body of POST /train.
+type trainRequest struct {
+	// Dataset names an object in the bucket ("datasets/big.csv") or
+	// s3://bucket/key; empty means the model's default dataset.
+	Dataset string          `json:"dataset"`
+	Label   string          `json:"label"`
+	Params  json.RawMessage `json:"params"`
+}
+
+// paramKeys are the training parameters a query string may carry.
+var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label"}
+
+var queryKeys = append([]string{"model", "wait"}, paramKeys...)
+
+func (a *API) train(c *gin.Context) {
+	q := c.Request.URL.Query()
+	for k := range q {
+		if !slices.Contains(queryKeys, k) {
+			a.fail(c, badRequest("unknown query parameter %q; known: %s", k, strings.Join(queryKeys, ", ")))
+			return
+		}
+	}
+	model, err := modelParam(q.Get("model"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	wait := false
+	if s := q.Get("wait"); s != "" {
+		if wait, err = strconv.ParseBool(s); err != nil {
+			a.fail(c, badRequest("wait: %q is not a boolean", s))
+			return
+		}
+	}
+	if err := a.cfg.Store.Ping(c); err != nil {
+		a.fail(c, storeError(err, "model storage"))
+		return
+	}
+
+	params, label, src, err := a.readTrainBody(c, model, q)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := params.Validate(); err != nil {
+		src.Release()
+		a.fail(c, badRequest("%v", err))
+		return
+	}
+
+	job, err := a.cfg.Manager.Submit(c, model, params, label, src)
+	switch {
+	case errors.Is(err, training.ErrQueueFull):
+		a.fail(c, httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
+			"the training queue is full; try again later"))
+		return
+	case errors.Is(err, training.ErrShuttingDown):
+		a.fail(c, httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down"))
+		return
+	case err != nil:
+		a.fail(c, storeError(err, "run record"))
+		return
+	}
+	run := job.Snapshot()
+	c.Header("Location", "/runs/"+run.ID)
+	if !wait {
+		c.JSON(http.StatusAccepted, run)
+		return
+	}
+	select {
+	case <-job.Done():
+	case <-c.Request.Context().Done():
+		return // the client left; the run goes on
+	}
+	run = job.Snapshot()
+	c.JSON(runStatus(run), run)
+}
+
+// runStatus is the HTTP status of a finished run.
+func runStatus(r training.Run) int {
+	if r.Error == nil {
+		return http.StatusOK
+	}
+	switch r.Error.Code {
+	case httpserver.CodeInvalidArgument:
+		return http.StatusBadRequest
+	case httpserver.CodeNotFound:
+		return http.StatusNotFound
+	case httpserver.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// readTrainBody reads the body in whichever of its four forms it comes.
+func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (training.Params, string, training.Source, error) {
+	params := training.DefaultParams()
+	r := c.Request
+	br := bufio.NewReader(r.Body)
+	_, peekErr := br.Peek(1)
+	empty := errors.Is(peekErr, io.EOF)
+	// Later readers must see the peeked byte too.
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	ct := r.Header.Get("Content-Type")
+	mt := ""
+	if ct != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return params, "", training.Source{}, unsupported(ct)
+		}
+	}
+
+	switch {
+	case mt == "application/json":
+		if hasParams(q) {
+			return params, "", training.Source{}, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
+		}
+		var req trainRequest
+		if !empty {
+			dec := json.NewDecoder(http.MaxBytesReader(c.Writer, io.NopCloser(br), 1<<20))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				return params, "", training.Source{}, jsonError(err, "")
+			}
+			if dec.More() {
+				return params, "", training.Source{}, badRequest("body: more than one JSON value")
+			}
+		}
+		if len(req.Params) > 0 && string(req.Params) != "null" {
+			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&params); err != nil {
+				return params, "", training.Source{}, jsonError(err, "params.")
+			}
+		}
+		if req.Dataset != "" {
+			return params, req.Label, training.Source{Ref: req.Dataset}, nil
+		}
+		src, err := a.defaultDataset(model)
+		return params, req.Label, src, err
+
+	case empty && (mt == "" || mt == "application/x-www-form-urlencoded"):
+		// curl -X POST without a body; curl -d '' sends the form type.
+		label, err := queryParams(q, &params)
+		if err != nil {
+			return params, "", training.Source{}, err
+		}
+		src, err := a.defaultDataset(model)
+		return params, label, src, err
+
+	case mt == "text/csv" || mt == "application/csv":
+		label, err := queryParams(q, &params)
+		if err != nil {
+			return params, "", training.Source{}, err
+		}
+		src, err := a.spool(c, br)
+		return params, label, src, err
+
+	case mt == "multipart/form-data":
+		label, err := queryParams(q, &params)
+		if err != nil {
+			return params, "", training.Source{}, err
+		}
+		src, err := a.spoolMultipart(c)
+		return params, label, src, err
+	}
+	return params, "", training.Source{}, unsupported(ct)
+}
+
+func unsupported(ct string) error {
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		"content type %q is not supported: send application/json, text/csv or multipart/form-data (a \"file\" part), or no body for the default dataset", ct)
+}
+
+func hasParams(q url.Values) bool {
+	for _, k := range paramKeys {
+		if q.Has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryParams reads training parameters from the query string into p and
+// returns the label.
+func queryParams(q url.Values, p *training.Params) (string, error) {
+	float := func(key string, dst *float64) error {
+		if s := q.Get(key); s != "" {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return badRequest("%s: %q is not a number", key, s)
+			}
+			*dst = v
+		}
+		return nil
+	}
+	if err := float("c", &p.C); err != nil {
+		return "", err
+	}
+	if err := float("tol", &p.Tol); err != nil {
+		return "", err
+	}
+	if err := float("test_fraction", &p.TestFraction); err != nil {
+		return "", err
+	}
+	if s := q.Get("max_iter"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return "", badRequest("max_iter: %q is not an integer", s)
+		}
+		p.MaxIter = v
+	}
+	if s := q.Get("seed"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return "", badRequest("seed: %q is not a non-negative integer", s)
+		}
+		p.Seed = v
+	}
+	if s := q.Get("standardize"); s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return "", badRequest("standardize: %q is not a boolean", s)
+		}
+		p.Standardize = v
+	}
+	return q.Get("label"), nil
+}
+
+// jsonError explains a decoding error; prefix locates the decoded value
+// in the body ("params.").
+func jsonError(err error, prefix string) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "JSON body is larger than %d bytes", mbe.Limit)
+	case errors.As(err, &se):
+		return badRequest("malformed JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		field := prefix + te.Field
+		if te.Field == "" {
+			field = "body"
+		}
+		return badRequest("%s: expected %s, got JSON %s", field, te.Type, te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed JSON: unexpected end of body")
+	}
+	msg := strings.Replace(err.Error(), `json: unknown field "`, `unknown field "`+prefix, 1)
+	return badRequest("%s", msg)
+}
+
+func (a *API) defaultDataset(model string) (training.Source, error) {
+	path := filepath.Join(a.cfg.DataDir, model+".csv")
+	if _, err := os.Stat(path); err != nil {
+		return training.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
+			"model %q has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", model, model)
+	}
+	return training.Source{Path: path}, nil
+}
+
+// spool streams an upload to a temporary file, so a large dataset is held
+// once (as the parsed matrix), never as a second copy in memory.
+func (a *API) spool(c *gin.Context, r io.Reader) (training.Source, error) {
+	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
+	if err != nil {
+		return training.Source{}, fmt.Errorf("create upload file: %w", err)
+	}
+	src := training.Source{Path: f.Name(), Temporary: true}
+	limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
+	_, err = io.Copy(f, limited)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write upload file: %w", cerr)
+	}
+	if err != nil {
+		src.Release()
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return training.Source{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+				"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+		}
+		return training.Source{}, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
+			Message: "reading the upload failed", Cause: err}
+	}
+	return src, nil
+}
+
+func (a *API) spoolMultipart(c *gin.Context) (training.Source, error) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxUploadBytes+1<<20)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return training.Source{}, badRequest("malformed multipart body: %v", err)
+	}
+	var src training.Source
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			src.Release()
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return training.Source{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+					"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+			}
+			return training.Source{}, badRequest("malformed multipart body: %v", err)
+		}
+		name := part.FormName()
+		if name != "file" {
+			src.Release()
+			return training.Source{}, badRequest("unknown form field %q: send the CSV as a part named \"file\"; parameters go in the query string", name)
+		}
+		if src.Path != "" {
+			src.Release()
+			return training.Source{}, badRequest("more than one \"file\" part")
+		}
+		if src, err = a.spool(c, part); err != nil {
+			return training.Source{}, err
+		}
+	}
+	if src.Path == "" {
+		return training.Source{}, badRequest("multipart body has no \"file\" part")
+	}
+	return src, nil
+}

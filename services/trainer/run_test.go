@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/s3test"
+)
+
+func TestHelpListsVariables(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"S3_ENDPOINT", "localhost:9000", "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", "TRAINER_ADDR", ":8080", "TRAINER_TOKEN", "TRAINER_MAX_UPLOAD_BYTES", "LOG_LEVEL"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("--help lacks %q:\n%s", v, out.String())
+		}
+	}
+}
+
+func TestBadConfigIsAnError(t *testing.T) {
+	env := map[string]string{"TRAINER_MAX_QUEUE": "many", "LOG_LEVEL": "loud"}
+	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `TRAINER_MAX_QUEUE: "many" is not an integer`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+// trainer runs the service in this process, as main would.
+type trainer struct {
+	t      *testing.T
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startTrainer(t *testing.T, s3 *s3test.Server, addr string) *trainer {
+	t.Helper()
+	env := map[string]string{
+		"TRAINER_ADDR": addr, "S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey,
+		"S3_SECRET_KEY": s3test.SecretKey, "TRAINER_DATA_DIR": "../../data", "TRAINER_TMP_DIR": t.TempDir(),
+		"TRAINER_SHUTDOWN_TIMEOUT": "5s",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &trainer{t: t, addr: addr, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	go func() { tr.done <- run(ctx, nil, func(k string) string { return env[k] }, tr.logs) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return tr
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("trainer not ready within 10s; logs:\n%s", tr.logs)
+	return nil
+}
+
+func (tr *trainer) stop() {
+	tr.cancel()
+	if err := <-tr.done; err != nil {
+		tr.t.Errorf("run returned %v", err)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func TestTrainerAgainstRealS3(t *testing.T) {
+	s3 := s3test.Start(t)
+	addr := s3test.FreeAddr(t)
+	tr := startTrainer(t, s3, addr)
+	base := "http://" + addr
+
+	resp, err := http.Post(base+"/train?wait=true", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run struct {
+		ID, Status, Version string
+		Promoted            bool
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&run); err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || run.Status != "succeeded" || !run.Promoted {
+		t.Fatalf("train: %d %+v", resp.StatusCode, run)
+	}
+	for _, key := range []string{
+		"models/iris/versions/" + run.Version + "/model.pb",
+		"models/iris/versions/" + run.Version + "/run.json",
+		"models/iris/aliases/production.json",
+		"models/iris/aliases/latest.json",
+		"runs/iris/" + run.ID + ".json",
+	} {
+		if _, err := os.Stat(s3.Path("modelferry", key)); err != nil {
+			t.Errorf("%s not in the bucket: %v", key, err)
+		}
+	}
+	store, _ := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	if a, _, err := store.GetAlias(context.Background(), "iris", "production"); err != nil || a.Version != run.Version {
+		t.Errorf("production alias %+v, %v", a, err)
+	}
+
+	t.Run("metrics pass promtool", func(t *testing.T) {
+		promtool, err := exec.LookPath("promtool")
+		if err != nil {
+			t.Fatal("promtool not installed: apt-get install prometheus (.ci/run does)")
+		}
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		for _, want := range []string{
+			`trainer_runs_total{model="iris",status="succeeded"} 1`,
+			`trainer_model_accuracy{model="iris"}`,
+			`trainer_runs_in_progress 0`,
+			`trainer_run_duration_seconds_count{model="iris"} 1`,
+			`trainer_http_requests_total{code="200",handler="/train",method="POST"} 1`,
+			`go_goroutines`, `process_cpu_seconds_total`,
+		} {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	})
+
+	tr.stop()
+	if !strings.Contains(tr.logs.String(), "trainer stopped") {
+		t.Errorf("no clean stop in logs:\n%s", tr.logs)
+	}
+
+	// A new process knows the run from S3 alone.
+	tr = startTrainer(t, s3, addr)
+	defer tr.stop()
+	var again struct{ ID, Status string }
+	if code := getJSON(t, base+"/runs/"+run.ID, &again); code != 200 || again.ID != run.ID || again.Status != "succeeded" {
+		t.Errorf("after restart: %d %+v", code, again)
+	}
+}
