@@ -159,3 +159,23 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		t.Errorf("Serve returned %v", err)
 	}
 }
+
+func TestHealthcheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	if err := Healthcheck(context.Background(), ":"+port); err != nil {
+		t.Errorf("healthy server: %v", err)
+	}
+	srv.Close()
+	if err := Healthcheck(context.Background(), ":"+port); err == nil {
+		t.Error("stopped server reported healthy")
+	}
+	if err := Healthcheck(context.Background(), "nonsense"); err == nil {
+		t.Error("bad address accepted")
+	}
+}

@@ -71,14 +71,15 @@ func loadConfig(env *envconfig.Env) config {
 	return cfg
 }
 
-// run starts the trainer and blocks until ctx is done.
+// run starts the trainer and blocks until ctx is done. `trainer
+// healthcheck` checks a running trainer instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	env := envconfig.New(getenv)
 	cfg := loadConfig(env)
 	fs := flag.NewFlagSet("trainer", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: trainer\n\nTrains models and publishes them to S3. Configured by environment variables:")
+		fmt.Fprintln(stdout, "Usage: trainer [healthcheck]\n\nTrains models and publishes them to S3. Configured by environment variables:")
 		env.Usage(stdout)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if fs.Arg(0) == "healthcheck" {
+		return httpserver.Healthcheck(ctx, cfg.addr)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown command %q", fs.Arg(0))
 	}
 	logger, err := logging.New(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {

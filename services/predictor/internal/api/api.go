@@ -1,0 +1,250 @@
+// Package api is the predictor's HTTP API: seed-compatible and batch
+// POST /predict, GET /model, the Open Inference Protocol v2 REST endpoints,
+// and the OpenAPI document with an offline Swagger UI.
+package api
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/serving"
+)
+
+// Models gives the model to serve; nil means none is loaded yet.
+type Models interface {
+	Current() *serving.Model
+}
+
+// Config configures the API.
+type Config struct {
+	Logger *slog.Logger
+	Models Models
+	// Model and Alias are what the predictor follows, for messages.
+	Model string
+	Alias string
+	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
+	MaxBodyBytes int64
+	MaxBatch     int
+	// Ready reports readiness beyond having a model (false while shutting
+	// down).
+	Ready func() bool
+}
+
+// API serves the predictor's endpoints.
+type API struct {
+	cfg  Config
+	log  *slog.Logger
+	pool sync.Pool // *state
+	// jsonCT is the Content-Type header value shared by every /predict
+	// answer; nothing appends to it.
+	jsonCT []string
+}
+
+// state is per-request memory, pooled.
+type state struct {
+	body []byte
+	sc   serving.Scratch
+	p    []float64
+	out  []byte
+}
+
+// maxPooled keeps one huge request from pinning its buffers in the pool.
+const maxPooled = 1 << 20
+
+// New returns the API.
+func New(cfg Config) *API {
+	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"}}
+	a.pool.New = func() any { return &state{body: make([]byte, 0, 4096), out: make([]byte, 0, 1024)} }
+	return a
+}
+
+// Register adds the routes to e.
+func (a *API) Register(e *gin.Engine) {
+	e.POST("/predict", a.predict)
+	e.GET("/model", a.model)
+	e.GET("/v2", a.oipServer)
+	e.GET("/v2/health/live", a.oipLive)
+	e.GET("/v2/health/ready", a.oipReady)
+	e.GET("/v2/models/:name", a.oipMetadata)
+	e.GET("/v2/models/:name/ready", a.oipModelReady)
+	e.POST("/v2/models/:name/infer", a.oipInfer)
+	e.GET("/v2/models/:name/versions/:version", a.oipMetadata)
+	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
+	e.POST("/v2/models/:name/versions/:version/infer", a.oipInfer)
+	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/*file", docsHandler())
+}
+
+func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
+
+func (a *API) noModel() *httpserver.Error {
+	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable,
+		"no model loaded yet: waiting for %s@%s to be published (POST /train on the trainer)", a.cfg.Model, a.cfg.Alias)
+}
+
+// jsonContentType accepts a missing type (curl's habit) and
+// application/json with parameters.
+func jsonContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+func unsupported(ct string) *httpserver.Error {
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		"content type %q is not supported: send Content-Type: application/json", ct)
+}
+
+func (a *API) tooLarge() *httpserver.Error {
+	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+		"body is larger than %d bytes (PREDICTOR_MAX_BODY_BYTES)", a.cfg.MaxBodyBytes)
+}
+
+// readBody reads the request body into buf, up to MaxBodyBytes.
+func (a *API) readBody(r *http.Request, buf []byte) ([]byte, error) {
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		return buf, a.tooLarge()
+	}
+	buf = buf[:0]
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
+		buf = make([]byte, 0, r.ContentLength)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > a.cfg.MaxBodyBytes {
+			return buf, a.tooLarge()
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
+				Message: "reading the body failed", Cause: err}
+		}
+	}
+}
+
+func (a *API) predict(c *gin.Context) {
+	m := a.cfg.Models.Current()
+	if m == nil {
+		a.fail(c, a.noModel())
+		return
+	}
+	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
+		a.fail(c, unsupported(ct))
+		return
+	}
+	st := a.pool.Get().(*state)
+	defer a.release(st)
+	var err error
+	st.body, err = a.readBody(c.Request, st.body)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	req, err := m.DecodePredict(st.body, a.cfg.MaxBatch, &st.sc)
+	if err != nil {
+		a.fail(c, inputError(err))
+		return
+	}
+	if cap(st.p) < m.NumClasses() {
+		st.p = make([]float64, m.NumClasses())
+	}
+	p := st.p[:m.NumClasses()]
+	out := st.out[:0]
+	if req.Batch {
+		out = m.AppendBatch(out, req.X, req.Rows, p)
+	} else {
+		k := m.Predict(req.X, p)
+		out = m.AppendSingle(out, k, p)
+	}
+	st.out = out
+	// Written directly: gin's c.Data allocates the header value each time.
+	c.Writer.Header()["Content-Type"] = a.jsonCT
+	c.Writer.WriteHeader(http.StatusOK)
+	_, _ = c.Writer.Write(out)
+}
+
+func (a *API) release(st *state) {
+	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 {
+		a.pool.Put(st)
+	}
+}
+
+func inputError(err error) error {
+	var ie *serving.InputError
+	if errors.As(err, &ie) {
+		if ie.TooLarge {
+			return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "%s", ie.Error())
+		}
+		return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", ie.Error())
+	}
+	return err
+}
+
+type modelMetrics struct {
+	MetricsOn string  `json:"metrics_on"`
+	Rows      uint64  `json:"rows"`
+	Accuracy  float64 `json:"accuracy"`
+	LogLoss   float64 `json:"log_loss"`
+	MacroF1   float64 `json:"macro_f1"`
+}
+
+type modelInfo struct {
+	Name           string        `json:"name"`
+	Version        string        `json:"version"`
+	SHA256         string        `json:"sha256"`
+	Alias          string        `json:"alias"`
+	Features       []string      `json:"features"`
+	Classes        []string      `json:"classes"`
+	Metrics        *modelMetrics `json:"metrics,omitempty"`
+	Params         any           `json:"params,omitempty"`
+	Dataset        any           `json:"dataset,omitempty"`
+	RunID          string        `json:"run_id,omitempty"`
+	TrainerVersion string        `json:"trainer_version,omitempty"`
+	CreatedAt      *time.Time    `json:"created_at,omitempty"`
+	LoadedAt       time.Time     `json:"loaded_at"`
+}
+
+func (a *API) model(c *gin.Context) {
+	m := a.cfg.Models.Current()
+	if m == nil {
+		a.fail(c, a.noModel())
+		return
+	}
+	info := modelInfo{
+		Name: m.Name, Version: m.Version, SHA256: m.SHA256, Alias: a.cfg.Alias,
+		Features: m.Features, Classes: m.Classes, RunID: m.Meta.RunId,
+		TrainerVersion: m.Meta.TrainerVersion, LoadedAt: m.LoadedAt,
+	}
+	if mt := m.Meta.Metrics; mt != nil {
+		info.Metrics = &modelMetrics{MetricsOn: mt.MetricsOn, Rows: mt.Rows, Accuracy: mt.Accuracy, LogLoss: mt.LogLoss, MacroF1: mt.MacroF1}
+	}
+	if p := m.Meta.Params; p != nil {
+		info.Params = gin.H{"c": p.C, "max_iter": p.MaxIter, "tol": p.Tol, "test_fraction": p.TestFraction,
+			"seed": p.Seed, "standardize": p.Standardize, "label": p.Label}
+	}
+	if d := m.Meta.Dataset; d != nil {
+		info.Dataset = gin.H{"uri": d.Uri, "sha256": d.Sha256, "rows": d.Rows}
+	}
+	if t := m.Meta.CreatedAt; t != nil {
+		ct := t.AsTime()
+		info.CreatedAt = &ct
+	}
+	c.JSON(http.StatusOK, info)
+}

@@ -1,0 +1,295 @@
+// Package reloader keeps a predictor on the version a model alias points
+// at: it polls the alias with a conditional GET, loads and verifies a new
+// version, and swaps it in atomically. A failed load keeps the old model.
+package reloader
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/predictor/internal/serving"
+)
+
+// Config configures a Reloader.
+type Config struct {
+	Store    *modelstore.Store
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Model    string
+	Alias    string
+	Interval time.Duration
+	// CacheDir, when set, keeps the last good artifact on disk so that a
+	// restart during an S3 outage still serves.
+	CacheDir string
+	Now      func() time.Time
+}
+
+// Reloader follows Model@Alias.
+type Reloader struct {
+	cfg     Config
+	log     *slog.Logger
+	current atomic.Pointer[serving.Model]
+
+	etag string // of the alias as last read
+	// badSHA is an artifact that failed to load: it is not fetched again
+	// until the alias points elsewhere.
+	badSHA string
+
+	predictions *prometheus.CounterVec
+	info        *prometheus.GaugeVec
+	loaded      prometheus.Gauge
+	reloads     *prometheus.CounterVec
+	lastOK      prometheus.Gauge
+	lastOKTime  prometheus.Gauge
+	lastPoll    prometheus.Gauge
+}
+
+// New returns a Reloader; call Run to start following the alias.
+func New(cfg Config) *Reloader {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	f := promauto.With(cfg.Registry)
+	r := &Reloader{
+		cfg: cfg,
+		log: cfg.Logger.With("model", cfg.Model, "alias", cfg.Alias),
+		predictions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "predictor_predictions_total", Help: "Rows predicted, by model, version and predicted class.",
+		}, []string{"model", "version", "class"}),
+		info: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "predictor_model_info", Help: "The model version being served (value 1).",
+		}, []string{"model", "version"}),
+		loaded: f.NewGauge(prometheus.GaugeOpts{
+			Name: "predictor_model_loaded", Help: "1 when a model is loaded and served, 0 before the first load.",
+		}),
+		reloads: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "predictor_model_reloads_total", Help: "Attempts to load a new model version, by result (success, failure).",
+		}, []string{"result"}),
+		lastOK: f.NewGauge(prometheus.GaugeOpts{
+			Name: "predictor_model_last_reload_successful", Help: "Whether the last attempt to load a model version succeeded.",
+		}),
+		lastOKTime: f.NewGauge(prometheus.GaugeOpts{
+			Name: "predictor_model_last_reload_success_timestamp_seconds", Help: "When a model version was last loaded successfully.",
+		}),
+		lastPoll: f.NewGauge(prometheus.GaugeOpts{
+			Name: "predictor_alias_last_poll_success_timestamp_seconds", Help: "When the alias was last read from storage successfully.",
+		}),
+	}
+	r.reloads.WithLabelValues("success")
+	r.reloads.WithLabelValues("failure")
+	return r
+}
+
+// Current returns the model being served, or nil before the first load.
+func (r *Reloader) Current() *serving.Model { return r.current.Load() }
+
+// Run polls until ctx is done. It first loads from the cache directory
+// when S3 cannot be reached.
+func (r *Reloader) Run(ctx context.Context) {
+	if err := r.Poll(ctx); err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
+		r.loadCache()
+	}
+	for {
+		// Jitter keeps replicas from polling in lockstep.
+		wait := time.Duration(float64(r.cfg.Interval) * (0.9 + 0.2*rand.Float64()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		_ = r.Poll(ctx)
+	}
+}
+
+// Poll checks the alias once and loads the version it names when it
+// changed. It returns the storage or load error, already logged.
+func (r *Reloader) Poll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Interval*5, 10*time.Second))
+	defer cancel()
+	alias, etag, changed, err := r.cfg.Store.PollAlias(ctx, r.cfg.Model, r.cfg.Alias, r.etag)
+	if errors.Is(err, modelstore.ErrNotFound) {
+		if r.Current() == nil {
+			r.log.Debug("no model published yet")
+		}
+		return nil
+	}
+	if err != nil {
+		r.log.Warn("polling alias", "err", err)
+		return err
+	}
+	r.lastPoll.Set(float64(r.cfg.Now().Unix()))
+	if !changed {
+		return nil
+	}
+	if cur := r.Current(); cur != nil && cur.SHA256 == alias.SHA256 {
+		r.etag = etag
+		return nil
+	}
+	if alias.SHA256 == r.badSHA {
+		r.etag = etag
+		return nil
+	}
+	if err := r.load(ctx, alias); err != nil {
+		r.fail(alias, err)
+		if errors.Is(err, modelstore.ErrIntegrity) || errors.Is(err, modelstore.ErrNotFound) {
+			// Retrying cannot help until the alias moves.
+			r.badSHA = alias.SHA256
+			r.etag = etag
+		}
+		return err
+	}
+	r.etag = etag
+	return nil
+}
+
+func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
+	m, b, err := r.cfg.Store.ReadVersion(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	if err != nil {
+		return err
+	}
+	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
+	}
+	r.swap(sm)
+	r.writeCache(b, alias)
+	return nil
+}
+
+// swap serves sm from now on; requests already holding the old model
+// finish with it.
+func (r *Reloader) swap(sm *serving.Model) {
+	old := r.current.Swap(sm)
+	if old != nil && old.Version != sm.Version {
+		// Series of versions no longer served go, so the label sets stay
+		// bounded however many versions come and go.
+		r.info.DeleteLabelValues(old.Name, old.Version)
+		r.predictions.DeletePartialMatch(prometheus.Labels{"version": old.Version})
+	}
+	r.info.WithLabelValues(sm.Name, sm.Version).Set(1)
+	r.loaded.Set(1)
+	r.reloads.WithLabelValues("success").Inc()
+	r.lastOK.Set(1)
+	r.lastOKTime.Set(float64(r.cfg.Now().Unix()))
+	r.badSHA = ""
+	from := ""
+	if old != nil {
+		from = old.Version
+	}
+	r.log.Info("model loaded", "version", sm.Version, "sha256", sm.SHA256, "previous", from)
+}
+
+func (r *Reloader) fail(alias modelstore.Alias, err error) {
+	r.reloads.WithLabelValues("failure").Inc()
+	r.lastOK.Set(0)
+	serving := ""
+	if cur := r.Current(); cur != nil {
+		serving = cur.Version
+	}
+	r.log.Error("model load failed; keeping the current model", "version", alias.Version, "serving", serving, "err", err)
+}
+
+// cacheRecord sits beside the cached artifact.
+type cacheRecord struct {
+	Model string           `json:"model"`
+	Alias modelstore.Alias `json:"alias"`
+}
+
+func (r *Reloader) cachePaths() (artifactPath, recordPath string) {
+	base := filepath.Join(r.cfg.CacheDir, r.cfg.Model+"@"+r.cfg.Alias)
+	return base + ".pb", base + ".json"
+}
+
+// writeCache stores the artifact then its record, each by rename, so a
+// crash leaves either the old pair or a record that fails verification.
+func (r *Reloader) writeCache(b []byte, alias modelstore.Alias) {
+	if r.cfg.CacheDir == "" {
+		return
+	}
+	pbPath, recPath := r.cachePaths()
+	rec, err := json.Marshal(cacheRecord{Model: r.cfg.Model, Alias: alias})
+	if err == nil {
+		err = writeFileAtomic(pbPath, b)
+	}
+	if err == nil {
+		err = writeFileAtomic(recPath, rec)
+	}
+	if err != nil {
+		r.log.Warn("writing model cache", "dir", r.cfg.CacheDir, "err", err)
+	}
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// loadCache serves the cached artifact after verifying it as if it came
+// from S3.
+func (r *Reloader) loadCache() {
+	pbPath, recPath := r.cachePaths()
+	recBytes, err := os.ReadFile(recPath)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			r.log.Warn("reading model cache", "err", err)
+		}
+		return
+	}
+	var rec cacheRecord
+	b, err := os.ReadFile(pbPath)
+	if err == nil {
+		err = json.Unmarshal(recBytes, &rec)
+	}
+	if err == nil && modelstore.SHA256(b) != rec.Alias.SHA256 {
+		err = errors.New("cached artifact does not match its recorded sha256")
+	}
+	var sm *serving.Model
+	if err == nil {
+		m, derr := artifact.Decode(b)
+		if derr != nil {
+			err = derr
+		} else if m.Name != r.cfg.Model || m.Version != rec.Alias.Version {
+			err = fmt.Errorf("cached artifact is %s/%s", m.Name, m.Version)
+		} else {
+			sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now())
+		}
+	}
+	if err != nil {
+		r.fail(rec.Alias, fmt.Errorf("model cache: %w", err))
+		return
+	}
+	r.log.Warn("storage unreachable; serving the cached model until it answers", "version", sm.Version)
+	r.swap(sm)
+}

@@ -1,0 +1,199 @@
+package reloader
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/s3test"
+	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+)
+
+type fixture struct {
+	s3    *s3test.Server
+	store *modelstore.Store
+	reg   *prometheus.Registry
+	r     *Reloader
+}
+
+func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
+	t.Helper()
+	if s3 == nil {
+		s3 = s3test.Start(t)
+	}
+	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
+		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	r := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg,
+		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
+	return &fixture{s3: s3, store: store, reg: reg, r: r}
+}
+
+func (f *fixture) gauge(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func TestReloaderFollowsAlias(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := context.Background()
+	d := testmodel.Iris(t, "../../../../data/iris.csv")
+
+	if err := f.r.Poll(ctx); err != nil || f.r.Current() != nil {
+		t.Fatalf("before any model: %v, %v", f.r.Current(), err)
+	}
+	if f.gauge(t, "predictor_model_loaded") != 0 {
+		t.Error("loaded gauge set without a model")
+	}
+
+	v1 := testmodel.Publish(t, f.store, d, "iris", "production", 1)
+	if err := f.r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := f.r.Current()
+	if first == nil || first.Version != v1.Version || first.SHA256 != v1.SHA256 {
+		t.Fatalf("after publish: %+v", first)
+	}
+	if testutil.ToFloat64(f.r.info.WithLabelValues("iris", v1.Version)) != 1 || f.gauge(t, "predictor_model_loaded") != 1 {
+		t.Error("model info not exported")
+	}
+
+	t.Run("unchanged alias loads nothing", func(t *testing.T) {
+		if err := f.r.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.r.Current() != first || testutil.ToFloat64(f.r.reloads.WithLabelValues("success")) != 1 {
+			t.Error("an unchanged alias caused a reload")
+		}
+	})
+
+	t.Run("corrupt artifact keeps the old model", func(t *testing.T) {
+		bad := testmodel.Publish(t, f.store, d, "iris", "staging", 0.5)
+		if err := os.WriteFile(f.s3.Path("modelferry", "models/iris/versions/"+bad.Version+"/model.pb"), []byte("garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
+		if _, err := f.store.SetAlias(ctx, "production", bad, etag); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.r.Poll(ctx); err == nil {
+			t.Error("loading a corrupt artifact reported no error")
+		}
+		if f.r.Current() != first {
+			t.Error("corrupt artifact replaced the served model")
+		}
+		if testutil.ToFloat64(f.r.reloads.WithLabelValues("failure")) != 1 || f.gauge(t, "predictor_model_last_reload_successful") != 0 {
+			t.Error("failure not exported")
+		}
+		// The bad version is not fetched again on every poll.
+		_ = f.r.Poll(ctx)
+		if testutil.ToFloat64(f.r.reloads.WithLabelValues("failure")) != 1 {
+			t.Error("a known-bad artifact was loaded again")
+		}
+	})
+
+	t.Run("next good version loads and replaces the series", func(t *testing.T) {
+		v3 := testmodel.Publish(t, f.store, d, "iris", "production", 2)
+		if err := f.r.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.r.Current().Version != v3.Version || f.gauge(t, "predictor_model_last_reload_successful") != 1 {
+			t.Errorf("serving %s", f.r.Current().Version)
+		}
+		if n := testutil.CollectAndCount(f.r.info); n != 1 {
+			t.Errorf("%d model_info series, want 1", n)
+		}
+		// A request that started on the first model finishes on it.
+		p := make([]float64, 3)
+		if k := first.Predict([]float64{5.1, 3.5, 1.4, 0.2}, p); k != 0 {
+			t.Errorf("old model predicts %d", k)
+		}
+	})
+
+	t.Run("storage down keeps serving", func(t *testing.T) {
+		cur := f.r.Current()
+		f.s3.Stop()
+		if err := f.r.Poll(ctx); err == nil {
+			t.Error("poll during outage reported no error")
+		}
+		if f.r.Current() != cur {
+			t.Error("model dropped during outage")
+		}
+		f.s3.Restart()
+		if err := f.r.Poll(ctx); err != nil {
+			t.Errorf("poll after restart: %v", err)
+		}
+	})
+}
+
+func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	d := testmodel.Iris(t, "../../../../data/iris.csv")
+	ref := testmodel.Publish(t, f.store, d, "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.s3.Stop()
+
+	restarted := newFixtureNoBucket(t, f.s3, cache)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { restarted.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for restarted.Current() == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if m := restarted.Current(); m == nil || m.Version != ref.Version {
+		t.Fatalf("restart during outage serves %+v, want %s from the cache", m, ref.Version)
+	}
+
+	// A tampered cache is refused.
+	if err := os.WriteFile(cache+"/iris@production.pb", []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again := newFixtureNoBucket(t, f.s3, cache)
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	again.Run(ctx)
+	if again.Current() != nil {
+		t.Error("a tampered cache was served")
+	}
+}
+
+// newFixtureNoBucket builds a Reloader without touching the (stopped) server.
+func newFixtureNoBucket(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
+	t.Helper()
+	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
+		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
+}

@@ -1,0 +1,87 @@
+// Package serving holds a loaded model in the form requests use: compiled
+// weights, a JSON decoder specialised to its feature names, and response
+// fragments encoded once at load time.
+package serving
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/logreg"
+)
+
+// Model is a verified, compiled model. It is immutable once built and is
+// swapped as a whole when a new version arrives.
+type Model struct {
+	Name     string
+	Version  string
+	SHA256   string
+	Features []string
+	Classes  []string
+	Meta     *artifactpb.Model
+	LoadedAt time.Time
+
+	compiled *logreg.Compiled
+	index    map[string]int // feature name -> column
+	// Encoded once: `"setosa"` per class, and the `"model":{...}` value.
+	classJSON [][]byte
+	modelJSON []byte
+	counted   []prometheus.Counter // predictions per class
+}
+
+// New builds a Model from a decoded artifact whose file hashed to sha256.
+// predictions is curried with the model's name and version per class.
+func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec, now time.Time) (*Model, error) {
+	compiled, err := artifact.Compile(m)
+	if err != nil {
+		return nil, err
+	}
+	sm := &Model{
+		Name: m.Name, Version: m.Version, SHA256: sha256,
+		Features: m.FeatureNames, Classes: m.ClassNames, Meta: m, LoadedAt: now,
+		compiled: compiled,
+		index:    make(map[string]int, len(m.FeatureNames)),
+	}
+	for i, f := range m.FeatureNames {
+		sm.index[f] = i
+	}
+	for _, c := range m.ClassNames {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("encode class name: %w", err)
+		}
+		sm.classJSON = append(sm.classJSON, b)
+		if predictions != nil {
+			sm.counted = append(sm.counted, predictions.WithLabelValues(m.Name, m.Version, c))
+		}
+	}
+	sm.modelJSON, err = json.Marshal(struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	}{m.Name, m.Version})
+	if err != nil {
+		return nil, fmt.Errorf("encode model reference: %w", err)
+	}
+	return sm, nil
+}
+
+// NumFeatures is the row width the model reads.
+func (m *Model) NumFeatures() int { return len(m.Features) }
+
+// NumClasses is the number of probabilities per row.
+func (m *Model) NumClasses() int { return len(m.Classes) }
+
+// Predict writes the probabilities of row x into p and returns the class.
+// It counts the prediction. It does not allocate.
+func (m *Model) Predict(x, p []float64) int {
+	k := m.compiled.PredictProba(x, p)
+	if m.counted != nil {
+		m.counted[k].Inc()
+	}
+	return k
+}
