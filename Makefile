@@ -46,7 +46,7 @@ generate: tools ## regenerate protobuf code from proto/
 	cd proto && buf lint && buf generate
 
 .PHONY: test
-test: tools ## run every test: unit, integration (real S3), fuzz seeds and a short fuzz run
+test: tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
 	go vet $(MODULES)
 	go test -count=1 $(MODULES)
 	$(MAKE) fuzz
@@ -57,9 +57,17 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
+.PHONY: run
+run: build tools ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
+	go build -o bin/devstack ./devstack/cmd/devstack
+	bin/devstack run
+
 .PHONY: bench
-bench: ## run the Go benchmarks
-	go test -run '^$$' -bench . -benchmem $(MODULES)
+bench: build tools ## Go benchmarks, then an HTTP load test of a fresh local stack
+	go test -run '^$$' -bench HTTP -benchtime 1x ./services/predictor/internal/api
+	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./services/predictor/internal/serving
+	go build -o bin/devstack ./devstack/cmd/devstack
+	bin/devstack bench
 
 .PHONY: lint
 lint: tools ## go vet + staticcheck

@@ -115,6 +115,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
 	mux := http.NewServeMux()
+	mux.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
@@ -131,7 +132,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	go func() {
 		served <- Serve(ctx, NewServer(mux, logger), ln, ServeOptions{
 			Logger: logger, OnShutdown: func() { ready.Store(false) },
-			DrainDelay: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
+			DrainDelay: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 		})
 	}()
 	got := make(chan string, 1)
@@ -150,6 +151,15 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if ready.Load() {
 		t.Error("readiness still true after shutdown began")
+	}
+	// Answers during the drain tell keep-alive clients to go.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/fast")
+	if err != nil {
+		t.Fatalf("request during the drain: %v", err)
+	}
+	_ = resp.Body.Close()
+	if !resp.Close {
+		t.Error("answer during the drain kept the connection open")
 	}
 	close(release)
 	if s := <-got; s != "done" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,10 +36,21 @@ func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// Serve runs srv on ln until ctx is done, then drops readiness, waits
-// DrainDelay and shuts down gracefully. It returns nil after a clean
+// Serve runs srv on ln until ctx is done, then drops readiness, answers
+// with Connection: close for DrainDelay, and shuts down gracefully. It returns nil after a clean
 // shutdown.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ServeOptions) error {
+	// While draining, every answer closes its connection, so keep-alive
+	// clients move off this server before Shutdown closes idle connections
+	// under them.
+	var draining atomic.Bool
+	inner := srv.Handler
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		inner.ServeHTTP(w, r)
+	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	opts.Logger.Info("listening", "addr", ln.Addr().String())
@@ -47,6 +59,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ServeOpt
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	draining.Store(true)
 	if opts.OnShutdown != nil {
 		opts.OnShutdown()
 	}

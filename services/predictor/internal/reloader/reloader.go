@@ -135,7 +135,10 @@ func (r *Reloader) Poll(ctx context.Context) error {
 		return nil
 	}
 	if cur := r.Current(); cur != nil && cur.SHA256 == alias.SHA256 {
+		// Rolled back to what is served: nothing to load, nothing failing.
 		r.etag = etag
+		r.badSHA = ""
+		r.lastOK.Set(1)
 		return nil
 	}
 	if alias.SHA256 == r.badSHA {

@@ -115,6 +115,19 @@ func TestReloaderFollowsAlias(t *testing.T) {
 		}
 	})
 
+	t.Run("rolling back to the served version clears the failure", func(t *testing.T) {
+		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
+		if _, err := f.store.SetAlias(ctx, "production", v1, etag); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.r.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.r.Current() != first || f.gauge(t, "predictor_model_last_reload_successful") != 1 {
+			t.Error("rollback to the served version left the failure set")
+		}
+	})
+
 	t.Run("next good version loads and replaces the series", func(t *testing.T) {
 		v3 := testmodel.Publish(t, f.store, d, "iris", "production", 2)
 		if err := f.r.Poll(ctx); err != nil {

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/modelferry/modelferry/devstack"
+)
+
+// bench starts a fresh stack, trains, and loads it: the figures of the
+// README's performance table.
+func bench(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	bin := fs.String("bin", "bin", "directory of the trainer and predictor binaries")
+	data := fs.String("data", "data", "directory of default datasets")
+	duration := fs.Duration("duration", 10*time.Second, "length of each wrk run")
+	bigRows := fs.Int("big-rows", 1_000_000, "rows of the large CSV upload (0 skips it)")
+	logs := fs.String("logs", "", "file for the stack's logs (default: discarded)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return fmt.Errorf("wrk not found: apt-get install wrk")
+	}
+	vgw, err := exec.LookPath("versitygw")
+	if err != nil {
+		return fmt.Errorf("versitygw not found: run make tools")
+	}
+	tmp, err := os.MkdirTemp("", "modelferry-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	out := io.Discard
+	if *logs != "" {
+		f, err := os.Create(*logs)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	addrs := make([]string, 3)
+	for i := range addrs {
+		if addrs[i], err = devstack.FreeAddr(); err != nil {
+			return err
+		}
+	}
+	dataDir, _ := filepath.Abs(*data)
+	stack, err := devstack.Start(ctx, devstack.Config{
+		BinDir: *bin, Versitygw: vgw, StateDir: tmp, DataDir: dataDir,
+		S3Addr: addrs[0], TrainerAddr: addrs[1], PredictorAddrs: []string{addrs[2]},
+		AccessKey: "bench", SecretKey: "bench-secret", Out: out,
+		Env: map[string]string{"TRAINER_TMP_DIR": tmp, "PREDICTOR_SHUTDOWN_DELAY": "0s"},
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+	trainer, predictor := "http://"+addrs[1], "http://"+addrs[2]
+
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\tresult")
+
+	var trainTimes []time.Duration
+	for range 5 {
+		start := time.Now()
+		if _, err := post(trainer+"/train?wait=true", "", nil); err != nil {
+			return err
+		}
+		trainTimes = append(trainTimes, time.Since(start))
+	}
+	slices.Sort(trainTimes)
+	fmt.Fprintf(tw, "POST /train?wait=true, iris (median of 5)\t%v\n", trainTimes[2].Round(time.Microsecond))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready(predictor) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("predictor not ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	single := `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
+	batch := `{"instances": [` + strings.TrimSuffix(strings.Repeat("[5.1, 3.5, 1.4, 0.2],", 100), ",") + `]}`
+	for _, tc := range []struct{ name, body string }{{"single row", single}, {"batch of 100 rows", batch}} {
+		r, err := runWrk(wrk, tmp, predictor+"/predict", tc.body, *duration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "POST /predict %s, wrk -t2 -c32 %v\t%.0f req/s, p50 %s, p99 %s, non-2xx %d\n",
+			tc.name, *duration, r.rps, r.p50, r.p99, r.non2xx)
+	}
+
+	if *bigRows > 0 {
+		path := filepath.Join(tmp, "big.csv")
+		size, err := writeCSV(path, *bigRows)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		body, err := post(trainer+"/train?wait=true&model=big", "text/csv", f)
+		_ = f.Close()
+		if err != nil {
+			return err
+		}
+		wall := time.Since(start)
+		var run struct {
+			Iterations int
+			Timings    map[string]float64
+		}
+		_ = json.Unmarshal(body, &run)
+		fmt.Fprintf(tw, "POST /train?wait=true, %d×20 CSV upload (%d MB), end to end\t%v (load %.2fs, fit %.2fs, %d iterations, publish %.2fs); trainer peak RSS %s\n",
+			*bigRows, size>>20, wall.Round(time.Millisecond), run.Timings["load_seconds"], run.Timings["fit_seconds"],
+			run.Iterations, run.Timings["publish_seconds"], peakRSS(stack.Trainer.PID()))
+	}
+	return tw.Flush()
+}
+
+func post(url, contentType string, body io.Reader) ([]byte, error) {
+	resp, err := http.Post(url, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("POST %s: %s: %s", url, resp.Status, b)
+	}
+	return b, nil
+}
+
+func ready(base string) bool {
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// writeCSV writes a seeded rows × 20 dataset with 3 classes.
+func writeCSV(path string, rows int) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(42, 1))
+	for j := range 20 {
+		fmt.Fprintf(w, "f%d,", j)
+	}
+	w.WriteString("label\n")
+	buf := make([]byte, 0, 256)
+	for i := 0; i < rows; i++ {
+		y := i % 3
+		buf = buf[:0]
+		for j := range 20 {
+			buf = strconv.AppendFloat(buf, float64(y)*0.3*float64(j%3)+r.NormFloat64(), 'f', 4, 64)
+			buf = append(buf, ',')
+		}
+		buf = append(buf, 'c', byte('0'+y), '\n')
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), f.Close()
+}
+
+// peakRSS reads a process's high-water resident set size from /proc.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return fmt.Sprintf("%d MB", kb>>10)
+		}
+	}
+	return "unknown"
+}
+
+type wrkResult struct {
+	rps      float64
+	p50, p99 string
+	non2xx   int
+}
+
+var (
+	rpsRE     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	latencyRE = regexp.MustCompile(`(?m)^\s+(50|99)%\s+(\S+)`)
+	non2xxRE  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+func runWrk(wrk, dir, url, body string, d time.Duration) (wrkResult, error) {
+	script := filepath.Join(dir, "post.lua")
+	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", body)
+	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
+		return wrkResult{}, err
+	}
+	out, err := exec.Command(wrk, "-t2", "-c32", "-d"+d.String(), "--latency", "-s", script, url).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	var r wrkResult
+	if m := rpsRE.FindSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	for _, l := range latencyRE.FindAllSubmatch(out, -1) {
+		if string(l[1]) == "50" {
+			r.p50 = string(l[2])
+		} else {
+			r.p99 = string(l[2])
+		}
+	}
+	if m := non2xxRE.FindSubmatch(out); m != nil {
+		r.non2xx, _ = strconv.Atoi(string(m[1]))
+	}
+	return r, nil
+}

@@ -1,0 +1,300 @@
+// Package devstack runs the whole system on one machine as real processes:
+// an S3 server (versitygw), the trainer, predictors and, when installed,
+// Prometheus. `make run` uses it for local development and the end-to-end
+// suite uses it to drive the system as a user would.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config describes a stack.
+type Config struct {
+	// BinDir holds the trainer and predictor binaries (make build).
+	BinDir string
+	// Versitygw is the S3 server binary.
+	Versitygw string
+	// Prometheus, when set, is started with PrometheusConfig.
+	Prometheus       string
+	PrometheusConfig string
+	// StateDir keeps S3 data (s3/) and Prometheus data (prometheus/).
+	StateDir string
+	// DataDir holds the trainer's default datasets.
+	DataDir string
+
+	S3Addr         string
+	TrainerAddr    string
+	PredictorAddrs []string
+	PrometheusAddr string
+	AccessKey      string
+	SecretKey      string
+	// Env adds variables to the trainer's and predictors' environment.
+	Env map[string]string
+	// Out receives every process's output, each line prefixed with its
+	// name.
+	Out io.Writer
+}
+
+// Stack is a running system.
+type Stack struct {
+	cfg        Config
+	mu         sync.Mutex // serializes writes to cfg.Out
+	S3         *Proc
+	Trainer    *Proc
+	Predictors []*Proc
+	Prometheus *Proc
+}
+
+// Start launches every process and waits until each answers.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	s := &Stack{cfg: cfg}
+	s3dir := filepath.Join(cfg.StateDir, "s3")
+	if err := os.MkdirAll(s3dir, 0o755); err != nil {
+		return nil, err
+	}
+	s.S3 = s.proc("s3", cfg.Versitygw, []string{"--port", cfg.S3Addr, "--quiet", "posix", s3dir},
+		map[string]string{"ROOT_ACCESS_KEY": cfg.AccessKey, "ROOT_SECRET_KEY": cfg.SecretKey}, "http://"+cfg.S3Addr+"/")
+	if err := s.S3.Start(ctx); err != nil {
+		return nil, err
+	}
+	common := map[string]string{
+		"S3_ENDPOINT": cfg.S3Addr, "S3_ACCESS_KEY": cfg.AccessKey, "S3_SECRET_KEY": cfg.SecretKey,
+		"LOG_FORMAT": "text",
+	}
+	for k, v := range cfg.Env {
+		common[k] = v
+	}
+	trainerEnv := merge(common, map[string]string{"TRAINER_ADDR": cfg.TrainerAddr, "TRAINER_DATA_DIR": cfg.DataDir})
+	s.Trainer = s.proc("trainer", filepath.Join(cfg.BinDir, "trainer"), nil, trainerEnv, "http://"+cfg.TrainerAddr+"/readyz")
+	if err := s.Trainer.Start(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	for i, addr := range cfg.PredictorAddrs {
+		name := "predictor"
+		if len(cfg.PredictorAddrs) > 1 {
+			name = fmt.Sprintf("predictor-%d", i+1)
+		}
+		p := s.proc(name, filepath.Join(cfg.BinDir, "predictor"), nil,
+			merge(common, map[string]string{"PREDICTOR_ADDR": addr}), "http://"+addr+"/healthz")
+		if err := p.Start(ctx); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.Predictors = append(s.Predictors, p)
+	}
+	if cfg.Prometheus != "" {
+		tsdb := filepath.Join(cfg.StateDir, "prometheus")
+		s.Prometheus = s.proc("prometheus", cfg.Prometheus, []string{
+			"--config.file=" + cfg.PrometheusConfig, "--storage.tsdb.path=" + tsdb,
+			"--web.listen-address=" + cfg.PrometheusAddr, "--log.level=warn",
+		}, nil, "http://"+cfg.PrometheusAddr+"/-/ready")
+		if err := s.Prometheus.Start(ctx); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Stop ends every process, services first, each with SIGTERM.
+func (s *Stack) Stop() {
+	var procs []*Proc
+	if s.Prometheus != nil {
+		procs = append(procs, s.Prometheus)
+	}
+	procs = append(procs, s.Predictors...)
+	if s.Trainer != nil {
+		procs = append(procs, s.Trainer)
+	}
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() { _ = p.Stop(20 * time.Second) })
+	}
+	wg.Wait()
+	if s.S3 != nil {
+		_ = s.S3.Stop(5 * time.Second)
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// Proc is one supervised process that can be stopped and started again.
+type Proc struct {
+	Name   string
+	stack  *Stack
+	path   string
+	args   []string
+	env    map[string]string
+	health string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func (s *Stack) proc(name, path string, args []string, env map[string]string, health string) *Proc {
+	return &Proc{Name: name, stack: s, path: path, args: args, env: env, health: health}
+}
+
+// Start launches the process and waits until its health URL answers 200.
+func (p *Proc) Start(ctx context.Context) error {
+	cmd := exec.Command(p.path, p.args...)
+	cmd.Env = os.Environ()
+	for k, v := range p.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	w := &prefixWriter{prefix: fmt.Sprintf("%-12s| ", p.Name), out: p.stack.cfg.Out, mu: &p.stack.mu}
+	cmd.Stdout, cmd.Stderr = w, w
+	// Its own process group: a Ctrl-C reaches it through Stop only, in
+	// order. Should this process die without stopping it, it gets SIGTERM.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.Name, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		w.flush()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(done)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-done:
+			return fmt.Errorf("%s exited at start: %v", p.Name, p.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := http.Get(p.health)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer %s within 30s", p.Name, p.health)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig os.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return errors.New(p.Name + " is not running")
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// Done is closed when the current process exits.
+func (p *Proc) Done() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+// Stop sends SIGTERM and waits, killing the process after timeout. It
+// returns the exit error of a process that did not stop cleanly.
+func (p *Proc) Stop(timeout time.Duration) error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cmd = nil
+	return p.err
+}
+
+// prefixWriter writes whole lines, each behind the process's name.
+type prefixWriter struct {
+	prefix string
+	out    io.Writer
+	mu     *sync.Mutex
+	buf    bytes.Buffer
+}
+
+func (w *prefixWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(b)
+	for {
+		line, err := w.buf.ReadBytes('\n')
+		if err != nil {
+			w.buf.Write(line) // incomplete: keep for the next write
+			return len(b), nil
+		}
+		_, _ = io.WriteString(w.out, w.prefix+string(line))
+	}
+}
+
+func (w *prefixWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() > 0 {
+		_, _ = io.WriteString(w.out, w.prefix+w.buf.String()+"\n")
+		w.buf.Reset()
+	}
+}
+
+// PID is the current process's id, 0 when stopped.
+func (p *Proc) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// FreeAddr returns a loopback host:port nothing listens on right now.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
