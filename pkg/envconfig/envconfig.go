@@ -6,6 +6,7 @@ package envconfig
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -151,4 +152,44 @@ func (e *Env) LogValue() slog.Value {
 		attrs = append(attrs, slog.String(v.name, val))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// Command is what a service's command line asks for.
+type Command int
+
+// Commands of ParseArgs.
+const (
+	Serve       Command = iota // no arguments: run the service
+	Help                       // --help: usage printed, nothing else to do
+	Healthcheck                // "healthcheck": check a running instance
+)
+
+// ParseArgs reads a service's command line, after every variable is
+// declared: --help prints the usage with the variables, "healthcheck" asks
+// to check a running instance. For Serve and Healthcheck it also returns
+// the configuration's errors.
+func (e *Env) ParseArgs(name, summary string, args []string, w io.Writer) (Command, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(w, "Usage: %s [healthcheck]\n\n%s Configured by environment variables:\n", name, summary)
+		e.Usage(w)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Help, nil
+		}
+		return Serve, err
+	}
+	cmd := Serve
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "healthcheck":
+		cmd = Healthcheck
+	case fs.NArg() > 0:
+		return Serve, fmt.Errorf("unknown command %q: %s takes only healthcheck or --help", fs.Arg(0), name)
+	}
+	if err := e.Err(); err != nil {
+		return cmd, fmt.Errorf("config: %w", err)
+	}
+	return cmd, nil
 }

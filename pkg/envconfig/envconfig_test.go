@@ -73,3 +73,31 @@ func TestSecretFromFileIsMasked(t *testing.T) {
 		t.Error("unreadable KEY_FILE accepted")
 	}
 }
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		want    Command
+		wantErr string
+		output  string
+	}{
+		{nil, nil, Serve, "", ""},
+		{[]string{"healthcheck"}, nil, Healthcheck, "", ""},
+		{[]string{"--help"}, nil, Help, "", "Usage: svc [healthcheck]\n\nDoes things. Configured by environment variables:"},
+		{[]string{"serve"}, nil, Serve, `unknown command "serve"`, ""},
+		{[]string{"--port=1"}, nil, Serve, "flag provided but not defined", ""},
+		{nil, map[string]string{"N": "x"}, Serve, `config: N: "x" is not an integer`, ""},
+	} {
+		e := New(func(k string) string { return tc.env[k] })
+		e.Int("N", 1, "a number")
+		var out bytes.Buffer
+		cmd, err := e.ParseArgs("svc", "Does things.", tc.args, &out)
+		if cmd != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%v: got %v, %v; want %v, %q", tc.args, cmd, err, tc.want, tc.wantErr)
+		}
+		if !strings.Contains(out.String(), tc.output) {
+			t.Errorf("%v: output %q lacks %q", tc.args, out.String(), tc.output)
+		}
+	}
+}

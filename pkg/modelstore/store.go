@@ -590,3 +590,24 @@ func OptionsFromEnv(env Env) Options {
 		Timeout:   env.Duration("S3_TIMEOUT", 10*time.Second, "timeout of each S3 call"),
 	}
 }
+
+// WaitForBucket calls EnsureBucket until it succeeds or ctx ends, backing
+// off from half a second to ten; onRetry, when set, hears of each failure.
+func (s *Store) WaitForBucket(ctx context.Context, onRetry func(err error, wait time.Duration)) error {
+	wait := 500 * time.Millisecond
+	for {
+		err := s.EnsureBucket(ctx)
+		if err == nil {
+			return nil
+		}
+		if onRetry != nil {
+			onRetry(err, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}

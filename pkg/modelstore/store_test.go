@@ -398,6 +398,20 @@ func TestOutageIsUnavailableAndRecovers(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("after restart: %v", err)
 	}
+
+	// WaitForBucket rides out an outage.
+	srv.Stop()
+	restarted := make(chan struct{})
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		srv.Restart()
+		close(restarted)
+	}()
+	retries := 0
+	if err := s.WaitForBucket(ctx, func(error, time.Duration) { retries++ }); err != nil || retries == 0 {
+		t.Errorf("WaitForBucket: %v after %d retries", err, retries)
+	}
+	<-restarted
 }
 
 func TestWrongCredentialsAreAccessDenied(t *testing.T) {

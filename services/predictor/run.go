@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,26 +72,14 @@ func loadConfig(env *envconfig.Env) config {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	env := envconfig.New(getenv)
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("predictor", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: predictor [healthcheck]\n\nServes predictions of a model it follows in S3. Configured by environment variables:")
-		env.Usage(stdout)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	cmd, err := env.ParseArgs("predictor", "Serves predictions of a model it follows in S3.", args, stdout)
+	switch {
+	case err != nil:
 		return err
-	}
-	if err := env.Err(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if fs.Arg(0) == "healthcheck" {
+	case cmd == envconfig.Help:
+		return nil
+	case cmd == envconfig.Healthcheck:
 		return httpserver.Healthcheck(ctx, cfg.addr)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q", fs.Arg(0))
 	}
 	logger, err := logging.New(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {
@@ -157,18 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // ensureBucket creates the bucket once S3 answers, so a predictor started
 // before anything else still finds its alias later.
 func ensureBucket(ctx context.Context, store *modelstore.Store, logger *slog.Logger) {
-	wait := 500 * time.Millisecond
-	for {
-		err := store.EnsureBucket(ctx)
-		if err == nil {
-			return
-		}
+	_ = store.WaitForBucket(ctx, func(err error, wait time.Duration) {
 		logger.Warn("model storage not reachable yet", "bucket", store.Bucket(), "retry_in", wait.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 10*time.Second)
-	}
+	})
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,26 +74,14 @@ func loadConfig(env *envconfig.Env) config {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	env := envconfig.New(getenv)
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("trainer", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: trainer [healthcheck]\n\nTrains models and publishes them to S3. Configured by environment variables:")
-		env.Usage(stdout)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	cmd, err := env.ParseArgs("trainer", "Trains models and publishes them to S3.", args, stdout)
+	switch {
+	case err != nil:
 		return err
-	}
-	if err := env.Err(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if fs.Arg(0) == "healthcheck" {
+	case cmd == envconfig.Help:
+		return nil
+	case cmd == envconfig.Healthcheck:
 		return httpserver.Healthcheck(ctx, cfg.addr)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q", fs.Arg(0))
 	}
 	logger, err := logging.New(stdout, cfg.logLevel, cfg.logFormat)
 	if err != nil {
@@ -172,22 +158,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return err
 }
 
-// prepareStorage creates the bucket once S3 answers, retrying with backoff,
-// then fails runs a previous process left unfinished.
+// prepareStorage creates the bucket once S3 answers, then fails runs a
+// previous process left unfinished.
 func prepareStorage(ctx context.Context, store *modelstore.Store, manager *training.Manager, logger *slog.Logger, ready *atomic.Bool) {
-	wait := 500 * time.Millisecond
-	for {
-		err := store.EnsureBucket(ctx)
-		if err == nil {
-			break
-		}
+	err := store.WaitForBucket(ctx, func(err error, wait time.Duration) {
 		logger.Warn("model storage not reachable yet", "bucket", store.Bucket(), "retry_in", wait.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 10*time.Second)
+	})
+	if err != nil {
+		return
 	}
 	if err := manager.RecoverInterrupted(ctx); err != nil {
 		logger.Warn("checking for interrupted runs", "err", err)
