@@ -160,24 +160,24 @@ func (m *Manager) Submit(ctx context.Context, model string, p Params, label stri
 	}
 	j.run.QueuePosition = ahead
 	m.queued++
+	// Known in memory before its record exists, so RecoverInterrupted
+	// never mistakes it for a run of a dead process.
+	m.jobs[j.run.ID] = j
 	m.mu.Unlock()
 
 	// Recorded before it is scheduled: a run that cannot be recorded does
 	// not run.
-	if err := m.putRun(ctx, j.Snapshot()); err != nil {
-		m.mu.Lock()
-		m.queued--
-		m.mu.Unlock()
-		src.Release()
-		return nil, err
-	}
-
+	err := m.putRun(ctx, j.Snapshot())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if err == nil && m.closed {
+		err = ErrShuttingDown
+	}
+	if err != nil {
+		delete(m.jobs, j.run.ID)
 		m.queued--
 		src.Release()
-		return nil, ErrShuttingDown
+		return nil, err
 	}
 	m.remember(j)
 	q.pending = append(q.pending, j)
