@@ -116,8 +116,8 @@ scrape_configs:
 	}
 	logs := &lockedBuffer{}
 	stack, err := devstack.Start(context.Background(), devstack.Config{
-		BinDir:    tmp,
-		Versitygw: lookPath(t, "versitygw", "run make tools (make test does)"),
+		BinDir:     tmp,
+		Versitygw:  lookPath(t, "versitygw", "run make tools (make test does)"),
 		Prometheus: lookPath(t, "prometheus", "apt-get install prometheus (.ci/run does)"), PrometheusConfig: promConfig,
 		StateDir: filepath.Join(tmp, "state"), DataDir: filepath.Join(repoRoot, "data"),
 		S3Addr: s3, TrainerAddr: tr, PredictorAddrs: []string{p1, p2}, PrometheusAddr: pr,
