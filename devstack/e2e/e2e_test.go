@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/modelferry/modelferry/devstack"
+	"github.com/modelferry/modelferry/devstack/querycheck"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
@@ -508,17 +508,18 @@ func TestEndToEnd(t *testing.T) {
 		waitFor(t, "every target up", 30*time.Second, func() bool {
 			return promValue(t, s, `count(up == 1)`) == 3
 		})
-		exprs := ruleExprs(t, s)
-		exprs = append(exprs, dashboardExprs(t)...)
-		if len(exprs) == 0 {
-			t.Fatal("no alert or dashboard queries found")
+		dashboards, _ := filepath.Glob(filepath.Join(repoRoot, "grafana", "dashboards", "*.json"))
+		if len(dashboards) == 0 {
+			t.Fatal("no Grafana dashboards found")
 		}
-		for _, e := range exprs {
-			if _, err := promQuery(s, e); err != nil {
-				t.Errorf("%s: %v", e, err)
-			}
+		var out bytes.Buffer
+		args := append([]string{"-prometheus", s.prometheus, "-rules", filepath.Join(repoRoot, "prometheus", "rules", "*.yml"),
+			"-window", "2m", "-step", "1s", "-retry", "30s"}, dashboards...)
+		if err := querycheck.Run(args, &out); err != nil {
+			t.Errorf("%v\n%s", err, out.String())
 		}
-		t.Logf("%d alert and dashboard expressions evaluated", len(exprs))
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		t.Logf("querycheck: %s", lines[len(lines)-1])
 		if v := promValue(t, s, `sum(predictor_model_info)`); v != 2 {
 			t.Errorf("predictor_model_info sums to %v across replicas, want 2", v)
 		}
@@ -628,95 +629,4 @@ func promValue(t *testing.T, s *system, expr string) float64 {
 	var f float64
 	_, _ = fmt.Sscanf(v.Result[0].Value[1].(string), "%g", &f)
 	return f
-}
-
-// ruleExprs lists the loaded alert expressions as Prometheus reports them,
-// and fails on any rule whose last evaluation errored.
-func ruleExprs(t *testing.T, s *system) []string {
-	t.Helper()
-	var exprs []string
-	waitFor(t, "rules evaluated", 20*time.Second, func() bool {
-		resp, err := http.Get(s.prometheus + "/api/v1/rules")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var r struct {
-			Data struct {
-				Groups []struct {
-					Rules []struct {
-						Name           string `json:"name"`
-						Query          string `json:"query"`
-						Health         string `json:"health"`
-						LastError      string `json:"lastError"`
-						LastEvaluation string `json:"lastEvaluation"`
-					} `json:"rules"`
-				} `json:"groups"`
-			} `json:"data"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&r) != nil {
-			return false
-		}
-		exprs = exprs[:0]
-		for _, g := range r.Data.Groups {
-			for _, rule := range g.Rules {
-				if strings.HasPrefix(rule.LastEvaluation, "0001") {
-					return false // not evaluated yet
-				}
-				if rule.Health == "err" {
-					t.Errorf("rule %s: %s", rule.Name, rule.LastError)
-				}
-				exprs = append(exprs, rule.Query)
-			}
-		}
-		return len(exprs) > 0
-	})
-	return exprs
-}
-
-var grafanaVar = regexp.MustCompile(`\$(__rate_interval|__interval|__range|\{[^}]+\}|[a-zA-Z_]+)`)
-
-// dashboardExprs reads every panel query of the provisioned dashboards,
-// with Grafana's variables replaced by values Prometheus accepts.
-func dashboardExprs(t *testing.T) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(repoRoot, "grafana", "dashboards", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no Grafana dashboards found")
-	}
-	var exprs []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var walk func(v any)
-		walk = func(v any) {
-			switch x := v.(type) {
-			case map[string]any:
-				if e, ok := x["expr"].(string); ok && e != "" {
-					exprs = append(exprs, grafanaVar.ReplaceAllStringFunc(e, func(m string) string {
-						switch m {
-						case "$__rate_interval", "$__interval", "$__range":
-							return "1m"
-						}
-						return ".*"
-					}))
-				}
-				for _, c := range x {
-					walk(c)
-				}
-			case []any:
-				for _, c := range x {
-					walk(c)
-				}
-			}
-		}
-		var doc any
-		if err := json.Unmarshal(b, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		walk(doc)
-	}
-	return exprs
 }

@@ -1,5 +1,6 @@
-// Command devstack runs modelferry locally as processes (`make run`) and
-// measures it under load (`make bench`).
+// Command devstack runs modelferry locally as processes (`make run`),
+// measures it under load (`make bench`), and checks alert rules and
+// dashboard queries against a live Prometheus (`devstack querycheck`).
 package main
 
 import (

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/modelferry/modelferry/devstack"
+	"github.com/modelferry/modelferry/devstack/querycheck"
 )
 
 // Fixed development credentials of the local S3 server; printed at start.
@@ -20,15 +21,17 @@ const (
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack run|bench [flags]")
+		return errors.New("usage: devstack run|bench|querycheck [flags]")
 	}
 	switch args[0] {
 	case "run":
 		return runStack(ctx, args[1:], stdout)
 	case "bench":
 		return bench(ctx, args[1:], stdout)
+	case "querycheck":
+		return querycheck.Run(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q: want run or bench", args[0])
+	return fmt.Errorf("unknown command %q: want run, bench or querycheck", args[0])
 }
 
 func runStack(ctx context.Context, args []string, stdout io.Writer) error {

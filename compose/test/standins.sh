@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for the public images that docker/*.Dockerfile and
+# compose/compose.yaml name, for a Docker engine that reaches no registry:
+#
+#   golang:1.26-bookworm                       Debian (debootstrap) + this host's Go
+#   gcr.io/distroless/static-debian12:nonroot  scratch + CA certs, tzdata, user nonroot (65532)
+#   versity/versitygw:v1.8.0                   scratch + static versitygw + busybox (for wget)
+#   prom/prometheus:v3.13.0                    Debian + Debian's prometheus binary + busybox wget
+#
+# (the tags are read from docker/trainer.Dockerfile and compose/compose.yaml)
+#
+# grafana/grafana-oss has no Debian package, so it gets no stand-in.
+# An image whose tag already exists is left alone (a real pulled image, or a
+# stand-in from an earlier run), so repeated runs take seconds. The golang
+# stand-in is rebuilt when the host's Go version changes. Every stand-in
+# carries the label org.modelferry.standin (and so do images built on them);
+# remove them all with
+#   docker rmi $(docker images -q --filter label=org.modelferry.standin)
+#
+# Building needs root (debootstrap, file ownership), debootstrap, apt-get
+# (busybox-static is fetched with `apt-get download`), go, and Debian's
+# prometheus package; nothing of that when every tag exists already (on a
+# machine that can pull, pull the real images first and nothing is built).
+# Environment: DOCKER (a docker client; default docker), DEBIAN_MIRROR.
+set -euo pipefail
+
+DOCKER=${DOCKER:-docker}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+LABEL=org.modelferry.standin
+
+# The names come from the files that use them, so they cannot drift apart.
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+from_dockerfile() { awk -v want="$1" '$1 == "FROM" && $2 ~ want {print $2; exit}' "$repo/docker/trainer.Dockerfile"; }
+from_compose() { awk -v want="$1" '$1 == "image:" && $2 ~ want {print $2; exit}' "$repo/compose/compose.yaml"; }
+DEBIAN_IMAGE=modelferry-standin/debian:bookworm
+GOLANG_IMAGE=$(from_dockerfile '^golang:')
+DISTROLESS_IMAGE=$(from_dockerfile '^gcr.io/distroless/')
+VERSITYGW_IMAGE=$(from_compose '^versity/versitygw:')
+VERSITYGW_VERSION=${VERSITYGW_IMAGE##*:}
+PROMETHEUS_IMAGE=$(from_compose '^prom/prometheus:')
+for v in GOLANG_IMAGE DISTROLESS_IMAGE VERSITYGW_IMAGE PROMETHEUS_IMAGE; do
+	[[ -n ${!v} ]] || { echo "[standins] cannot find the $v name in docker/ or compose/" >&2; exit 1; }
+done
+
+log() { printf '[standins] %s\n' "$*" >&2; }
+have() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+work=$(mktemp -d /var/tmp/modelferry-standins.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# busybox provides wget (and sh) for the healthchecks, as alpine and the
+# prometheus image's busybox base do for the real images.
+busybox() {
+	if [[ ! -x $work/busybox ]]; then
+		(cd "$work" && apt-get download -qq busybox-static >/dev/null 2>&1) ||
+			{ log "apt-get download busybox-static failed (run apt-get update?)"; return 1; }
+		dpkg-deb -x "$work"/busybox-static_*.deb "$work/bb"
+		cp "$work/bb/bin/busybox" "$work/busybox"
+	fi
+	printf '%s\n' "$work/busybox"
+}
+
+build_debian() {
+	have "$DEBIAN_IMAGE" && return
+	need_root "$DEBIAN_IMAGE"
+	command -v debootstrap >/dev/null || { log "debootstrap is missing: apt-get install debootstrap"; return 1; }
+	log "debootstrap bookworm (minbase) -> $DEBIAN_IMAGE"
+	local root=$work/debian
+	debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -20 "$work/debootstrap.log" >&2; return 1; }
+	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+	tar --numeric-owner -C "$root" -c . |
+		"$DOCKER" import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+			--change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+	rm -rf "$root"
+}
+
+build_golang() {
+	local want
+	want=$(go env GOVERSION)+ca
+	if have "$GOLANG_IMAGE"; then
+		local got
+		got=$("$DOCKER" image inspect -f "{{ index .Config.Labels \"$LABEL.go\" }}" "$GOLANG_IMAGE")
+		# A real golang image (no label), or a stand-in of this Go: keep it.
+		[[ -z $got || $got == "<no value>" || $got == "$want" ]] && return
+		log "$GOLANG_IMAGE is a stand-in of $got, want $want: rebuilding"
+	fi
+	build_debian
+	log "$GOLANG_IMAGE from $DEBIAN_IMAGE + $(go env GOROOT) ($want)"
+	local ctx=$work/golang
+	mkdir -p "$ctx"
+	# The real image has ca-certificates; this host's bundle stands in for it.
+	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+	cat >"$ctx/Dockerfile" <<EOF
+FROM $DEBIAN_IMAGE
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY go /usr/local/go
+ENV GOLANG_VERSION=$(go env GOVERSION | sed 's/^go//') GOTOOLCHAIN=local GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN mkdir -p /go/bin /go/src && chmod -R 1777 /go
+WORKDIR /go
+LABEL $LABEL=golang $LABEL.go=$want
+EOF
+	local goroot
+	goroot=$(go env GOROOT)
+	tar -c -C "$ctx" Dockerfile ca-certificates.crt -C "$(dirname "$goroot")" --transform "s,^$(basename "$goroot"),go," "$(basename "$goroot")" |
+		"$DOCKER" build -q -t "$GOLANG_IMAGE" - >/dev/null
+}
+
+build_distroless() {
+	have "$DISTROLESS_IMAGE" && return
+	need_root "$DISTROLESS_IMAGE"
+	log "$DISTROLESS_IMAGE from scratch (CA certs, tzdata, passwd with nonroot 65532)"
+	local ctx=$work/distroless root=$work/distroless/root
+	mkdir -p "$root"/{etc/ssl/certs,tmp,home/nonroot,root,usr/share}
+	cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+	[[ -d /usr/share/zoneinfo ]] && cp -a /usr/share/zoneinfo "$root/usr/share/"
+	cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
+EOF
+	cat >"$root/etc/group" <<'EOF'
+root:x:0:
+nobody:x:65534:
+tty:x:5:
+staff:x:50:
+nonroot:x:65532:
+EOF
+	printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+	chmod 1777 "$root/tmp"
+	chmod 700 "$root/root" "$root/home/nonroot"
+	chown 65532:65532 "$root/home/nonroot"
+	tar --numeric-owner -C "$root" -cf "$ctx/rootfs.tar" .
+	cat >"$ctx/Dockerfile" <<EOF
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 65532:65532
+WORKDIR /home/nonroot
+LABEL $LABEL=distroless
+EOF
+	"$DOCKER" build -q -t "$DISTROLESS_IMAGE" "$ctx" >/dev/null
+}
+
+build_versitygw() {
+	have "$VERSITYGW_IMAGE" && return
+	log "$VERSITYGW_IMAGE: go install versitygw@$VERSITYGW_VERSION (static), into scratch"
+	local ctx=$work/versitygw root=$work/versitygw/root
+	mkdir -p "$root"/{usr/local/bin,bin,tmp,data}
+	chmod 1777 "$root/tmp"
+	# GOFLAGS may carry settings of this host that do not apply to a
+	# module outside the workspace; GOWORK=off for the same reason.
+	CGO_ENABLED=0 GOWORK=off GOFLAGS=-trimpath GOBIN="$root/usr/local/bin" \
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+	cp "$(busybox)" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	ln -s busybox "$root/bin/wget"
+	tar --numeric-owner -C "$root" -cf "$ctx/rootfs.tar" .
+	cat >"$ctx/Dockerfile" <<EOF
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/local/bin:/bin
+EXPOSE 7070
+ENTRYPOINT ["/usr/local/bin/versitygw"]
+LABEL $LABEL=versitygw
+EOF
+	"$DOCKER" build -q -t "$VERSITYGW_IMAGE" "$ctx" >/dev/null
+}
+
+build_prometheus() {
+	have "$PROMETHEUS_IMAGE" && return
+	[[ -x /usr/bin/prometheus ]] || { log "/usr/bin/prometheus is missing: apt-get install prometheus"; return 1; }
+	build_debian
+	log "$PROMETHEUS_IMAGE from $DEBIAN_IMAGE + $(/usr/bin/prometheus --version 2>&1 | head -1)"
+	local ctx=$work/prometheus
+	mkdir -p "$ctx"
+	cp /usr/bin/prometheus /usr/bin/promtool "$(busybox)" "$ctx/"
+	# The same layout, user and defaults as the upstream image.
+	cat >"$ctx/prometheus.yml" <<'EOF'
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: [localhost:9090]
+EOF
+	cat >"$ctx/Dockerfile" <<EOF
+FROM $DEBIAN_IMAGE
+COPY prometheus promtool /bin/
+COPY busybox /usr/local/bin/busybox
+COPY prometheus.yml /etc/prometheus/prometheus.yml
+RUN ln -s busybox /usr/local/bin/wget && mkdir -p /prometheus && chown -R 65534:65534 /prometheus /etc/prometheus
+USER 65534
+EXPOSE 9090
+VOLUME ["/prometheus"]
+WORKDIR /prometheus
+ENTRYPOINT ["/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+LABEL $LABEL=prometheus
+EOF
+	"$DOCKER" build -q -t "$PROMETHEUS_IMAGE" "$ctx" >/dev/null
+}
+
+need_root() {
+	[[ $(id -u) == 0 ]] || { log "building $1 needs root (debootstrap, file ownership)"; return 1; }
+}
+
+main() {
+	build_golang
+	build_distroless
+	build_versitygw
+	build_prometheus
+	local img
+	for img in "$GOLANG_IMAGE" "$DISTROLESS_IMAGE" "$VERSITYGW_IMAGE" "$PROMETHEUS_IMAGE"; do
+		log "ready: $img ($("$DOCKER" image inspect -f '{{.Size}}' "$img" | numfmt --to=iec))"
+	done
+}
+
+main "$@"
