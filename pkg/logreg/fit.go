@@ -152,6 +152,10 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 		Converged:   gnorm < opts.Tol,
 		Status:      status,
 	}
+	// gonum does not record the iteration that ends the run.
+	if opts.OnProgress != nil && rec.iter < info.Iterations {
+		opts.OnProgress(Progress{Iteration: info.Iterations, Loss: info.Objective, GradNorm: gnorm})
+	}
 	if math.IsNaN(info.Objective) || math.IsInf(info.Objective, 0) {
 		return nil, info, fmt.Errorf("%w: objective is not finite", ErrInvalidData)
 	}

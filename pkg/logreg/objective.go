@@ -171,7 +171,11 @@ func (o *objective) chunk(theta []float64, c int, scratch []float64) {
 	gb := out[1+kw*f : 1+kw*(f+1)]
 	xs := scratch[:f]
 	z := scratch[f : f+o.classes]
-	loss := 0.0
+	// The multinomial loss is sum_i log(sum_k exp(z_ik - zmax_i)) +
+	// (zmax_i - z_iy). Each row's sum lies in [1, K], so the sums are
+	// multiplied and the product's log taken only when it grows large:
+	// one log per few hundred rows instead of one per row.
+	loss, prod := 0.0, 1.0
 	for i := lo; i < hi; i++ {
 		row := o.x[i*f : i*f+f]
 		if o.mean != nil {
@@ -183,13 +187,19 @@ func (o *objective) chunk(theta []float64, c int, scratch []float64) {
 		yi := o.y[i]
 		if o.binary {
 			zi := b[0] + dot(w, row)
-			// loss = log(1 + exp(-s·z)) with s = ±1; d/dz = sigmoid(z) - y.
+			// loss = log(1 + exp(t)) with t = -z for y = 1, z for y = 0;
+			// |t| = |z|, so one exp serves the loss and the sigmoid.
+			e := math.Exp(-math.Abs(zi))
 			t := zi
 			if yi == 1 {
 				t = -zi
 			}
-			loss += softplus(t)
-			r := sigmoid(zi)
+			loss += max(t, 0) + math.Log1p(e)
+			p := 1 / (1 + e) // sigmoid(z) for z >= 0
+			if zi < 0 {
+				p = e / (1 + e)
+			}
+			r := p
 			if yi == 1 {
 				r--
 			}
@@ -197,21 +207,30 @@ func (o *objective) chunk(theta []float64, c int, scratch []float64) {
 			gb[0] += r
 			continue
 		}
-		zmax := math.Inf(-1)
+		zmax, kmax := math.Inf(-1), 0
 		for k := range z {
 			zk := b[k] + dot(w[k*f:k*f+f], row)
 			z[k] = zk
-			zmax = max(zmax, zk)
+			if zk > zmax {
+				zmax, kmax = zk, k
+			}
 		}
-		zy := z[yi]
-		sum := 0.0
+		loss += zmax - z[yi]
+		sum := 1.0
 		for k, zk := range z {
+			if k == kmax {
+				z[k] = 1 // exp(0)
+				continue
+			}
 			e := math.Exp(zk - zmax)
 			z[k] = e
 			sum += e
 		}
-		// loss_i = logsumexp(z) - z[y]; z now holds exp(z - zmax).
-		loss += math.Log(sum) + zmax - zy
+		prod *= sum
+		if prod > 1e200 {
+			loss += math.Log(prod)
+			prod = 1
+		}
 		inv := 1 / sum
 		for k := range z {
 			r := z[k] * inv
@@ -222,7 +241,7 @@ func (o *objective) chunk(theta []float64, c int, scratch []float64) {
 			gb[k] += r
 		}
 	}
-	out[0] = loss
+	out[0] = loss + math.Log(prod)
 }
 
 func dot(a, b []float64) float64 {
@@ -244,20 +263,4 @@ func axpy(alpha float64, x, y []float64) {
 	for i, v := range x {
 		y[i] += alpha * v
 	}
-}
-
-// softplus is log(1 + exp(t)) without overflow.
-func softplus(t float64) float64 {
-	if t > 0 {
-		return t + math.Log1p(math.Exp(-t))
-	}
-	return math.Log1p(math.Exp(t))
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
