@@ -90,9 +90,11 @@ func (m *Model) Compile() (*Compiled, error) {
 		}
 		c.b[first+r] = b
 	}
-	for _, v := range c.w {
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, fmt.Errorf("folding the scaler overflows")
+	for _, vs := range [][]float64{c.w, c.b} {
+		for _, v := range vs {
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return nil, fmt.Errorf("folding the scaler overflows")
+			}
 		}
 	}
 	return c, nil

@@ -168,12 +168,18 @@ func (a *API) predict(c *gin.Context) {
 	p := st.p[:m.NumClasses()]
 	out := st.out[:0]
 	if req.Batch {
-		out = m.AppendBatch(out, req.X, req.Rows, p)
+		out, err = m.AppendBatch(out, req.X, req.Rows, p)
 	} else {
-		k := m.Predict(req.X, p)
-		out = m.AppendSingle(out, k, p)
+		var k int
+		if k, err = m.Predict(req.X, p); err == nil {
+			out = m.AppendSingle(out, k, p)
+		}
 	}
 	st.out = out
+	if err != nil {
+		a.fail(c, inputError(err))
+		return
+	}
 	// Written directly: gin's c.Data allocates the header value each time.
 	c.Writer.Header()["Content-Type"] = a.jsonCT
 	c.Writer.WriteHeader(http.StatusOK)

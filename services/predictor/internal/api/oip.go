@@ -178,7 +178,11 @@ func (a *API) oipInfer(c *gin.Context) {
 	ids := make([]int64, rows)
 	probs := make([]float64, rows*k)
 	for i := 0; i < rows; i++ {
-		cls := m.Predict(x[i*f:i*f+f], probs[i*k:i*k+k])
+		cls, err := m.Predict(x[i*f:i*f+f], probs[i*k:i*k+k])
+		if err != nil {
+			oipError(c, http.StatusBadRequest, "row %d: %v", i, err)
+			return
+		}
 		labels[i], ids[i] = m.Classes[cls], int64(cls)
 	}
 	resp := inferResponse{ModelName: m.Name, ModelVersion: m.Version, ID: req.ID}

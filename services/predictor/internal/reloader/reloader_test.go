@@ -141,7 +141,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 		}
 		// A request that started on the first model finishes on it.
 		p := make([]float64, 3)
-		if k := first.Predict([]float64{5.1, 3.5, 1.4, 0.2}, p); k != 0 {
+		if k, err := first.Predict([]float64{5.1, 3.5, 1.4, 0.2}, p); err != nil || k != 0 {
 			t.Errorf("old model predicts %d", k)
 		}
 	})

@@ -18,7 +18,10 @@ func BenchmarkPredictSingle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		k := m.Predict(req.X, p)
+		k, err := m.Predict(req.X, p)
+		if err != nil {
+			b.Fatal(err)
+		}
 		out = m.AppendSingle(out[:0], k, p)
 	}
 }
@@ -36,7 +39,9 @@ func BenchmarkPredictBatch1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out = m.AppendBatch(out[:0], req.X, req.Rows, p)
+		if out, err = m.AppendBatch(out[:0], req.X, req.Rows, p); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/row")
 }

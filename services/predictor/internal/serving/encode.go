@@ -32,18 +32,21 @@ func (m *Model) AppendSingle(b []byte, class int, p []float64) []byte {
 
 // AppendBatch predicts every row of x and appends
 // {"predictions": [...], "model": {...}}. p is scratch of NumClasses.
-func (m *Model) AppendBatch(b []byte, x []float64, rows int, p []float64) []byte {
+func (m *Model) AppendBatch(b []byte, x []float64, rows int, p []float64) ([]byte, error) {
 	f := len(m.Features)
 	b = append(b, `{"predictions":[`...)
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k := m.Predict(x[i*f:i*f+f], p)
+		k, err := m.Predict(x[i*f:i*f+f], p)
+		if err != nil {
+			return b, prefixField(err, "instances["+strconv.Itoa(i)+"]")
+		}
 		b = m.appendPrediction(b, k, p)
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
 	b = append(b, m.modelJSON...)
-	return append(b, '}')
+	return append(b, '}'), nil
 }

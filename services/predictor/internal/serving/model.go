@@ -6,6 +6,7 @@ package serving
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,11 +78,15 @@ func (m *Model) NumFeatures() int { return len(m.Features) }
 func (m *Model) NumClasses() int { return len(m.Classes) }
 
 // Predict writes the probabilities of row x into p and returns the class.
-// It counts the prediction. It does not allocate.
-func (m *Model) Predict(x, p []float64) int {
+// It counts the prediction. It does not allocate. Values so large that a
+// logit overflows get an *InputError rather than NaN probabilities.
+func (m *Model) Predict(x, p []float64) (int, error) {
 	k := m.compiled.PredictProba(x, p)
+	if math.IsNaN(p[k]) {
+		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
+	}
 	if m.counted != nil {
 		m.counted[k].Inc()
 	}
-	return k
+	return k, nil
 }

@@ -124,7 +124,10 @@ func TestEncodeIsValidJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := make([]float64, 3)
-	k := m.Predict(req.X, p)
+	k, err := m.Predict(req.X, p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var single struct {
 		Label         string             `json:"label"`
 		ClassID       int                `json:"class_id"`
@@ -150,7 +153,10 @@ func TestEncodeIsValidJSON(t *testing.T) {
 	}
 
 	req, _ = m.DecodePredict([]byte(`{"instances": [[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}`), 10, &sc)
-	batch := m.AppendBatch(nil, req.X, req.Rows, p)
+	batch, err := m.AppendBatch(nil, req.X, req.Rows, p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b struct {
 		Predictions []struct{ Label string } `json:"predictions"`
 	}
@@ -179,7 +185,10 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := m.Predict(req.X, p)
+		k, err := m.Predict(req.X, p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		out = m.AppendSingle(out[:0], k, p)
 	})
 	if allocs != 0 {
@@ -196,6 +205,7 @@ func FuzzDecodePredict(f *testing.F) {
 	f.Add([]byte(`{"instances": [[5.1, 3.5, 1.4, 0.2], {"sepal_length": 1, "sepal_width": 2, "petal_length": 3, "petal_width": 4}]}`))
 	f.Add([]byte(`{"sepal_length": 1e5, "sepal_width": -0.5E-3, "petal_length": 0, "petal_width": 12345678901234567890}`))
 	f.Add([]byte(`{"sepal\u005flength": 1, "sepal_width": 2, "petal_length": 3, "petal_width": "4"}`))
+	f.Add([]byte(`{"sepal_length": 1e308, "sepal_width": -1e308, "petal_length": 3, "petal_width": 4}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var sc Scratch
 		req, err := m.DecodePredict(body, 50, &sc)
@@ -207,6 +217,13 @@ func FuzzDecodePredict(f *testing.F) {
 		}
 		if req.Rows < 1 || len(req.X) != req.Rows*4 {
 			t.Fatalf("accepted %q as %+v", body, req)
+		}
+		// Whatever is accepted is answered with valid JSON or an input error.
+		p := make([]float64, 3)
+		if out, err := m.AppendBatch(nil, req.X, req.Rows, p); err == nil && !json.Valid(out) {
+			t.Fatalf("%q answered with invalid JSON %s", body, out)
+		} else if _, ok := err.(*InputError); err != nil && !ok {
+			t.Fatalf("%q: error %T %v", body, err, err)
 		}
 		if req.Batch {
 			var v struct {
