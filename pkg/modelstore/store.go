@@ -412,6 +412,7 @@ func decodeAlias(key string, b []byte) (Alias, error) {
 }
 
 // GetAlias reads an alias and the ETag to pass to SetAlias or PollAlias.
+// An alias that does not decode is ErrIntegrity, with its ETag.
 func (s *Store) GetAlias(ctx context.Context, model, alias string) (Alias, string, error) {
 	a, etag, _, err := s.PollAlias(ctx, model, alias, "")
 	return a, etag, err
@@ -419,7 +420,8 @@ func (s *Store) GetAlias(ctx context.Context, model, alias string) (Alias, strin
 
 // PollAlias reads an alias unless its ETag is still lastETag: then it
 // returns changed false and no body crosses the network (conditional GET,
-// 304 Not Modified).
+// 304 Not Modified). An alias that does not decode is ErrIntegrity, with
+// its ETag.
 func (s *Store) PollAlias(ctx context.Context, model, alias, lastETag string) (a Alias, etag string, changed bool, err error) {
 	if err := checkName("model", model); err != nil {
 		return Alias{}, "", false, err
@@ -437,7 +439,8 @@ func (s *Store) PollAlias(ctx context.Context, model, alias, lastETag string) (a
 	}
 	a, err = decodeAlias(key, b)
 	if err != nil {
-		return Alias{}, "", false, err
+		// The ETag comes along so that a writer can replace the bad alias.
+		return Alias{}, etag, true, err
 	}
 	return a, etag, true, nil
 }

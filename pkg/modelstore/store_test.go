@@ -194,6 +194,22 @@ func TestRegistryAgainstVersitygw(t *testing.T) {
 		}
 	})
 
+	t.Run("a corrupt alias is an integrity error that can be replaced", func(t *testing.T) {
+		if _, err := s.put(ctx, aliasKey("iris", "broken"), []byte("{not json"), "application/json", false, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, etag, err := s.GetAlias(ctx, "iris", "broken")
+		if !errors.Is(err, ErrIntegrity) || etag == "" {
+			t.Fatalf("got etag %q, %v; want ErrIntegrity with the etag", etag, err)
+		}
+		if _, err := s.SetAlias(ctx, "broken", ref1, etag); err != nil {
+			t.Fatalf("replacing the corrupt alias: %v", err)
+		}
+		if a, _, err := s.GetAlias(ctx, "iris", "broken"); err != nil || a.Version != v1 {
+			t.Errorf("after repair: %+v, %v", a, err)
+		}
+	})
+
 	t.Run("listing order", func(t *testing.T) {
 		for _, v := range []string{"20261125T235959Z-000000aa", "20261127T000000Z-000000bb"} {
 			if _, err := s.Publish(ctx, "iris", v, encodedModel(t, "iris", v), []byte(`{}`)); err != nil {

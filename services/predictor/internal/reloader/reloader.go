@@ -120,13 +120,23 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Interval*5, 10*time.Second))
 	defer cancel()
 	alias, etag, changed, err := r.cfg.Store.PollAlias(ctx, r.cfg.Model, r.cfg.Alias, r.etag)
-	if errors.Is(err, modelstore.ErrNotFound) {
+	switch {
+	case errors.Is(err, modelstore.ErrNotFound):
+		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 		if r.Current() == nil {
 			r.log.Debug("no model published yet")
 		}
 		return nil
-	}
-	if err != nil {
+	case errors.Is(err, modelstore.ErrIntegrity):
+		// Reported once per bad alias; the next change of its ETag is
+		// read again.
+		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
+		if etag != r.etag {
+			r.fail(modelstore.Alias{}, err)
+			r.etag = etag
+		}
+		return err
+	case err != nil:
 		r.log.Warn("polling alias", "err", err)
 		return err
 	}

@@ -115,6 +115,43 @@ func TestReloaderFollowsAlias(t *testing.T) {
 		}
 	})
 
+	t.Run("the same bad artifact under a new alias write is not fetched again", func(t *testing.T) {
+		bad, etag, _ := f.store.GetAlias(ctx, "iris", "production")
+		ref := modelstore.Ref{Model: "iris", Version: bad.Version, SHA256: bad.SHA256}
+		if _, err := f.store.SetAlias(ctx, "production", ref, etag); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.r.Poll(ctx)
+		if testutil.ToFloat64(f.r.reloads.WithLabelValues("failure")) != 1 {
+			t.Error("a known-bad sha256 was loaded again after the alias was rewritten")
+		}
+	})
+
+	t.Run("a corrupt alias keeps the model and is reported once", func(t *testing.T) {
+		if err := os.WriteFile(f.s3.Path("modelferry", "models/iris/aliases/production.json"), []byte("{garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// versitygw keeps the old ETag for a file changed behind its back:
+		// rewrite through S3 to get a new one.
+		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
+		if _, err := f.store.SetAlias(ctx, "production", v1, etag); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.s3.Path("modelferry", "models/iris/aliases/production.json"), []byte("{garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := testutil.ToFloat64(f.r.reloads.WithLabelValues("failure"))
+		for range 3 {
+			_ = f.r.Poll(ctx)
+		}
+		if f.r.Current() != first {
+			t.Error("a corrupt alias changed the served model")
+		}
+		if got := testutil.ToFloat64(f.r.reloads.WithLabelValues("failure")); got != before+1 {
+			t.Errorf("failures went from %v to %v over three polls, want one more", before, got)
+		}
+	})
+
 	t.Run("rolling back to the served version clears the failure", func(t *testing.T) {
 		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
 		if _, err := f.store.SetAlias(ctx, "production", v1, etag); err != nil {

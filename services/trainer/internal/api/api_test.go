@@ -469,6 +469,27 @@ func TestRegistryEndpoints(t *testing.T) {
 			t.Errorf("production moved to %s", a.Version)
 		}
 	})
+	t.Run("a corrupt production alias is replaced by training and by PUT", func(t *testing.T) {
+		path := e.s3.Path("modelferry", "models/iris/aliases/production.json")
+		if err := os.WriteFile(path, []byte("{garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := e.do("POST", "/train?wait=true&c=0.9", "", nil).run(t)
+		if r.Status != training.StatusSucceeded || !r.Promoted {
+			t.Fatalf("training over a corrupt production alias: %+v", r)
+		}
+		if err := os.WriteFile(path, []byte("{garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp := e.do("PUT", "/models/iris/aliases/production", "application/json", strings.NewReader(`{"version":"`+r.Version+`"}`))
+		if resp.code != 200 {
+			t.Fatalf("repairing with PUT: %d %s", resp.code, resp.body)
+		}
+		if a, _, err := e.store.GetAlias(context.Background(), "iris", "production"); err != nil || a.Version != r.Version {
+			t.Errorf("production %+v, %v", a, err)
+		}
+	})
+
 	t.Run("alias set without content type", func(t *testing.T) {
 		third := e.do("POST", "/train?wait=true&c=0.7", "", nil).run(t)
 		resp := e.do("PUT", "/models/iris/aliases/staging", "", strings.NewReader(`{"version":"`+third.Version+`"}`))

@@ -188,8 +188,9 @@ func (a *API) setAlias(c *gin.Context) {
 		a.fail(c, storeError(err, "version "+req.Version+" of model "+model))
 		return
 	}
+	// A corrupt alias has no previous version to report, but is replaced.
 	prev, _, err := a.cfg.Store.GetAlias(c, model, alias)
-	if err != nil && !errors.Is(err, modelstore.ErrNotFound) {
+	if err != nil && !errors.Is(err, modelstore.ErrNotFound) && !errors.Is(err, modelstore.ErrIntegrity) {
 		a.fail(c, storeError(err, "alias "+alias))
 		return
 	}

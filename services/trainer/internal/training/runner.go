@@ -238,7 +238,8 @@ func SetAlias(ctx context.Context, store *modelstore.Store, alias string, ref mo
 	for range aliasAttempts {
 		var etag string
 		_, etag, err = store.GetAlias(ctx, ref.Model, alias)
-		if err != nil && !errors.Is(err, modelstore.ErrNotFound) {
+		// A missing alias is created; a corrupt one replaced.
+		if err != nil && !errors.Is(err, modelstore.ErrNotFound) && !errors.Is(err, modelstore.ErrIntegrity) {
 			return err
 		}
 		if _, err = store.SetAlias(ctx, alias, ref, etag); !errors.Is(err, modelstore.ErrConflict) {
@@ -256,6 +257,8 @@ func (m *Manager) promote(ctx context.Context, cand *artifactpb.Model, ref model
 		var prod *artifactpb.Model
 		switch {
 		case errors.Is(err, modelstore.ErrNotFound):
+		case errors.Is(err, modelstore.ErrIntegrity):
+			m.logger.Warn("production alias unreadable; replacing it if the gate passes", "model", ref.Model, "err", err)
 		case err != nil:
 			return false, "", err
 		default:
