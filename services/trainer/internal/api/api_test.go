@@ -201,7 +201,43 @@ func TestTrainForms(t *testing.T) {
 	})
 }
 
-func TestTrainAsyncReportsQueueAndProgress(t *testing.T) {
+func TestRunShowsLiveProgress(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *training.Config) { c.MaxUploadBytes = 64 << 20 })
+	// Unstandardized, 50k rows: hundreds of iterations, long enough to
+	// watch.
+	var b strings.Builder
+	b.WriteString("a,b,c,label\n")
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 50_000; i++ {
+		y := i % 3
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f,k%d\n", 100*r.NormFloat64()+float64(y)*30, r.NormFloat64()*0.01+float64(y)*0.002, r.NormFloat64()*1000, y)
+	}
+	resp := e.do("POST", "/train?standardize=false&max_iter=100000&test_fraction=0.1", "text/csv", strings.NewReader(b.String()))
+	if resp.code != http.StatusAccepted {
+		t.Fatalf("%d %s", resp.code, resp.body)
+	}
+	id := resp.run(t).ID
+	var seen *training.Progress
+	for {
+		run := e.do("GET", "/runs/"+id, "", nil).run(t)
+		if run.Progress != nil && run.Progress.Iteration > 0 && run.Progress.Loss > 0 {
+			seen = run.Progress
+		}
+		if run.Status == training.StatusSucceeded || run.Status == training.StatusFailed {
+			if run.Progress != nil {
+				t.Error("a finished run still shows progress")
+			}
+			if seen == nil {
+				t.Fatalf("no progress seen in %d iterations", run.Iterations)
+			}
+			t.Logf("saw iteration %d (loss %.4g) of %d", seen.Iteration, seen.Loss, run.Iterations)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestTrainAsyncQueues(t *testing.T) {
 	e := newEnv(t)
 	resp := e.do("POST", "/train", "", nil)
 	if resp.code != http.StatusAccepted {

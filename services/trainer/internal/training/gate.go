@@ -19,6 +19,9 @@ type Gate struct {
 // Decide returns whether cand may replace prod (nil when there is no
 // production model yet) and, when not, why.
 func (g Gate) Decide(cand, prod *artifactpb.Model) (bool, string) {
+	if cand.GetMetrics().GetMetricsOn() != "test" {
+		return false, fmt.Sprintf("metrics come from the training data (test_fraction 0), which the gate cannot judge; promote it with PUT /models/%s/aliases/production", cand.Name)
+	}
 	acc := cand.GetMetrics().GetAccuracy()
 	if acc < g.MinAccuracy {
 		return false, fmt.Sprintf("accuracy %.4f is below the minimum %.4f", acc, g.MinAccuracy)
@@ -28,6 +31,11 @@ func (g Gate) Decide(cand, prod *artifactpb.Model) (bool, string) {
 	}
 	if !slices.Equal(cand.FeatureNames, prod.FeatureNames) || !slices.Equal(cand.ClassNames, prod.ClassNames) {
 		return false, fmt.Sprintf("features or classes differ from production %s: clients would break; promote explicitly with PUT /models/%s/aliases/production", prod.Version, cand.Name)
+	}
+	if prod.GetMetrics().GetMetricsOn() != "test" {
+		// A production model promoted by hand with training-data metrics:
+		// its accuracy is no yardstick.
+		return true, ""
 	}
 	prodAcc := prod.GetMetrics().GetAccuracy()
 	if acc < prodAcc-g.MaxRegression {

@@ -170,13 +170,21 @@ func (m *Manager) Submit(ctx context.Context, model string, p Params, label stri
 	err := m.putRun(ctx, j.Snapshot())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err == nil && m.closed {
+	recorded := err == nil
+	if recorded && m.closed {
 		err = ErrShuttingDown
 	}
 	if err != nil {
 		delete(m.jobs, j.run.ID)
 		m.queued--
-		src.Release()
+		if recorded {
+			// Its queued record must not outlive this answer.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
+			defer cancel()
+			m.abandon(sctx, j, "the trainer shut down before the run started")
+		} else {
+			src.Release()
+		}
 		return nil, err
 	}
 	m.remember(j)
@@ -234,7 +242,9 @@ func (m *Manager) drain(model string, q *modelQueue) {
 		closed := m.closed
 		m.mu.Unlock()
 		if closed {
-			m.abandon(j, "the trainer shut down before the run started")
+			sctx, cancel := context.WithTimeout(context.Background(), finalSaveTimeout)
+			m.abandon(sctx, j, "the trainer shut down before the run started")
+			cancel()
 		} else {
 			m.execute(m.runCtx, j)
 		}
@@ -245,8 +255,9 @@ func (m *Manager) drain(model string, q *modelQueue) {
 	}
 }
 
-// abandon fails a queued run that will never start.
-func (m *Manager) abandon(j *Job, why string) {
+// abandon fails a queued run that will never start, recording it within
+// ctx.
+func (m *Manager) abandon(ctx context.Context, j *Job, why string) {
 	now := m.now()
 	j.src.Release()
 	j.update(func(r *Run) {
@@ -256,8 +267,12 @@ func (m *Manager) abandon(j *Job, why string) {
 		r.QueuePosition = 0
 	})
 	m.metrics.runs.WithLabelValues(j.run.Model, StatusFailed).Inc()
-	m.saveRun(context.Background(), j)
+	m.saveRun(ctx, j)
 }
+
+// finalSaveTimeout bounds the recording of a run's end when no other
+// deadline applies.
+const finalSaveTimeout = 10 * time.Second
 
 // Get returns a job of this process.
 func (m *Manager) Get(id string) (*Job, bool) {
@@ -280,10 +295,14 @@ func (m *Manager) Shutdown(ctx context.Context) {
 	}
 	m.queued -= len(abandoned)
 	m.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, j := range abandoned {
-		m.abandon(j, "the trainer shut down before the run started")
-		close(j.done)
+		wg.Go(func() {
+			m.abandon(ctx, j, "the trainer shut down before the run started")
+			close(j.done)
+		})
 	}
+	wg.Wait()
 	finished := make(chan struct{})
 	go func() { m.wg.Wait(); close(finished) }()
 	select {
@@ -300,15 +319,16 @@ func (m *Manager) Shutdown(ctx context.Context) {
 // seconds' wait for S3.
 func (m *Manager) saveRun(ctx context.Context, j *Job) {
 	run := j.Snapshot()
-	var err error
-	for attempt, wait := 0, 200*time.Millisecond; attempt < 4; attempt, wait = attempt+1, wait*2 {
-		if err = m.putRun(ctx, run); err == nil || !errors.Is(err, modelstore.ErrUnavailable) {
-			break
-		}
+	err := m.putRun(ctx, run)
+	for wait := 200 * time.Millisecond; errors.Is(err, modelstore.ErrUnavailable) && wait <= time.Second; wait *= 2 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		err = m.putRun(ctx, run)
 	}
 	if err != nil {
 		m.logger.Error("recording run", "run", run.ID, "status", run.Status, "err", err)
@@ -324,16 +344,17 @@ func (m *Manager) putRun(ctx context.Context, r Run) error {
 }
 
 // RecoverInterrupted marks failed the runs a previous trainer process left
-// queued or running. Call it once at start, before accepting runs.
+// queued or running. Call it once at start. A record it cannot read or
+// write is logged and skipped.
 func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 	models, err := m.store.ListRunModels(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("list runs: %w", err)
 	}
 	for _, model := range models {
 		ids, err := m.store.ListRuns(ctx, model)
 		if err != nil {
-			return err
+			return fmt.Errorf("list runs of %s: %w", model, err)
 		}
 		for _, id := range ids {
 			if _, ok := m.Get(id); ok {
@@ -341,7 +362,8 @@ func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 			}
 			r, err := m.LoadRun(ctx, model, id)
 			if err != nil {
-				return err
+				m.logger.Warn("reading a run record at start", "run", id, "model", model, "err", err)
+				continue
 			}
 			if r.Terminal() {
 				continue
@@ -353,7 +375,8 @@ func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 			r.Progress = nil
 			r.QueuePosition = 0
 			if err := m.putRun(ctx, r); err != nil {
-				return err
+				m.logger.Warn("recording an interrupted run", "run", id, "model", model, "err", err)
+				continue
 			}
 			m.logger.Info("marked interrupted run failed", "run", id, "model", model)
 		}
@@ -365,7 +388,7 @@ func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 func (m *Manager) LoadRun(ctx context.Context, model, id string) (Run, error) {
 	b, err := m.store.GetRun(ctx, model, id)
 	if err != nil {
-		return Run{}, err
+		return Run{}, fmt.Errorf("read run %s/%s: %w", model, id, err)
 	}
 	var r Run
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -392,16 +415,16 @@ func runError(err error) *RunError {
 	switch {
 	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData):
 		return &RunError{Code: codeInvalid, Message: userMessage(err)}
+	case errors.Is(err, context.Canceled):
+		return &RunError{Code: codeUnavailable, Message: "the trainer shut down before the run finished"}
 	case errors.Is(err, errDatasetNotFound):
 		return &RunError{Code: codeNotFound, Message: userMessage(err)}
-	case errors.Is(err, modelstore.ErrInvalid):
-		return &RunError{Code: codeInvalid, Message: "invalid dataset reference"}
+	case errors.Is(err, errDatasetRef):
+		return &RunError{Code: codeInvalid, Message: "invalid dataset reference: name an object in the bucket (datasets/x.csv) or s3://<bucket>/<key>"}
 	case errors.Is(err, modelstore.ErrUnavailable):
 		return &RunError{Code: codeUnavailable, Message: "model storage is unavailable; try again later"}
 	case errors.Is(err, modelstore.ErrAccessDenied):
 		return &RunError{Code: codeUnavailable, Message: "model storage refused the trainer's credentials"}
-	case errors.Is(err, context.Canceled):
-		return &RunError{Code: codeUnavailable, Message: "the trainer shut down before the run finished"}
 	}
 	return &RunError{Code: codeInternal, Message: "internal error"}
 }
@@ -414,7 +437,7 @@ func userMessage(err error) string {
 		return pe.Error()
 	}
 	msg := err.Error()
-	for _, prefix := range []string{"load: ", "split: ", "fit: "} {
+	for _, prefix := range []string{"load: ", "split: ", "fit: ", "invalid dataset: "} {
 		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
 			msg = msg[len(prefix):]
 		}

@@ -85,8 +85,10 @@ func (m *Manager) execute(ctx context.Context, j *Job) {
 			"accuracy", run.Metrics.Accuracy, "promoted", run.Promoted, "seconds", run.DurationSeconds)
 	}
 	// The final record must outlive this process even if the run was
-	// cancelled by shutdown.
-	m.saveRun(context.WithoutCancel(ctx), j)
+	// cancelled by shutdown, within a bound of its own.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
+	defer cancel()
+	m.saveRun(sctx, j)
 }
 
 func (m *Manager) pipeline(ctx context.Context, j *Job) error {
@@ -105,7 +107,7 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	}
 	// Stored only once it is known to be trainable.
 	if info.URI, err = persist(ctx, m.store, j.src, info); err != nil {
-		return err
+		return fmt.Errorf("load: %w", err)
 	}
 	info.TrainRows = train.Rows()
 	if test != nil {
@@ -175,12 +177,13 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 		return fmt.Errorf("publish: %w", err)
 	}
 	j.update(func(r *Run) { r.Version = ref.Version })
+	// The version exists from here on: failing to move an alias leaves a
+	// successful run that says what to do, not a failed one.
+	promoted, reason := false, ""
 	if err := m.setAlias(ctx, AliasLatest, ref); err != nil {
-		return fmt.Errorf("move %s: %w", AliasLatest, err)
-	}
-	promoted, reason, err := m.promote(ctx, model, ref)
-	if err != nil {
-		return fmt.Errorf("move %s: %w", AliasProduction, err)
+		reason = m.aliasFailure(run, AliasLatest, err)
+	} else if promoted, reason, err = m.promote(ctx, model, ref); err != nil {
+		reason = m.aliasFailure(run, AliasProduction, err)
 	}
 	j.update(func(r *Run) {
 		r.Promoted = promoted
@@ -188,6 +191,14 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 		r.Timings.PublishSeconds = m.since(t3)
 	})
 	return nil
+}
+
+// aliasFailure logs a failed alias move after publishing and returns the
+// run's explanation.
+func (m *Manager) aliasFailure(run Run, alias string, err error) string {
+	m.logger.Warn("version published but alias not moved", "run", run.ID, "model", run.Model, "alias", alias, "err", err)
+	return fmt.Sprintf("version %s was published, but moving the %s alias failed (%s); move it with PUT /models/%s/aliases/%s",
+		run.ID, alias, runError(err).Message, run.Model, alias)
 }
 
 func (m *Manager) artifact(run Run, d *dataset.Dataset, fitted *logreg.Model, fit logreg.FitInfo, report evaluation.Report) *artifactpb.Model {

@@ -31,8 +31,11 @@ func (s Source) Release() {
 	}
 }
 
-// errDatasetNotFound marks a missing dataset, local or in S3.
-var errDatasetNotFound = errors.New("dataset not found")
+// Errors of load that the run record explains to the user.
+var (
+	errDatasetNotFound = errors.New("dataset not found")
+	errDatasetRef      = errors.New("invalid dataset reference")
+)
 
 // load parses the source, hashing it on the way.
 func load(ctx context.Context, store *modelstore.Store, src Source, label string) (*dataset.Dataset, DatasetInfo, error) {
@@ -58,6 +61,9 @@ func load(ctx context.Context, store *modelstore.Store, src Source, label string
 		if errors.Is(err, modelstore.ErrNotFound) {
 			return nil, DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Ref)
 		}
+		if errors.Is(err, modelstore.ErrInvalid) {
+			return nil, DatasetInfo{}, fmt.Errorf("%w: %w", errDatasetRef, err)
+		}
 		if err != nil {
 			return nil, DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
 		}
@@ -66,6 +72,10 @@ func load(ctx context.Context, store *modelstore.Store, src Source, label string
 	d, err := dataset.Parse(io.TeeReader(r, h), dataset.Options{Label: label, SizeHint: size})
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close dataset: %w", cerr)
+	}
+	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) {
+		// Not the data's fault: the object stopped streaming.
+		return nil, DatasetInfo{}, fmt.Errorf("read dataset %s: %w: %w", src.Ref, modelstore.ErrUnavailable, err)
 	}
 	if err != nil {
 		return nil, DatasetInfo{}, err

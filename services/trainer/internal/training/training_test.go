@@ -28,8 +28,9 @@ func TestGate(t *testing.T) {
 			features = []string{"a", "b"}
 		}
 		return &artifactpb.Model{Name: "iris", Version: "v", FeatureNames: features, ClassNames: []string{"x", "y"},
-			Metrics: &artifactpb.Metrics{Accuracy: acc}}
+			Metrics: &artifactpb.Metrics{Accuracy: acc, MetricsOn: "test"}}
 	}
+	onTrain := func(m *artifactpb.Model) *artifactpb.Model { m.Metrics.MetricsOn = "train"; return m }
 	for _, tc := range []struct {
 		name       string
 		cand, prod *artifactpb.Model
@@ -42,6 +43,8 @@ func TestGate(t *testing.T) {
 		{"slightly worse, within margin", model(0.86), model(0.9), true, ""},
 		{"much worse than production", model(0.8), model(0.9), false, "more than 0.0500 below production"},
 		{"other features", model(0.99, "a", "c"), model(0.9), false, "features or classes differ"},
+		{"metrics on training data", onTrain(model(0.99)), nil, false, "metrics come from the training data"},
+		{"production judged on training data is no yardstick", model(0.8), onTrain(model(1)), true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ok, reason := g.Decide(tc.cand, tc.prod)
@@ -62,6 +65,9 @@ func TestRunErrorHidesInternals(t *testing.T) {
 		{fmt.Errorf("load: %w: data/x.csv", errDatasetNotFound), codeNotFound, "dataset not found: data/x.csv"},
 		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: errors.New("dial 10.1.2.3")}), codeUnavailable, "model storage is unavailable"},
 		{context.Canceled, codeUnavailable, "shut down"},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: context.Canceled}), codeUnavailable, "shut down"},
+		{fmt.Errorf("load: %w: %w", errDatasetRef, &modelstore.Error{Kind: modelstore.ErrInvalid}), codeInvalid, "invalid dataset reference"},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrInvalid, Op: "put", Key: "k", Err: errors.New("400")}), codeInternal, "internal error"},
 		{errors.New("disk exploded at /var/secret"), codeInternal, "internal error"},
 	} {
 		got := runError(tc.err)
@@ -76,7 +82,11 @@ func TestRunErrorHidesInternals(t *testing.T) {
 
 func newManager(t *testing.T, maxQueued int) (*Manager, *modelstore.Store) {
 	t.Helper()
-	srv := s3test.Start(t)
+	return newManagerOn(t, s3test.Start(t), maxQueued)
+}
+
+func newManagerOn(t *testing.T, srv *s3test.Server, maxQueued int) (*Manager, *modelstore.Store) {
+	t.Helper()
 	store, err := modelstore.New(modelstore.Options{Endpoint: srv.Endpoint, AccessKey: s3test.AccessKey,
 		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: 2 * time.Second})
 	if err != nil {
@@ -117,11 +127,13 @@ func TestRunsOfOneModelAreSerialized(t *testing.T) {
 	for _, j := range jobs {
 		<-j.Done()
 	}
+	for i, j := range jobs {
+		if r := j.Snapshot(); r.Status != StatusSucceeded {
+			t.Fatalf("run %d: %s %+v", i, r.Status, r.Error)
+		}
+	}
 	for i := 1; i < len(jobs); i++ {
 		prev, cur := jobs[i-1].Snapshot(), jobs[i].Snapshot()
-		if cur.Status != StatusSucceeded {
-			t.Fatalf("run %d: %+v", i, cur.Error)
-		}
 		if cur.StartedAt.Before(*prev.FinishedAt) {
 			t.Errorf("run %d started at %v before run %d finished at %v", i, cur.StartedAt, i-1, prev.FinishedAt)
 		}
@@ -205,5 +217,41 @@ func TestSubmitFailsWhenStorageIsDown(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 		t.Error("the spooled upload was not released")
+	}
+}
+
+func TestAliasFailureAfterPublishLeavesASuccessfulRun(t *testing.T) {
+	srv := s3test.Start(t)
+	m, store := newManagerOn(t, srv, 4)
+	ctx := context.Background()
+	j, err := m.Submit(ctx, "iris", DefaultParams(), "", irisSource(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-j.Done()
+	first := j.Snapshot()
+	if first.Status != StatusSucceeded {
+		t.Fatalf("first run: %+v", first.Error)
+	}
+	// A directory where the latest alias object goes: S3 cannot write it.
+	alias := srv.Path("modelferry", "models/iris/aliases/latest.json")
+	if err := os.Remove(alias); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(alias, "blocked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	j, err = m.Submit(ctx, "iris", DefaultParams(), "", irisSource(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-j.Done()
+	r := j.Snapshot()
+	if r.Status != StatusSucceeded || r.Promoted || r.Version == "" ||
+		!strings.Contains(r.PromotionReason, "was published, but moving the latest alias failed") {
+		t.Errorf("run %s, promoted %v, version %q, reason %q", r.Status, r.Promoted, r.Version, r.PromotionReason)
+	}
+	if ok, err := store.VersionExists(ctx, "iris", r.Version); !ok || err != nil {
+		t.Errorf("version %s not published: %v", r.Version, err)
 	}
 }
