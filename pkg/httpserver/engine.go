@@ -23,12 +23,10 @@ type Options struct {
 	// <Namespace>_http_request_duration_seconds.
 	Registry  *prometheus.Registry
 	Namespace string
-	// Buckets of the latency histogram; nil means DefaultBuckets.
+	// Buckets of the latency histogram; nil means 100µs to 60s, for fast
+	// predictions and slow trainings alike.
 	Buckets []float64
 }
-
-// DefaultBuckets spans 100µs to 60s: fast predictions and slow trainings.
-var DefaultBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // unmatched is the handler label of requests no route matched, so that
 // random paths cannot grow the label set.
@@ -42,7 +40,7 @@ func NewEngine(opts Options) *gin.Engine {
 	e.ContextWithFallback = true
 	buckets := opts.Buckets
 	if buckets == nil {
-		buckets = DefaultBuckets
+		buckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 	}
 	f := promauto.With(opts.Registry)
 	requests := f.NewCounterVec(prometheus.CounterOpts{

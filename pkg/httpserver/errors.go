@@ -1,10 +1,14 @@
 package httpserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -74,4 +78,55 @@ func WriteError(c *gin.Context, logger *slog.Logger, err error) {
 			"path", c.Request.URL.Path, "status", he.Status, "err", err)
 	}
 	c.AbortWithStatusJSON(he.Status, Body{Error: BodyError{Code: he.Code, Message: he.Message}})
+}
+
+// JSONError explains an encoding/json decoding error to the client without
+// Go's type names: 400 naming the byte or field, or 413 for a body over an
+// http.MaxBytesReader limit. prefix locates the decoded value in the body
+// ("params.").
+func JSONError(err error, prefix string) *Error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	bad := func(format string, args ...any) *Error {
+		return Errorf(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+	}
+	switch {
+	case errors.As(err, &mbe):
+		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "JSON body is larger than %d bytes", mbe.Limit)
+	case errors.As(err, &se):
+		return bad("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	case errors.As(err, &te):
+		field := prefix + te.Field
+		if te.Field == "" {
+			field = "body"
+		}
+		return bad("%s: expected %s, got JSON %s", field, jsonType(te.Type.Kind()), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return bad("malformed JSON: unexpected end of body")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		return bad("unknown field \"%s%s", prefix, name)
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidArgument, Message: "malformed JSON", Cause: err}
+}
+
+// jsonType names a Go kind the way a JSON user thinks of it.
+func jsonType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another type"
 }

@@ -130,7 +130,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	ready.Store(true)
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(ctx, NewServer(mux, logger), ln, ServeOptions{
+		served <- Serve(ctx, NewServer(mux, logger, Timeouts{Read: time.Minute, Write: time.Minute}), ln, ServeOptions{
 			Logger: logger, OnShutdown: func() { ready.Store(false) },
 			DrainDelay: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 		})
@@ -187,5 +187,46 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if err := Healthcheck(context.Background(), "nonsense"); err == nil {
 		t.Error("bad address accepted")
+	}
+}
+
+func TestJSONError(t *testing.T) {
+	type inner struct {
+		C float64 `json:"c"`
+	}
+	var v struct {
+		Params inner `json:"params"`
+		Tags   []string
+	}
+	decode := func(body string, limit int64) error {
+		r := io.Reader(strings.NewReader(body))
+		if limit > 0 {
+			r = http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(r), limit)
+		}
+		dec := json.NewDecoder(r)
+		dec.DisallowUnknownFields()
+		return dec.Decode(&v)
+	}
+	for _, tc := range []struct {
+		body   string
+		limit  int64
+		status int
+		msg    string
+	}{
+		{`{"params": {"c": "x"}}`, 0, 400, "params.c: expected a number, got JSON string"},
+		{`{"Tags": 5}`, 0, 400, "Tags: expected an array, got JSON number"},
+		{`{"params": `, 0, 400, "malformed JSON: unexpected end of body"},
+		{`{"params": }`, 0, 400, "malformed JSON at byte 12"},
+		{`{"other": 1}`, 0, 400, `unknown field "other"`},
+		{`{"params": {"c": 1}}`, 5, 413, "JSON body is larger than 5 bytes"},
+	} {
+		err := decode(tc.body, tc.limit)
+		if err == nil {
+			t.Fatalf("%s decoded", tc.body)
+		}
+		got := JSONError(err, "")
+		if got.Status != tc.status || !strings.Contains(got.Message, tc.msg) || strings.Contains(got.Message, "Go ") {
+			t.Errorf("%s: %d %q, want %d %q", tc.body, got.Status, got.Message, tc.status, tc.msg)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 // Package s3test runs a real S3 server, versitygw, for integration tests:
 // on a free loopback port with its data in the test's temporary directory.
-// `make tools` installs the pinned versitygw into .tools/bin; the binary is
-// found on PATH or through $VERSITYGW_BIN. A test that cannot start it
-// fails: it never silently skips.
+// `make tools` installs the pinned versitygw into .tools/bin, which the
+// Makefile puts on PATH. A test that cannot start it fails: it never
+// silently skips.
 package s3test
 
 import (
@@ -37,12 +37,9 @@ type Server struct {
 // the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv("VERSITYGW_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("versitygw"); err != nil {
-			t.Fatalf("versitygw not found on PATH: run `make tools` (make test does) or set VERSITYGW_BIN")
-		}
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		t.Fatalf("versitygw not found on PATH: run `make tools` (make test does)")
 	}
 	root := t.TempDir()
 	s := &Server{t: t, bin: bin, dir: filepath.Join(root, "data"), logPath: filepath.Join(root, "versitygw.log")}

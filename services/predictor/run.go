@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -126,16 +127,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("listen %s: %w", cfg.addr, err)
 	}
 	bgCtx, stopBackground := context.WithCancel(ctx)
-	defer stopBackground()
-	go ensureBucket(bgCtx, store, logger)
-	go models.Run(bgCtx)
+	var background sync.WaitGroup
+	background.Go(func() { ensureBucket(bgCtx, store, logger) })
+	background.Go(func() { models.Run(bgCtx) })
 
-	err = httpserver.Serve(ctx, httpserver.NewServer(engine, logger), ln, httpserver.ServeOptions{
+	srv := httpserver.NewServer(engine, logger, httpserver.Timeouts{Read: 30 * time.Second, Write: 30 * time.Second})
+	err = httpserver.Serve(ctx, srv, ln, httpserver.ServeOptions{
 		Logger:          logger,
 		OnShutdown:      func() { shuttingDown.Store(true) },
 		DrainDelay:      cfg.drainDelay,
 		ShutdownTimeout: cfg.shutdownTimeout,
 	})
+	stopBackground()
+	background.Wait()
 	logger.Info("predictor stopped")
 	return err
 }

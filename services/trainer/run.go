@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -133,27 +134,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.addr, err)
 	}
-	go prepareStorage(ctx, store, manager, logger, &storageReady)
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { prepareStorage(bgCtx, store, manager, logger, &storageReady) })
 
+	// Queued runs fail at once and running ones get until the deadline,
+	// so that requests waiting on them can end while the server drains.
 	managerDone := make(chan struct{})
-	err = httpserver.Serve(ctx, httpserver.NewServer(engine, logger), ln, httpserver.ServeOptions{
-		Logger: logger,
-		OnShutdown: func() {
-			shuttingDown.Store(true)
-			// Queued runs fail now and running ones get until the
-			// deadline, so that requests waiting on them can end.
+	var stopManager sync.Once
+	shutdownManager := func() {
+		stopManager.Do(func() {
 			go func() {
 				defer close(managerDone)
 				sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout*9/10)
 				defer cancel()
 				manager.Shutdown(sctx)
 			}()
+		})
+	}
+	// Answers of at most a minute, but /train lifts both limits for its
+	// uploads and its waits.
+	srv := httpserver.NewServer(engine, logger, httpserver.Timeouts{Read: time.Minute, Write: time.Minute})
+	err = httpserver.Serve(ctx, srv, ln, httpserver.ServeOptions{
+		Logger: logger,
+		OnShutdown: func() {
+			shuttingDown.Store(true)
+			shutdownManager()
 		},
 		ShutdownTimeout: cfg.shutdownTimeout,
 	})
-	if ctx.Err() != nil {
-		<-managerDone
-	}
+	shutdownManager()
+	<-managerDone
+	stopBackground()
+	background.Wait()
 	logger.Info("trainer stopped")
 	return err
 }

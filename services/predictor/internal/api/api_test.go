@@ -291,6 +291,7 @@ func TestOpenInferenceProtocolErrors(t *testing.T) {
 		{"other version", "/v2/models/iris/versions/20200101T000000Z-00000000/infer", "", tensor("[1,4]", "FP32", "[1,2,3,4]"), 404, "is not served"},
 		{"malformed", "/v2/models/iris/infer", "", `{"inputs": [`, 400, "malformed inference request"},
 		{"unknown field", "/v2/models/iris/infer", "", `{"inputz": []}`, 400, "unknown field"},
+		{"wrong JSON type", "/v2/models/iris/infer", "", `{"inputs": [{"name": "x", "shape": "1x4", "datatype": "FP32", "data": []}]}`, 400, "inputs.shape: expected an array, got JSON string"},
 		{"no inputs", "/v2/models/iris/infer", "", `{"inputs": []}`, 400, "inputs: empty"},
 		{"shape mismatch", "/v2/models/iris/infer", "", tensor("[1,3]", "FP32", "[1,2,3]"), 400, "shape [1 3] does not match [N, 4]"},
 		{"data count mismatch", "/v2/models/iris/infer", "", tensor("[2,4]", "FP32", "[1,2,3,4]"), 400, "4 values, shape [2 4] needs 8"},

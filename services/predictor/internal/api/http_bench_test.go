@@ -97,7 +97,7 @@ func serve(b *testing.B, h http.Handler) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httpserver.NewServer(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httpserver.NewServer(h, slog.New(slog.NewTextHandler(io.Discard, nil)), httpserver.Timeouts{Read: 30 * time.Second, Write: 30 * time.Second})
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String() + "/predict"

@@ -149,7 +149,8 @@ func (a *API) oipInfer(c *gin.Context) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		oipError(c, http.StatusBadRequest, "malformed inference request: %v", strings.TrimPrefix(err.Error(), "json: "))
+		je := httpserver.JSONError(err, "")
+		oipError(c, je.Status, "malformed inference request: %s", je.Message)
 		return
 	}
 	x, rows, err := a.tensor(m, req.Inputs)

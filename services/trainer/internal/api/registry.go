@@ -172,7 +172,7 @@ func (a *API) setAlias(c *gin.Context) {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		a.fail(c, jsonError(err, ""))
+		a.fail(c, httpserver.JSONError(err, ""))
 		return
 	}
 	if req.Version == "" {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -59,6 +60,12 @@ func (a *API) train(c *gin.Context) {
 		a.fail(c, storeError(err, "model storage"))
 		return
 	}
+	// An upload may take longer than the server's read limit, and a wait
+	// as long as the training.
+	rc := http.NewResponseController(c.Writer)
+	if err := rc.SetReadDeadline(time.Time{}); err != nil {
+		a.log.Debug("lifting the read deadline", "err", err)
+	}
 
 	params, label, src, err := a.readTrainBody(c, model, q)
 	if err != nil {
@@ -89,6 +96,9 @@ func (a *API) train(c *gin.Context) {
 	if !wait {
 		c.JSON(http.StatusAccepted, run)
 		return
+	}
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		a.log.Debug("lifting the write deadline", "err", err)
 	}
 	select {
 	case <-job.Done():
@@ -146,7 +156,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 			dec := json.NewDecoder(http.MaxBytesReader(c.Writer, io.NopCloser(br), 1<<20))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
-				return params, "", training.Source{}, jsonError(err, "")
+				return params, "", training.Source{}, httpserver.JSONError(err, "")
 			}
 			if dec.More() {
 				return params, "", training.Source{}, badRequest("body: more than one JSON value")
@@ -156,7 +166,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return params, "", training.Source{}, jsonError(err, "params.")
+				return params, "", training.Source{}, httpserver.JSONError(err, "params.")
 			}
 		}
 		if req.Dataset != "" {
@@ -251,30 +261,6 @@ func queryParams(q url.Values, p *training.Params) (string, error) {
 		p.Standardize = v
 	}
 	return q.Get("label"), nil
-}
-
-// jsonError explains a decoding error; prefix locates the decoded value
-// in the body ("params.").
-func jsonError(err error, prefix string) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "JSON body is larger than %d bytes", mbe.Limit)
-	case errors.As(err, &se):
-		return badRequest("malformed JSON at byte %d: %v", se.Offset, se)
-	case errors.As(err, &te):
-		field := prefix + te.Field
-		if te.Field == "" {
-			field = "body"
-		}
-		return badRequest("%s: expected %s, got JSON %s", field, te.Type, te.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("malformed JSON: unexpected end of body")
-	}
-	msg := strings.Replace(err.Error(), `json: unknown field "`, `unknown field "`+prefix, 1)
-	return badRequest("%s", msg)
 }
 
 func (a *API) defaultDataset(model string) (training.Source, error) {
