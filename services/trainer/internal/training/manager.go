@@ -343,9 +343,14 @@ func (m *Manager) putRun(ctx context.Context, r Run) error {
 	return m.store.PutRun(ctx, r.Model, r.ID, b)
 }
 
+// recoverWindow is how many of each model's newest runs RecoverInterrupted
+// reads. Run ids sort by time and a process holds at most its queue and
+// its running runs, so what a dead process left is among the newest.
+const recoverWindow = 100
+
 // RecoverInterrupted marks failed the runs a previous trainer process left
-// queued or running. Call it once at start. A record it cannot read or
-// write is logged and skipped.
+// queued or running, among each model's newest recoverWindow runs. Call it
+// once at start. A record it cannot read or write is logged and skipped.
 func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 	models, err := m.store.ListRunModels(ctx)
 	if err != nil {
@@ -356,7 +361,7 @@ func (m *Manager) RecoverInterrupted(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("list runs of %s: %w", model, err)
 		}
-		for _, id := range ids {
+		for _, id := range ids[:min(len(ids), recoverWindow)] {
 			if _, ok := m.Get(id); ok {
 				continue
 			}
