@@ -21,7 +21,7 @@
 # Usage: compose/test.sh [--keep]   (--keep leaves the stack up at the end)
 # Environment: COMPOSE (compose command; default `docker compose` when
 # available, else docker-compose), COMPOSE_TEST_PROJECT (project name),
-# IMAGE_SIZE_LIMIT_MB (default 26: each service image must be at most that).
+# IMAGE_SIZE_LIMIT_MB (default 25: each service image must be at most that).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -137,10 +137,7 @@ EOF
 compose config -q || fail "compose config"
 
 # --- 3. images ----------------------------------------------------------
-# decimal MB, as `docker images` shows them. The goal is 25; the predictor
-# is 25.1 because the Swagger UI module (swaggo/files) embeds 11 MB, source
-# maps included, of which /docs uses 2.
-size_limit_mb=${IMAGE_SIZE_LIMIT_MB:-26}
+size_limit_mb=${IMAGE_SIZE_LIMIT_MB:-25} # decimal MB, as `docker images` shows them
 late_failures=()
 tb=$(date +%s)
 log "compose build (${compose_cmd[*]})"

@@ -350,10 +350,10 @@ func TestDocsAreServedOffline(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]string{
-		"/docs/":                       "swagger-ui",
-		"/docs/index.html":             "swagger-ui",
-		"/docs/swagger-initializer.js": "/openapi.json",
-		"/docs/swagger-ui-bundle.js":   "SwaggerUIBundle",
+		"/docs/":                     `url: "/openapi.json"`,
+		"/docs/index.html":           "swagger-ui",
+		"/docs/swagger-ui-bundle.js": "SwaggerUIBundle",
+		"/docs/swagger-ui.css":       ".swagger-ui",
 	} {
 		w := do(e, "GET", path, "", "")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), want) {
