@@ -70,7 +70,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
 .PHONY: run
-run: build test-tools ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
+run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack run
 

@@ -170,6 +170,9 @@ if docker image inspect "$grafana_image" >/dev/null 2>&1; then
 else
 	log "$grafana_image is not present: Grafana is left out of this run"
 fi
+# A run killed before its cleanup (CI's time limit) may have left the
+# project's containers and volumes: start from nothing.
+compose down -v --remove-orphans >"$outdir/predown.log" 2>&1 || true
 log "up: ${services[*]}"
 stack_up=1
 compose up -d --no-build "${services[@]}" >"$outdir/up.log" 2>&1 || {

@@ -29,6 +29,9 @@ type Config struct {
 	// Prometheus, when set, is started with PrometheusConfig.
 	Prometheus       string
 	PrometheusConfig string
+	// PrometheusOptional lets the stack run on when Prometheus cannot start
+	// (another one on its port, say); Prometheus is then nil.
+	PrometheusOptional bool
 	// StateDir keeps S3 data (s3/) and Prometheus data (prometheus/).
 	StateDir string
 	// DataDir holds the trainer's default datasets.
@@ -102,8 +105,13 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			"--web.listen-address=" + cfg.PrometheusAddr, "--log.level=warn",
 		}, nil, "http://"+cfg.PrometheusAddr+"/-/ready")
 		if err := s.Prometheus.Start(ctx); err != nil {
-			s.Stop()
-			return nil, err
+			if !cfg.PrometheusOptional {
+				s.Stop()
+				return nil, err
+			}
+			_ = s.Prometheus.Stop(5 * time.Second)
+			s.Prometheus = nil
+			fmt.Fprintf(cfg.Out, "prometheus could not start (%v): running without it; is another Prometheus on %s? (Debian's service: systemctl disable --now prometheus)\n", err, cfg.PrometheusAddr)
 		}
 	}
 	return s, nil
@@ -187,6 +195,7 @@ func (p *Proc) Start(ctx context.Context) error {
 		close(done)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
 		case <-done:
@@ -195,7 +204,7 @@ func (p *Proc) Start(ctx context.Context) error {
 			return ctx.Err()
 		default:
 		}
-		resp, err := http.Get(p.health)
+		resp, err := client.Get(p.health)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode < 500 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +31,10 @@ import (
 	"github.com/modelferry/modelferry/devstack/querycheck"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
+
+// swapTimeout bounds how long a predictor may take to follow an alias; the
+// polls take a quarter of a second, the rest is room for a slow machine.
+const swapTimeout = 30 * time.Second
 
 const (
 	accessKey = "e2e"
@@ -92,14 +97,21 @@ func startSystem(t *testing.T) *system {
 	t.Helper()
 	tmp := t.TempDir()
 	build(t, tmp)
-	addr := func() string {
-		a, err := devstack.FreeAddr()
+	// Five distinct free ports: all held open until all are chosen.
+	var addrs []string
+	var held []net.Listener
+	for range 5 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		held = append(held, ln)
+		addrs = append(addrs, ln.Addr().String())
 	}
-	s3, tr, p1, p2, pr := addr(), addr(), addr(), addr(), addr()
+	for _, ln := range held {
+		_ = ln.Close()
+	}
+	s3, tr, p1, p2, pr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
 	promConfig := filepath.Join(tmp, "prometheus.yml")
 	if err := os.WriteFile(promConfig, []byte(fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -226,11 +238,14 @@ type load struct {
 	ok, failed atomic.Int64
 	failures   sync.Map // message -> count, for the report
 	stop       chan struct{}
+	once       sync.Once
 	wg         sync.WaitGroup
 }
 
-func startLoad(targets []string, workers int) *load {
+func startLoad(t *testing.T, targets []string, workers int) *load {
 	l := &load{stop: make(chan struct{})}
+	// Stopped on any exit, so a failed subtest leaves no load behind.
+	t.Cleanup(l.halt)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 10 * time.Second}
 	for i := range workers {
 		base := targets[i%len(targets)]
@@ -262,10 +277,14 @@ func (l *load) fail(msg string) {
 	n.(*atomic.Int64).Add(1)
 }
 
+func (l *load) halt() {
+	l.once.Do(func() { close(l.stop) })
+	l.wg.Wait()
+}
+
 func (l *load) finish(t *testing.T, what string) {
 	t.Helper()
-	close(l.stop)
-	l.wg.Wait()
+	l.halt()
 	t.Logf("%s: %d requests, %d failed", what, l.ok.Load(), l.failed.Load())
 	if l.failed.Load() != 0 {
 		l.failures.Range(func(k, v any) bool {
@@ -290,7 +309,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	t.Run("1 train iris, both predictors match scikit-learn", func(t *testing.T) {
+	mustRun(t, "1 train iris, both predictors match scikit-learn", func(t *testing.T) {
 		// All rows, C=1, standardized: scikit-learn's converged optimum.
 		// Its metrics come from the training data, so the gate leaves the
 		// promotion to us.
@@ -309,7 +328,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		body := `{"instances": [` + strings.Join(instances, ",") + `]}`
 		for _, p := range s.predictors {
-			waitFor(t, p+" to serve "+r.Version, 4*poll+2*time.Second, func() bool { return servedVersion(p) == r.Version })
+			waitFor(t, p+" to serve "+r.Version, swapTimeout, func() bool { return servedVersion(p) == r.Version })
 			resp, b, err := predict(http.DefaultClient, p, body)
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("%s: %v %s", p, err, b)
@@ -333,8 +352,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("2 ten retrainings under load, no failed request", func(t *testing.T) {
-		l := startLoad(s.predictors, 8)
+	mustRun(t, "2 ten retrainings under load, no failed request", func(t *testing.T) {
+		l := startLoad(t, s.predictors, 8)
 		var promoted []string
 		for i, c := range []float64{0.5, 2, 0.8, 5, 1.5, 0.7, 3, 1.2, 4, 0.9} {
 			r, code := s.train(t, fmt.Sprintf("c=%g&seed=%d", c, i))
@@ -346,7 +365,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 			promoted = append(promoted, r.Version)
 			for _, p := range s.predictors {
-				waitFor(t, "predictor_model_info of "+r.Version+" on "+p, 4*poll+2*time.Second, func() bool {
+				waitFor(t, "predictor_model_info of "+r.Version+" on "+p, swapTimeout, func() bool {
 					return strings.Contains(metrics(t, p), `predictor_model_info{model="iris",version="`+r.Version+`"} 1`)
 				})
 			}
@@ -367,8 +386,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Logf("%d of 10 retrainings promoted", len(promoted))
 	})
 
-	t.Run("3 S3 down for 10s under load", func(t *testing.T) {
-		l := startLoad(s.predictors, 4)
+	mustRun(t, "3 S3 down for 10s under load", func(t *testing.T) {
+		l := startLoad(t, s.predictors, 4)
 		if err := s.stack.S3.Stop(5 * time.Second); err != nil && !strings.Contains(err.Error(), "signal") {
 			t.Logf("s3 stop: %v", err)
 		}
@@ -393,14 +412,14 @@ func TestEndToEnd(t *testing.T) {
 		})
 	})
 
-	t.Run("4 corrupt artifact keeps the old model; rollback works", func(t *testing.T) {
+	mustRun(t, "4 corrupt artifact keeps the old model; rollback works", func(t *testing.T) {
 		ctx := context.Background()
 		good, goodETag, err := s.store.GetAlias(ctx, "iris", "production")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range s.predictors {
-			waitFor(t, p+" to serve "+good.Version, 4*poll+2*time.Second, func() bool { return servedVersion(p) == good.Version })
+			waitFor(t, p+" to serve "+good.Version, swapTimeout, func() bool { return servedVersion(p) == good.Version })
 		}
 		// A bad version lands in the bucket behind the trainer's back.
 		v := modelstore.NewVersion(time.Now())
@@ -410,7 +429,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range s.predictors {
-			waitFor(t, p+" to report the failed reload", 4*poll+2*time.Second, func() bool {
+			waitFor(t, p+" to report the failed reload", swapTimeout, func() bool {
 				return strings.Contains(metrics(t, p), "predictor_model_last_reload_successful 0")
 			})
 			if got := servedVersion(p); got != good.Version {
@@ -425,13 +444,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("rollback: %d %s", code, b)
 		}
 		for _, p := range s.predictors {
-			waitFor(t, p+" to clear the failure after rollback", 4*poll+2*time.Second, func() bool {
+			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
 				return strings.Contains(metrics(t, p), "predictor_model_last_reload_successful 1")
 			})
 		}
 	})
 
-	t.Run("5 SIGTERM under load: readiness first, in-flight requests complete", func(t *testing.T) {
+	mustRun(t, "5 SIGTERM under load: readiness first, in-flight requests complete", func(t *testing.T) {
 		// The load plays a load balancer: it sends to the victim while its
 		// health check (every 20ms) says ready, then stops routing there.
 		// Every request it started must be answered.
@@ -443,6 +462,9 @@ func TestEndToEnd(t *testing.T) {
 		var broken sync.Map
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
+		var stopOnce sync.Once
+		halt := func() { stopOnce.Do(func() { close(stop) }); wg.Wait() }
+		t.Cleanup(halt)
 		client := &http.Client{Timeout: 10 * time.Second}
 		for range 4 {
 			wg.Go(func() {
@@ -491,8 +513,7 @@ func TestEndToEnd(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		<-victim.Done()
-		close(stop)
-		wg.Wait()
+		halt()
 		if routed.Load() || !servedWhileNotReady {
 			t.Errorf("readiness went 503 before stopping: %v; served while not ready: %v", !routed.Load(), servedWhileNotReady)
 		}
@@ -509,7 +530,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("6 Prometheus scrapes everything; alerts and dashboard queries evaluate", func(t *testing.T) {
+	mustRun(t, "6 Prometheus scrapes everything; alerts and dashboard queries evaluate", func(t *testing.T) {
 		waitFor(t, "every target up", 30*time.Second, func() bool {
 			return promValue(t, s, `count(up == 1)`) == 3
 		})
@@ -525,9 +546,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		t.Logf("querycheck: %s", lines[len(lines)-1])
-		if v := promValue(t, s, `sum(predictor_model_info)`); v != 2 {
-			t.Errorf("predictor_model_info sums to %v across replicas, want 2", v)
-		}
+		waitFor(t, "both replicas exporting predictor_model_info", 30*time.Second, func() bool {
+			return promValue(t, s, `sum(predictor_model_info)`) == 2
+		})
 	})
 	t.Logf("end-to-end suite took %v", time.Since(start))
 }
@@ -634,4 +655,13 @@ func promValue(t *testing.T, s *system, expr string) float64 {
 	var f float64
 	_, _ = fmt.Sscanf(v.Result[0].Value[1].(string), "%g", &f)
 	return f
+}
+
+// mustRun runs a scenario and stops the suite when it fails: each scenario
+// starts from the state the previous one left.
+func mustRun(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, f) {
+		t.FailNow()
+	}
 }

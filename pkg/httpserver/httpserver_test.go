@@ -132,7 +132,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	go func() {
 		served <- Serve(ctx, NewServer(mux, logger, Timeouts{Read: time.Minute, Write: time.Minute}), ln, ServeOptions{
 			Logger: logger, OnShutdown: func() { ready.Store(false) },
-			DrainDelay: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
+			DrainDelay: 2 * time.Second, ShutdownTimeout: 5 * time.Second,
 		})
 	}()
 	got := make(chan string, 1)
@@ -148,9 +148,11 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}()
 	<-started
 	cancel()
-	time.Sleep(20 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); ready.Load() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if ready.Load() {
-		t.Error("readiness still true after shutdown began")
+		t.Fatal("readiness still true 10s after shutdown began")
 	}
 	// Answers during the drain tell keep-alive clients to go.
 	resp, err := http.Get("http://" + ln.Addr().String() + "/fast")

@@ -417,17 +417,18 @@ func TestOutageIsUnavailableAndRecovers(t *testing.T) {
 
 	// WaitForBucket rides out an outage.
 	srv.Stop()
-	restarted := make(chan struct{})
-	go func() {
-		time.Sleep(700 * time.Millisecond)
-		srv.Restart()
-		close(restarted)
-	}()
-	retries := 0
-	if err := s.WaitForBucket(ctx, func(error, time.Duration) { retries++ }); err != nil || retries == 0 {
-		t.Errorf("WaitForBucket: %v after %d retries", err, retries)
+	var retries atomic.Int32
+	waited := make(chan error, 1)
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	go func() { waited <- s.WaitForBucket(wctx, func(error, time.Duration) { retries.Add(1) }) }()
+	for retries.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
 	}
-	<-restarted
+	srv.Restart()
+	if err := <-waited; err != nil {
+		t.Errorf("WaitForBucket: %v after %d retries", err, retries.Load())
+	}
 }
 
 func TestWrongCredentialsAreAccessDenied(t *testing.T) {

@@ -84,7 +84,8 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	}
 	addr := s3test.FreeAddr(t)
 	base := "http://" + addr
-	const poll = 500 * time.Millisecond
+	// Long enough that 2× the interval leaves a slow machine room to load.
+	const poll = 2 * time.Second
 	env := map[string]string{
 		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "0s",
 		"S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey, "S3_SECRET_KEY": s3test.SecretKey,
@@ -172,7 +173,7 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	v2 = testmodel.Publish(t, store, d, "iris", "production", 0.5)
-	for !sawNew.Load() && time.Since(published) < 30*time.Second {
+	for !sawNew.Load() && time.Since(published) < 60*time.Second {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)

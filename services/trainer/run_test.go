@@ -74,7 +74,7 @@ func startTrainer(t *testing.T, s3 *s3test.Server, addr string) *trainer {
 	env := map[string]string{
 		"TRAINER_ADDR": addr, "S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey,
 		"S3_SECRET_KEY": s3test.SecretKey, "TRAINER_DATA_DIR": "../../data", "TRAINER_TMP_DIR": t.TempDir(),
-		"TRAINER_SHUTDOWN_TIMEOUT": "5s",
+		"TRAINER_SHUTDOWN_TIMEOUT": "15s",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &trainer{t: t, addr: addr, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}

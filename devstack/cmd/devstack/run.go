@@ -57,7 +57,7 @@ func runStack(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	cfg := devstack.Config{
-		BinDir: *bin, Versitygw: vgw, Prometheus: prom, PrometheusConfig: *promConfig,
+		BinDir: *bin, Versitygw: vgw, Prometheus: prom, PrometheusConfig: *promConfig, PrometheusOptional: true,
 		StateDir: *state, DataDir: dataDir,
 		S3Addr: "127.0.0.1:9000", TrainerAddr: "127.0.0.1:8080", PredictorAddrs: []string{"127.0.0.1:8000"},
 		PrometheusAddr: "127.0.0.1:9090", AccessKey: devAccessKey, SecretKey: devSecretKey, Out: stdout,
@@ -67,8 +67,11 @@ func runStack(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	promLine := "http://localhost:9090"
-	if prom == "" {
+	switch {
+	case prom == "":
 		promLine = "not running (apt-get install prometheus)"
+	case stack.Prometheus == nil:
+		promLine = "not running (see above)"
 	}
 	fmt.Fprintf(stdout, `
 modelferry is running (data in %s; a second make run keeps the models):
