@@ -52,6 +52,7 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/runs/:id", a.getRun)
 	e.GET("/models", a.listModels)
 	e.GET("/models/:model", a.getModel)
+	e.GET("/models/:model/versions/:version", a.getVersion)
 	e.PUT("/models/:model/aliases/:alias", auth, a.setAlias)
 }
 

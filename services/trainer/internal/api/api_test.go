@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -485,6 +486,24 @@ func TestRegistryEndpoints(t *testing.T) {
 		resp := e.do("GET", "/models", "", nil)
 		if resp.code != 200 || !strings.Contains(string(resp.body), `"name":"iris"`) {
 			t.Errorf("%d %s", resp.code, resp.body)
+		}
+	})
+	t.Run("version details", func(t *testing.T) {
+		resp := e.do("GET", "/models/iris/versions/"+v, "", nil)
+		var got struct {
+			Model, Version, SHA256 string
+			Aliases                []string
+			Record                 training.VersionRecord
+		}
+		if err := json.Unmarshal(resp.body, &got); err != nil || resp.code != 200 {
+			t.Fatalf("%d %s", resp.code, resp.body)
+		}
+		if got.Version != v || len(got.SHA256) != 64 || !slices.Equal(got.Aliases, []string{"latest", "production"}) ||
+			got.Record.RunID != v || got.Record.Metrics == nil || got.Record.Dataset.Rows != 150 || got.Record.Objective <= 0 {
+			t.Errorf("version %s", resp.body)
+		}
+		if resp := e.do("GET", "/models/iris/versions/20200101T000000Z-00000000", "", nil); resp.code != 404 {
+			t.Errorf("unknown version: %d", resp.code)
 		}
 	})
 	t.Run("list runs", func(t *testing.T) {

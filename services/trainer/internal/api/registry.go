@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -135,6 +137,50 @@ func (a *API) getModel(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"name": model, "versions": versions, "aliases": aliases})
+}
+
+// getVersion shows one version: how it was made (its immutable record),
+// its artifact's sha256, and the aliases that point at it.
+func (a *API) getVersion(c *gin.Context) {
+	model, err := modelParam(c.Param("model"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	version := c.Param("version")
+	if !modelstore.ValidVersion(version) {
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %q of model %q not found", version, model))
+		return
+	}
+	_, b, err := a.cfg.Store.ReadVersion(c, model, version, "")
+	if err != nil {
+		a.fail(c, storeError(err, "version "+version+" of model "+model))
+		return
+	}
+	raw, err := a.cfg.Store.ReadRecord(c, model, version)
+	if err != nil {
+		a.fail(c, storeError(err, "record of version "+version))
+		return
+	}
+	var record training.VersionRecord
+	if err := json.Unmarshal(raw, &record); err != nil {
+		a.fail(c, fmt.Errorf("decode record of %s/%s: %w", model, version, err))
+		return
+	}
+	aliases, err := a.cfg.Store.ListAliases(c, model)
+	if err != nil {
+		a.fail(c, storeError(err, "aliases"))
+		return
+	}
+	pointing := []string{}
+	for name, al := range aliases {
+		if al.Version == version {
+			pointing = append(pointing, name)
+		}
+	}
+	slices.Sort(pointing)
+	c.JSON(http.StatusOK, gin.H{"model": model, "version": version, "sha256": modelstore.SHA256(b),
+		"aliases": pointing, "record": record})
 }
 
 type setAliasRequest struct {
