@@ -90,34 +90,8 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "0s",
 		"S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey, "S3_SECRET_KEY": s3test.SecretKey,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	go func() {
-		done <- run(ctx, nil, func(k string) string { return env[k] }, writerFunc(func(p []byte) (int, error) {
-			logMu.Lock()
-			defer logMu.Unlock()
-			return logs.Write(p)
-		}))
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			_ = resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("predictor did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	stopPredictor := startPredictor(t, base, env)
+	defer stopPredictor()
 
 	if code := status(t, base+"/readyz"); code != 503 {
 		t.Errorf("readyz without a model: %d", code)
@@ -130,7 +104,7 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	}
 
 	// The bucket exists once the predictor reached S3.
-	for store.Ping(context.Background()) != nil && time.Now().Before(deadline) {
+	for deadline := time.Now().Add(30 * time.Second); store.Ping(context.Background()) != nil && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	d := testmodel.Iris(t, "../../data/iris.csv")
@@ -222,6 +196,70 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	})
 }
 
-type writerFunc func([]byte) (int, error)
+// startPredictor runs the service in this process, as main would, and
+// waits until it answers; stop cancels it and checks it ended cleanly.
+func startPredictor(t *testing.T, base string, env map[string]string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("predictor did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func TestRestartDuringOutageServesFromCache(t *testing.T) {
+	s3 := s3test.Start(t)
+	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ref := testmodel.Publish(t, store, testmodel.Iris(t, "../../data/iris.csv"), "iris", "production", 1)
+	addr := s3test.FreeAddr(t)
+	base := "http://" + addr
+	env := map[string]string{
+		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": "200ms", "PREDICTOR_SHUTDOWN_DELAY": "0s",
+		"PREDICTOR_CACHE_DIR": t.TempDir(), "S3_TIMEOUT": "500ms",
+		"S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey, "S3_SECRET_KEY": s3test.SecretKey,
+	}
+	ready := func() bool { return status(t, base+"/readyz") == 200 }
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	stop := startPredictor(t, base, env)
+	waitUntil("the model to load", ready)
+	stop()
+
+	s3.Stop()
+	stop = startPredictor(t, base, env)
+	defer stop()
+	waitUntil("the cached model to load with S3 down", ready)
+	a, code, err := predict(http.DefaultClient, base)
+	if err != nil || code != 200 || a.Model.Version != ref.Version {
+		t.Errorf("with S3 down after a restart: %d %+v %v", code, a, err)
+	}
+}
