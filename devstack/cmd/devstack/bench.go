@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/modelferry/modelferry/devstack"
+	"github.com/modelferry/modelferry/pkg/wrk"
 )
 
 // bench starts a fresh stack, trains, and loads it: the figures of the
@@ -33,10 +33,6 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	logs := fs.String("logs", "", "file for the stack's logs (default: discarded)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		return fmt.Errorf("wrk not found: apt-get install wrk")
 	}
 	vgw, err := exec.LookPath("versitygw")
 	if err != nil {
@@ -99,12 +95,12 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	single := `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
 	batch := `{"instances": [` + strings.TrimSuffix(strings.Repeat("[5.1, 3.5, 1.4, 0.2],", 100), ",") + `]}`
 	for _, tc := range []struct{ name, body string }{{"single row", single}, {"batch of 100 rows", batch}} {
-		r, err := runWrk(wrk, tmp, predictor+"/predict", tc.body, *duration)
+		r, err := wrk.Run(predictor+"/predict", wrk.Options{Threads: 2, Connections: 32, Duration: *duration, Body: tc.body})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "POST /predict %s, wrk -t2 -c32 %v\t%.0f req/s, p50 %s, p99 %s, non-2xx %d\n",
-			tc.name, *duration, r.rps, r.p50, r.p99, r.non2xx)
+		fmt.Fprintf(tw, "POST /predict %s, wrk -t2 -c32 %v\t%.0f req/s, p50 %v, p99 %v, non-2xx %d\n",
+			tc.name, *duration, r.RequestsPerSecond, r.P50, r.P99, r.Non2xx)
 	}
 
 	if *bigRows > 0 {
@@ -207,43 +203,4 @@ func peakRSS(pid int) string {
 		}
 	}
 	return "unknown"
-}
-
-type wrkResult struct {
-	rps      float64
-	p50, p99 string
-	non2xx   int
-}
-
-var (
-	rpsRE     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	latencyRE = regexp.MustCompile(`(?m)^\s+(50|99)%\s+(\S+)`)
-	non2xxRE  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
-)
-
-func runWrk(wrk, dir, url, body string, d time.Duration) (wrkResult, error) {
-	script := filepath.Join(dir, "post.lua")
-	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", body)
-	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
-		return wrkResult{}, err
-	}
-	out, err := exec.Command(wrk, "-t2", "-c32", "-d"+d.String(), "--latency", "-s", script, url).CombinedOutput()
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
-	}
-	var r wrkResult
-	if m := rpsRE.FindSubmatch(out); m != nil {
-		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
-	}
-	for _, l := range latencyRE.FindAllSubmatch(out, -1) {
-		if string(l[1]) == "50" {
-			r.p50 = string(l[2])
-		} else {
-			r.p99 = string(l[2])
-		}
-	}
-	if m := non2xxRE.FindSubmatch(out); m != nil {
-		r.non2xx, _ = strconv.Atoi(string(m[1]))
-	}
-	return r, nil
 }

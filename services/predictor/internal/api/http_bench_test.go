@@ -2,21 +2,17 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/wrk"
 )
 
 // baseline is the yardstick: a bare net/http handler that decodes the same
@@ -39,54 +35,11 @@ func baseline() http.Handler {
 	})
 }
 
-type wrkResult struct {
-	rps, p50, p99 float64 // requests/s, microseconds
-	non2xx        int
-}
-
-var (
-	rpsRE     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	latencyRE = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)`)
-	non2xxRE  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
-)
-
-func runWrk(b *testing.B, url string, d time.Duration) wrkResult {
+func runWrk(b *testing.B, url string, d time.Duration) wrk.Result {
 	b.Helper()
-	wrk, err := exec.LookPath("wrk")
+	r, err := wrk.Run(url, wrk.Options{Threads: 2, Connections: 32, Duration: d, Body: seed})
 	if err != nil {
-		b.Fatal("wrk not installed: apt-get install wrk")
-	}
-	script := filepath.Join(b.TempDir(), "post.lua")
-	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", seed)
-	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
 		b.Fatal(err)
-	}
-	out, err := exec.Command(wrk, "-t2", "-c32", "-d"+d.String(), "--latency", "-s", script, url).CombinedOutput()
-	if err != nil {
-		b.Fatalf("wrk: %v\n%s", err, out)
-	}
-	var r wrkResult
-	m := rpsRE.FindSubmatch(out)
-	if m == nil {
-		b.Fatalf("no throughput in wrk output:\n%s", out)
-	}
-	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
-	for _, l := range latencyRE.FindAllSubmatch(out, -1) {
-		v, _ := strconv.ParseFloat(string(l[2]), 64)
-		switch string(l[3]) {
-		case "ms":
-			v *= 1000
-		case "s":
-			v *= 1e6
-		}
-		if string(l[1]) == "50" {
-			r.p50 = v
-		} else {
-			r.p99 = v
-		}
-	}
-	if m := non2xxRE.FindSubmatch(out); m != nil {
-		r.non2xx, _ = strconv.Atoi(string(m[1]))
 	}
 	return r
 }
@@ -117,30 +70,31 @@ func BenchmarkHTTPPredictVsBaseline(b *testing.B) {
 		d, _ = time.ParseDuration(s)
 	}
 	for b.Loop() {
-		var o, base []wrkResult
+		var o, base []wrk.Result
 		for range 3 {
 			o = append(o, runWrk(b, ours, d))
 			base = append(base, runWrk(b, bare, d))
 		}
 		om, bm := median(o), median(base)
 		for _, r := range append(o, base...) {
-			if r.non2xx != 0 {
-				b.Fatalf("%d non-2xx answers", r.non2xx)
+			if r.Non2xx != 0 {
+				b.Fatalf("%d non-2xx answers", r.Non2xx)
 			}
 		}
-		b.ReportMetric(om.rps, "req/s")
-		b.ReportMetric(om.p50, "p50-µs")
-		b.ReportMetric(om.p99, "p99-µs")
-		b.ReportMetric(bm.rps, "baseline-req/s")
-		b.ReportMetric(bm.p50, "baseline-p50-µs")
-		b.ReportMetric(bm.p99, "baseline-p99-µs")
-		b.ReportMetric(om.rps/bm.rps, "ratio")
+		us := func(d time.Duration) float64 { return float64(d.Microseconds()) }
+		b.ReportMetric(om.RequestsPerSecond, "req/s")
+		b.ReportMetric(us(om.P50), "p50-µs")
+		b.ReportMetric(us(om.P99), "p99-µs")
+		b.ReportMetric(bm.RequestsPerSecond, "baseline-req/s")
+		b.ReportMetric(us(bm.P50), "baseline-p50-µs")
+		b.ReportMetric(us(bm.P99), "baseline-p99-µs")
+		b.ReportMetric(om.RequestsPerSecond/bm.RequestsPerSecond, "ratio")
 	}
 }
 
 // median takes each figure's median over the rounds.
-func median(rs []wrkResult) wrkResult {
-	pick := func(f func(wrkResult) float64) float64 {
+func median(rs []wrk.Result) wrk.Result {
+	pick := func(f func(wrk.Result) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
 			v[i] = f(r)
@@ -148,9 +102,9 @@ func median(rs []wrkResult) wrkResult {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	return wrkResult{
-		rps: pick(func(r wrkResult) float64 { return r.rps }),
-		p50: pick(func(r wrkResult) float64 { return r.p50 }),
-		p99: pick(func(r wrkResult) float64 { return r.p99 }),
+	return wrk.Result{
+		RequestsPerSecond: pick(func(r wrk.Result) float64 { return r.RequestsPerSecond }),
+		P50:               time.Duration(pick(func(r wrk.Result) float64 { return float64(r.P50) })),
+		P99:               time.Duration(pick(func(r wrk.Result) float64 { return float64(r.P99) })),
 	}
 }
