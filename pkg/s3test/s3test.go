@@ -6,7 +6,6 @@
 package s3test
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -131,6 +130,3 @@ func (s *Server) Restart() {
 func (s *Server) Path(bucket, key string) string {
 	return filepath.Join(s.dir, bucket, filepath.FromSlash(key))
 }
-
-// String names the server in test logs.
-func (s *Server) String() string { return fmt.Sprintf("versitygw at %s", s.Endpoint) }

@@ -180,6 +180,17 @@ func TestTrainerAgainstRealS3(t *testing.T) {
 		}
 	})
 
+	t.Run("readiness follows storage", func(t *testing.T) {
+		s3.Stop()
+		if code := getStatus(t, base+"/readyz"); code != 503 {
+			t.Errorf("readyz with S3 down: %d", code)
+		}
+		s3.Restart()
+		if code := getStatus(t, base+"/readyz"); code != 200 {
+			t.Errorf("readyz after S3 came back: %d", code)
+		}
+	})
+
 	tr.stop()
 	if !strings.Contains(tr.logs.String(), "trainer stopped") {
 		t.Errorf("no clean stop in logs:\n%s", tr.logs)
@@ -192,4 +203,14 @@ func TestTrainerAgainstRealS3(t *testing.T) {
 	if code := getJSON(t, base+"/runs/"+run.ID, &again); code != 200 || again.ID != run.ID || again.Status != "succeeded" {
 		t.Errorf("after restart: %d %+v", code, again)
 	}
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }

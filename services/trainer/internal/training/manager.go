@@ -434,18 +434,12 @@ func runError(err error) *RunError {
 	return &RunError{Code: codeInternal, Message: "internal error"}
 }
 
-// userMessage strips the pipeline's stage prefixes ("load: ") that help
-// logs but not users.
+// userMessage is the error as the failing stage reported it, without the
+// stage's name.
 func userMessage(err error) string {
-	var pe *dataset.ParseError
-	if errors.As(err, &pe) {
-		return pe.Error()
+	var se stageError
+	if errors.As(err, &se) {
+		return se.err.Error()
 	}
-	msg := err.Error()
-	for _, prefix := range []string{"load: ", "split: ", "fit: ", "invalid dataset: "} {
-		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-			msg = msg[len(prefix):]
-		}
-	}
-	return msg
+	return err.Error()
 }

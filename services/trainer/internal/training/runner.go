@@ -99,15 +99,15 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	defer j.src.Release()
 	d, info, err := load(ctx, m.store, j.src, run.Label)
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
+		return stageError{"load", err}
 	}
 	train, test, err := dataset.Split(d, p.TestFraction, p.Seed)
 	if err != nil {
-		return fmt.Errorf("split: %w", err)
+		return stageError{"split", err}
 	}
 	// Stored only once it is known to be trainable.
 	if info.URI, err = persist(ctx, m.store, j.src, info); err != nil {
-		return fmt.Errorf("load: %w", err)
+		return stageError{"load", err}
 	}
 	info.TrainRows = train.Rows()
 	if test != nil {
@@ -129,7 +129,7 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("fit: %w", err)
+		return stageError{"fit", err}
 	}
 	j.update(func(r *Run) {
 		r.Timings.FitSeconds = m.since(t1)
@@ -141,7 +141,7 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	t2 := m.now()
 	compiled, err := fitted.Compile()
 	if err != nil {
-		return fmt.Errorf("compile: %w", err)
+		return stageError{"compile", err}
 	}
 	evalSet, on := test, "test"
 	if test == nil {
@@ -149,7 +149,7 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	}
 	report, err := evaluation.Evaluate(compiled, evalSet.X, evalSet.Y, d.Classes)
 	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
+		return stageError{"evaluate", err}
 	}
 	j.update(func(r *Run) {
 		r.Metrics = &report
@@ -174,7 +174,7 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	}
 	ref, err := m.store.Publish(ctx, run.Model, run.ID, pb, record)
 	if err != nil {
-		return fmt.Errorf("publish: %w", err)
+		return stageError{"publish", err}
 	}
 	j.update(func(r *Run) { r.Version = ref.Version })
 	// The version exists from here on: failing to move an alias leaves a
@@ -192,6 +192,16 @@ func (m *Manager) pipeline(ctx context.Context, j *Job) error {
 	})
 	return nil
 }
+
+// stageError names the pipeline stage an error came from, for logs; users
+// see only the error itself (runError).
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e stageError) Unwrap() error { return e.err }
 
 // aliasFailure logs a failed alias move after publishing and returns the
 // run's explanation.

@@ -61,17 +61,18 @@ func TestRunErrorHidesInternals(t *testing.T) {
 		code string
 		msg  string
 	}{
-		{fmt.Errorf("load: %w", &dataset.ParseError{Line: 3, Column: "a", Msg: `"x" is not a number`}), codeInvalid, `line 3, column a: "x" is not a number`},
-		{fmt.Errorf("load: %w: data/x.csv", errDatasetNotFound), codeNotFound, "dataset not found: data/x.csv"},
+		{stageError{"load", &dataset.ParseError{Line: 3, Column: "a", Msg: `"x" is not a number`}}, codeInvalid, `line 3, column a: "x" is not a number`},
+		{stageError{"load", fmt.Errorf("%w: data/x.csv", errDatasetNotFound)}, codeNotFound, "dataset not found: data/x.csv"},
+		{stageError{"split", fmt.Errorf("%w: class %q has 1 row(s)", dataset.ErrInvalid, "y")}, codeInvalid, `invalid dataset: class "y" has 1 row(s)`},
 		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: errors.New("dial 10.1.2.3")}), codeUnavailable, "model storage is unavailable"},
-		{context.Canceled, codeUnavailable, "shut down"},
-		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: context.Canceled}), codeUnavailable, "shut down"},
+		{context.Canceled, codeUnavailable, "the trainer shut down"},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: context.Canceled}), codeUnavailable, "the trainer shut down"},
 		{fmt.Errorf("load: %w: %w", errDatasetRef, &modelstore.Error{Kind: modelstore.ErrInvalid}), codeInvalid, "invalid dataset reference"},
 		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrInvalid, Op: "put", Key: "k", Err: errors.New("400")}), codeInternal, "internal error"},
 		{errors.New("disk exploded at /var/secret"), codeInternal, "internal error"},
 	} {
 		got := runError(tc.err)
-		if got.Code != tc.code || got.Message != tc.msg && !strings.Contains(got.Message, tc.msg) {
+		if got.Code != tc.code || !strings.HasPrefix(got.Message, tc.msg) {
 			t.Errorf("runError(%v) = %+v, want %s %q", tc.err, got, tc.code, tc.msg)
 		}
 		if strings.Contains(got.Message, "10.1.2.3") || strings.Contains(got.Message, "/var/secret") {
