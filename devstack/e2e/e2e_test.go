@@ -148,7 +148,7 @@ scrape_configs:
 			t.Logf("process logs:\n%s", logs)
 		}
 	})
-	store, err := modelstore.New(modelstore.Options{Endpoint: s3, AccessKey: accessKey, SecretKey: secretKey, Bucket: "modelferry", Timeout: 2 * time.Second})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3, AccessKey: accessKey, SecretKey: secretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestEndToEnd(t *testing.T) {
 		v := modelstore.NewVersion(time.Now())
 		corrupt := []byte("this is not a model")
 		putObject(t, s, "models/iris/versions/"+v+"/model.pb", corrupt)
-		if _, err := s.store.SetAlias(ctx, "production", modelstore.Ref{Model: "iris", Version: v, SHA256: modelstore.SHA256(corrupt)}, goodETag); err != nil {
+		if _, err := s.store.SetAlias(ctx, "production", modelstore.Ref{Model: "iris", Version: v, SHA256: modelstore.SHA256(corrupt)}, modelstore.SetAliasOptions{IfMatch: goodETag}); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range s.predictors {

@@ -69,6 +69,20 @@ func Decode(b []byte) (*artifactpb.Model, error) {
 	return &m, nil
 }
 
+// DecodeVersion decodes the artifact stored as model/version and checks
+// that it says it is that version: an artifact copied under another name
+// is as corrupt as a damaged one.
+func DecodeVersion(b []byte, model, version string) (*artifactpb.Model, error) {
+	m, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if m.Name != model || m.Version != version {
+		return nil, corrupt("artifact stored as %s/%s says it is %s/%s", model, version, m.Name, m.Version)
+	}
+	return m, nil
+}
+
 // Validate checks that m is a usable model: names present and unique,
 // dimensions consistent, every number finite.
 func Validate(m *artifactpb.Model) error {

@@ -203,3 +203,18 @@ func TestGeneratedCodeIsFresh(t *testing.T) {
 		t.Errorf("%s is stale: run `make generate` and commit the result", file)
 	}
 }
+
+func TestDecodeVersionChecksTheName(t *testing.T) {
+	b, err := Encode(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeVersion(b, "iris", "20261126T221500Z-1a2b3c4d"); err != nil {
+		t.Fatalf("its own name: %v", err)
+	}
+	for _, where := range [][2]string{{"wine", "20261126T221500Z-1a2b3c4d"}, {"iris", "20261126T221500Z-00000000"}} {
+		if _, err := DecodeVersion(b, where[0], where[1]); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("stored as %s/%s: %v, want ErrCorrupt", where[0], where[1], err)
+		}
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/modelferry/modelferry/devstack/testkit/repo"
 )
 
 func TestParseIris(t *testing.T) {
-	f, err := os.Open("testdata/iris.csv")
+	f, err := os.Open(repo.Iris(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package httpserver holds what both services' HTTP layers share: the gin
 // engine with recovery, access logs and Prometheus metrics, the JSON error
-// shape, and a server lifecycle with readiness and graceful shutdown.
+// shape, the http.Server with its timeouts, and the healthcheck command.
 package httpserver
 
 import (

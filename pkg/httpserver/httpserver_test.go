@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,68 +106,6 @@ func requestCount(t *testing.T, reg *prometheus.Registry, handler, method, code 
 	}
 	t.Fatalf("no svc_http_requests_total{handler=%q,method=%q,code=%q}", handler, method, code)
 	return 0
-}
-
-func TestServeDrainsInFlightRequests(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	started := make(chan struct{})
-	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {})
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-release
-		_, _ = io.WriteString(w, "done")
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var ready atomic.Bool
-	ready.Store(true)
-	served := make(chan error, 1)
-	go func() {
-		served <- Serve(ctx, NewServer(mux, logger, Timeouts{Read: time.Minute, Write: time.Minute}), ln, ServeOptions{
-			Logger: logger, OnShutdown: func() { ready.Store(false) },
-			DrainDelay: 2 * time.Second, ShutdownTimeout: 5 * time.Second,
-		})
-	}()
-	got := make(chan string, 1)
-	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		got <- string(b)
-	}()
-	<-started
-	cancel()
-	for deadline := time.Now().Add(10 * time.Second); ready.Load() && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if ready.Load() {
-		t.Fatal("readiness still true 10s after shutdown began")
-	}
-	// Answers during the drain tell keep-alive clients to go.
-	resp, err := http.Get("http://" + ln.Addr().String() + "/fast")
-	if err != nil {
-		t.Fatalf("request during the drain: %v", err)
-	}
-	_ = resp.Body.Close()
-	if !resp.Close {
-		t.Error("answer during the drain kept the connection open")
-	}
-	close(release)
-	if s := <-got; s != "done" {
-		t.Errorf("in-flight request got %q, want done", s)
-	}
-	if err := <-served; err != nil {
-		t.Errorf("Serve returned %v", err)
-	}
 }
 
 func TestHealthcheck(t *testing.T) {

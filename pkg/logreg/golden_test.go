@@ -2,12 +2,12 @@ package logreg
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
-	"strconv"
 	"testing"
+
+	"github.com/modelferry/modelferry/devstack/testkit/repo"
 )
 
 type goldenFit struct {
@@ -28,33 +28,12 @@ type golden struct {
 	Unscaled goldenFit `json:"unscaled_converged_reference"`
 }
 
-// loadIris reads testdata/iris.csv without the dataset package: the model
-// math depends on nothing of ours, its tests neither.
+// loadIris reads the repository's data/iris.csv without the dataset
+// package: the model math depends on nothing of ours.
 func loadIris(t testing.TB) Data {
 	t.Helper()
-	f, err := os.Open("testdata/iris.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	classes := map[string]int{"setosa": 0, "versicolor": 1, "virginica": 2}
-	d := Data{Features: 4, Classes: 3}
-	for _, r := range recs[1:] {
-		for _, v := range r[:4] {
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.X = append(d.X, x)
-		}
-		d.Y = append(d.Y, classes[r[4]])
-		d.Rows++
-	}
-	return d
+	d := repo.LoadIris(t)
+	return Data{X: d.X, Y: d.Y, Rows: d.Rows, Features: 4, Classes: 3}
 }
 
 func loadGolden(t testing.TB) golden {

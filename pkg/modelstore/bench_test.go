@@ -2,6 +2,7 @@ package modelstore
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"sort"
@@ -9,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelferry/modelferry/pkg/s3test"
+	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 )
 
 // wireCounter counts bytes both ways on every connection it dials.
@@ -56,7 +57,7 @@ func reportMedian(b *testing.B, samples []time.Duration) {
 func BenchmarkPublish(b *testing.B) {
 	srv := s3test.Start(b)
 	ctx := context.Background()
-	s := newStore(b, srv)
+	s := newS3Store(b, srv, 10*time.Second)
 	if err := s.EnsureBucket(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -64,13 +65,13 @@ func BenchmarkPublish(b *testing.B) {
 	var samples []time.Duration
 	for b.Loop() {
 		v := NewVersion(time.Now())
-		m := encodedModel(b, "iris", v)
+		m := artifactBytes("iris", v)
 		start := time.Now()
 		ref, err := s.Publish(ctx, "iris", v, m, []byte(`{}`))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if etag, err = s.SetAlias(ctx, "production", ref, etag); err != nil {
+		if etag, err = s.SetAlias(ctx, "production", ref, SetAliasOptions{IfMatch: etag}); err != nil {
 			b.Fatal(err)
 		}
 		samples = append(samples, time.Since(start))
@@ -84,16 +85,16 @@ func BenchmarkPollUnchanged(b *testing.B) {
 	srv := s3test.Start(b)
 	ctx := context.Background()
 	wc := &wireCounter{}
-	s := newStore(b, srv, func(o *Options) { o.Transport = wc.transport() })
+	s := newS3Store(b, srv, 10*time.Second, func(o *S3Options) { o.Transport = wc.transport() })
 	if err := s.EnsureBucket(ctx); err != nil {
 		b.Fatal(err)
 	}
 	v := NewVersion(time.Now())
-	ref, err := s.Publish(ctx, "iris", v, encodedModel(b, "iris", v), []byte(`{}`))
+	ref, err := s.Publish(ctx, "iris", v, artifactBytes("iris", v), []byte(`{}`))
 	if err != nil {
 		b.Fatal(err)
 	}
-	etag, err := s.SetAlias(ctx, "production", ref, "")
+	etag, err := s.SetAlias(ctx, "production", ref, SetAliasOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,4 +110,57 @@ func BenchmarkPollUnchanged(b *testing.B) {
 	}
 	b.ReportMetric(float64(wc.n.Load()-before)/float64(len(samples)), "wire-bytes/poll")
 	reportMedian(b, samples)
+}
+
+// BenchmarkListRuns measures what GET /runs?limit=100 and GET /runs/{id}
+// cost the store: 1,000 runs of two models on loopback versitygw, a page
+// of the newest 100 read one at a time and in parallel, and one run found
+// by id through the index.
+func BenchmarkListRuns(b *testing.B) {
+	srv := s3test.Start(b)
+	ctx := context.Background()
+	s := newS3Store(b, srv, 10*time.Second)
+	if err := s.EnsureBucket(ctx); err != nil {
+		b.Fatal(err)
+	}
+	record := make([]byte, 1500) // about a finished run's JSON
+	for i := range 1000 {
+		model := []string{"iris", "wine"}[i%2]
+		id := fmt.Sprintf("20261126T%06dZ-%08x", i, i)
+		if err := s.PutRun(ctx, model, id, record, PutRunOptions{First: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name        string
+		parallelism int
+	}{{"page-100-sequential", 1}, {"page-100-parallel", readParallelism}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s.readParallelism = bc.parallelism
+			var samples []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				keys, err := s.ListRuns(ctx, "")
+				if err != nil || len(keys) != 1000 {
+					b.Fatalf("%d keys, %v", len(keys), err)
+				}
+				if _, err := s.GetRuns(ctx, keys[:100]); err != nil {
+					b.Fatal(err)
+				}
+				samples = append(samples, time.Since(start))
+			}
+			reportMedian(b, samples)
+		})
+	}
+	b.Run("find-by-id", func(b *testing.B) {
+		var samples []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			if _, _, err := s.FindRun(ctx, "20261126T000500Z-000001f4"); err != nil {
+				b.Fatal(err)
+			}
+			samples = append(samples, time.Since(start))
+		}
+		reportMedian(b, samples)
+	})
 }

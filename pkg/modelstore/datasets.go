@@ -5,36 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
-
-	"github.com/minio/minio-go/v7"
 )
-
-var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // PutDataset stores a CSV under datasets/<sha256>.csv, where sum is the
 // SHA-256 the caller computed while receiving it. The same content stored
 // twice is one object. It returns the dataset's s3:// URI.
 func (s *Store) PutDataset(ctx context.Context, sum string, r io.Reader, size int64) (string, error) {
-	if !sha256RE.MatchString(sum) {
-		return "", &Error{Kind: ErrInvalid, Op: "put dataset", Key: sum, Err: errors.New("not a hex sha256")}
+	if !ValidSHA256(sum) {
+		return "", errorf(ErrInvalid, "put dataset", sum, "not a hex sha256")
 	}
 	key := datasetKey(sum)
-	uri := "s3://" + s.bucket + "/" + key
+	uri := s.DatasetURI(key)
 	if ok, err := s.exists(ctx, key); err != nil {
 		return "", err
 	} else if ok {
 		return uri, nil
 	}
-	opts := minio.PutObjectOptions{ContentType: "text/csv"}
-	opts.SetMatchETagExcept("*")
-	if _, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts); err != nil {
-		cerr := classify("put", key, err)
-		if errors.Is(cerr, ErrConflict) {
-			return uri, nil // stored meanwhile by someone else: same content
-		}
-		return "", cerr
+	_, err := s.bucket.Put(ctx, key, r, size, PutOptions{ContentType: "text/csv", CreateOnly: true, Multipart: true})
+	if errors.Is(err, ErrConflict) {
+		return uri, nil // stored meanwhile by someone else: same content
+	}
+	if err != nil {
+		return "", err
 	}
 	return uri, nil
 }
@@ -45,17 +38,19 @@ func (s *Store) DatasetKey(ref string) (string, error) {
 	key := ref
 	if rest, ok := strings.CutPrefix(ref, "s3://"); ok {
 		bucket, k, _ := strings.Cut(rest, "/")
-		if bucket != s.bucket {
-			return "", &Error{Kind: ErrInvalid, Op: "open dataset", Key: ref,
-				Err: fmt.Errorf("bucket %q is not the registry's bucket %q", bucket, s.bucket)}
+		if bucket != s.bucket.Name() {
+			return "", errorf(ErrInvalid, "open dataset", ref, "bucket %q is not the registry's bucket %q", bucket, s.bucket.Name())
 		}
 		key = k
 	}
 	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "..") {
-		return "", &Error{Kind: ErrInvalid, Op: "open dataset", Key: ref, Err: errors.New("not an object key")}
+		return "", errorf(ErrInvalid, "open dataset", ref, "not an object key")
 	}
 	return key, nil
 }
+
+// DatasetURI is the s3:// URI of a key in the store's bucket.
+func (s *Store) DatasetURI(key string) string { return "s3://" + s.bucket.Name() + "/" + key }
 
 // OpenDataset streams a dataset object and returns its size. The caller
 // closes the reader.
@@ -64,14 +59,9 @@ func (s *Store) OpenDataset(ctx context.Context, ref string) (io.ReadCloser, int
 	if err != nil {
 		return nil, 0, err
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	r, size, err := s.bucket.Open(ctx, key)
 	if err != nil {
-		return nil, 0, classify("get", key, err)
+		return nil, 0, fmt.Errorf("open dataset %s: %w", ref, err)
 	}
-	info, err := obj.Stat()
-	if err != nil {
-		_ = obj.Close()
-		return nil, 0, classify("get", key, err)
-	}
-	return obj, info.Size, nil
+	return r, size, nil
 }

@@ -1,14 +1,8 @@
 package modelstore
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // Kinds of failure, for errors.Is. Every error the Store returns about
@@ -42,39 +36,6 @@ func (e *Error) Is(target error) bool { return target == e.Kind }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// classify reads the S3 error code before anything wraps it
-// (minio.ToErrorResponse does not unwrap) and returns a typed Error.
-func classify(op, key string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *Error
-	if errors.As(err, &se) {
-		return err
-	}
-	resp := minio.ToErrorResponse(err)
-	kind := ErrUnavailable
-	switch {
-	case resp.StatusCode == http.StatusNotModified || resp.Code == "NotModified":
-		return errNotModified
-	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchBucket" || resp.StatusCode == http.StatusNotFound:
-		kind = ErrNotFound
-	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed ||
-		resp.Code == "ConditionalRequestConflict" || resp.StatusCode == http.StatusConflict:
-		kind = ErrConflict
-	case resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch" || resp.Code == "AccessDenied" ||
-		resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
-		kind = ErrAccessDenied
-	case resp.StatusCode >= 500, isNetwork(err):
-		kind = ErrUnavailable
-	case resp.StatusCode >= 400:
-		kind = ErrInvalid
-	}
-	return &Error{Kind: kind, Op: op, Key: key, Err: err}
-}
-
-func isNetwork(err error) bool {
-	var ne net.Error
-	var ue *url.Error
-	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded)
+func errorf(kind error, op, key, format string, args ...any) *Error {
+	return &Error{Kind: kind, Op: op, Key: key, Err: fmt.Errorf(format, args...)}
 }

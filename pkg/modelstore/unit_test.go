@@ -23,11 +23,11 @@ func fakeS3(t *testing.T, status int, code string, calls *atomic.Int32) *Store {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	s, err := New(Options{Endpoint: strings.TrimPrefix(srv.URL, "http://"), AccessKey: "a", SecretKey: "b", Bucket: "modelferry", Timeout: time.Second})
+	b, err := NewS3(S3Options{Endpoint: strings.TrimPrefix(srv.URL, "http://"), AccessKey: "a", SecretKey: "b", Bucket: "modelferry"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return New(b, Options{Timeout: time.Second})
 }
 
 func TestErrorKinds(t *testing.T) {
@@ -69,7 +69,7 @@ func TestConditionalPutIsNotRetried(t *testing.T) {
 	var calls atomic.Int32
 	s := fakeS3(t, 503, "SlowDown", &calls)
 	ref := Ref{Model: "iris", Version: "20261126T100000Z-00000001", SHA256: strings.Repeat("a", 64)}
-	if _, err := s.SetAlias(context.Background(), "production", ref, "etag"); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.SetAlias(context.Background(), "production", ref, SetAliasOptions{IfMatch: "etag"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("got %v", err)
 	}
 	// One PUT, then one GET (retried: 3) to see whether the write landed.

@@ -3,22 +3,6 @@
 // environment; run `predictor --help` for the variables.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/modelferry/modelferry/pkg/service"
 
-	"github.com/gin-gonic/gin"
-)
-
-func main() {
-	gin.SetMode(gin.ReleaseMode)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "predictor:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("predictor", run) }

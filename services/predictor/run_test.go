@@ -16,8 +16,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/pkg/s3test"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
@@ -78,7 +78,7 @@ func status(t *testing.T, url string) int {
 
 func TestPredictorAgainstRealS3(t *testing.T) {
 	s3 := s3test.Start(t)
-	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); store.Ping(context.Background()) != nil && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	d := testmodel.Iris(t, "../../data/iris.csv")
+	d := testmodel.Iris(t)
 	v1 := testmodel.Publish(t, store, d, "iris", "production", 1)
 	published := time.Now()
 	for status(t, base+"/readyz") != 200 {
@@ -224,14 +224,14 @@ func startPredictor(t *testing.T, base string, env map[string]string) (stop func
 
 func TestRestartDuringOutageServesFromCache(t *testing.T) {
 	s3 := s3test.Start(t)
-	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := store.EnsureBucket(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ref := testmodel.Publish(t, store, testmodel.Iris(t, "../../data/iris.csv"), "iris", "production", 1)
+	ref := testmodel.Publish(t, store, testmodel.Iris(t), "iris", "production", 1)
 	addr := s3test.FreeAddr(t)
 	base := "http://" + addr
 	env := map[string]string{

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/pkg/s3test"
 )
 
 func TestMain(m *testing.M) {
@@ -145,7 +145,7 @@ func TestTrainerAgainstRealS3(t *testing.T) {
 			t.Errorf("%s not in the bucket: %v", key, err)
 		}
 	}
-	store, _ := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	store, _ := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{})
 	if a, _, err := store.GetAlias(context.Background(), "iris", "production"); err != nil || a.Version != run.Version {
 		t.Errorf("production alias %+v, %v", a, err)
 	}

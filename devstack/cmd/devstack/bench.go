@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/modelferry/modelferry/devstack"
-	"github.com/modelferry/modelferry/pkg/wrk"
+	"github.com/modelferry/modelferry/devstack/testkit/wrk"
 )
 
 // bench starts a fresh stack, trains, and loads it: the figures of the

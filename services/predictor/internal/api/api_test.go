@@ -37,7 +37,7 @@ func newAPI(t testing.TB, loaded bool) (*gin.Engine, *fixedModels) {
 	t.Helper()
 	models := &fixedModels{}
 	if loaded {
-		d := testmodel.Iris(t, "../../../../data/iris.csv")
+		d := testmodel.Iris(t)
 		am, err := artifact.Decode(testmodel.Artifact(t, d, "iris", version, 1))
 		if err != nil {
 			t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelferry/modelferry/devstack/testkit/wrk"
 	"github.com/modelferry/modelferry/pkg/httpserver"
-	"github.com/modelferry/modelferry/pkg/wrk"
 )
 
 // baseline is the yardstick: a bare net/http handler that decodes the same

@@ -23,9 +23,16 @@ import (
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
+// Store is what a Reloader reads from the registry; *modelstore.Store has
+// it.
+type Store interface {
+	PollAlias(ctx context.Context, model, alias, lastETag string) (a modelstore.Alias, etag string, changed bool, err error)
+	ReadArtifact(ctx context.Context, model, version, wantSHA string) ([]byte, error)
+}
+
 // Config configures a Reloader.
 type Config struct {
-	Store    *modelstore.Store
+	Store    Store
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Model    string
@@ -169,9 +176,13 @@ func (r *Reloader) Poll(ctx context.Context) error {
 }
 
 func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
-	m, b, err := r.cfg.Store.ReadVersion(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)
 	if err != nil {
 		return err
+	}
+	m, err := artifact.DecodeVersion(b, r.cfg.Model, alias.Version)
+	if err != nil {
+		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
 	}
 	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
 	if err != nil {
@@ -290,11 +301,9 @@ func (r *Reloader) loadCache() {
 	}
 	var sm *serving.Model
 	if err == nil {
-		m, derr := artifact.Decode(b)
+		m, derr := artifact.DecodeVersion(b, r.cfg.Model, rec.Alias.Version)
 		if derr != nil {
 			err = derr
-		} else if m.Name != r.cfg.Model || m.Version != rec.Alias.Version {
-			err = fmt.Errorf("cached artifact is %s/%s", m.Name, m.Version)
 		} else {
 			sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now())
 		}

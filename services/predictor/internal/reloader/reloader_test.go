@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/pkg/s3test"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
@@ -28,8 +28,8 @@ func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
 	if s3 == nil {
 		s3 = s3test.Start(t)
 	}
-	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
-		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: time.Second})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
+		SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func (f *fixture) gauge(t *testing.T, name string) float64 {
 func TestReloaderFollowsAlias(t *testing.T) {
 	f := newFixture(t, nil, "")
 	ctx := context.Background()
-	d := testmodel.Iris(t, "../../../../data/iris.csv")
+	d := testmodel.Iris(t)
 
 	if err := f.r.Poll(ctx); err != nil || f.r.Current() != nil {
 		t.Fatalf("before any model: %v, %v", f.r.Current(), err)
@@ -96,7 +96,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
-		if _, err := f.store.SetAlias(ctx, "production", bad, etag); err != nil {
+		if _, err := f.store.SetAlias(ctx, "production", bad, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.r.Poll(ctx); err == nil {
@@ -118,7 +118,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 	t.Run("the same bad artifact under a new alias write is not fetched again", func(t *testing.T) {
 		bad, etag, _ := f.store.GetAlias(ctx, "iris", "production")
 		ref := modelstore.Ref{Model: "iris", Version: bad.Version, SHA256: bad.SHA256}
-		if _, err := f.store.SetAlias(ctx, "production", ref, etag); err != nil {
+		if _, err := f.store.SetAlias(ctx, "production", ref, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
 			t.Fatal(err)
 		}
 		_ = f.r.Poll(ctx)
@@ -134,7 +134,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 		// versitygw keeps the old ETag for a file changed behind its back:
 		// rewrite through S3 to get a new one.
 		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
-		if _, err := f.store.SetAlias(ctx, "production", v1, etag); err != nil {
+		if _, err := f.store.SetAlias(ctx, "production", v1, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(f.s3.Path("modelferry", "models/iris/aliases/production.json"), []byte("{garbage"), 0o644); err != nil {
@@ -154,7 +154,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 
 	t.Run("rolling back to the served version clears the failure", func(t *testing.T) {
 		_, etag, _ := f.store.GetAlias(ctx, "iris", "production")
-		if _, err := f.store.SetAlias(ctx, "production", v1, etag); err != nil {
+		if _, err := f.store.SetAlias(ctx, "production", v1, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.r.Poll(ctx); err != nil {
@@ -202,7 +202,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 	cache := t.TempDir()
 	f := newFixture(t, nil, cache)
-	d := testmodel.Iris(t, "../../../../data/iris.csv")
+	d := testmodel.Iris(t)
 	ref := testmodel.Publish(t, f.store, d, "iris", "production", 1)
 	if err := f.r.Poll(context.Background()); err != nil {
 		t.Fatal(err)
@@ -239,8 +239,8 @@ func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 // newFixtureNoBucket builds a Reloader without touching the (stopped) server.
 func newFixtureNoBucket(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
 	t.Helper()
-	store, err := modelstore.New(modelstore.Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
-		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: 200 * time.Millisecond})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
+		SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func irisModel(t testing.TB) *Model {
 	t.Helper()
-	d := testmodel.Iris(t, "../../../../data/iris.csv")
+	d := testmodel.Iris(t)
 	b := testmodel.Artifact(t, d, "iris", "20261126T100000Z-00000001", 1)
 	am, err := artifact.Decode(b)
 	if err != nil {

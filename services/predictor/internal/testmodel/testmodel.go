@@ -4,13 +4,11 @@ package testmodel
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/modelferry/modelferry/devstack/testkit/repo"
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/logreg"
@@ -23,33 +21,11 @@ var (
 	Classes  = []string{"setosa", "versicolor", "virginica"}
 )
 
-// Iris reads the repository's data/iris.csv; dataPath is relative to the
-// calling test's directory.
-func Iris(t testing.TB, dataPath string) logreg.Data {
+// Iris is the repository's data/iris.csv as logreg data.
+func Iris(t testing.TB) logreg.Data {
 	t.Helper()
-	f, err := os.Open(dataPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{"setosa": 0, "versicolor": 1, "virginica": 2}
-	d := logreg.Data{Features: 4, Classes: 3}
-	for _, r := range recs[1:] {
-		for _, v := range r[:4] {
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.X = append(d.X, x)
-		}
-		d.Y = append(d.Y, ids[r[4]])
-		d.Rows++
-	}
-	return d
+	d := repo.LoadIris(t)
+	return logreg.Data{X: d.X, Y: d.Y, Rows: d.Rows, Features: 4, Classes: 3}
 }
 
 // Artifact fits iris with the given C and returns the encoded artifact of
@@ -87,7 +63,7 @@ func Publish(t testing.TB, store *modelstore.Store, d logreg.Data, name, alias s
 	if err != nil && !errors.Is(err, modelstore.ErrNotFound) {
 		t.Fatal(err)
 	}
-	if _, err := store.SetAlias(ctx, alias, ref, etag); err != nil {
+	if _, err := store.SetAlias(ctx, alias, ref, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
 		t.Fatal(err)
 	}
 	return ref

@@ -14,7 +14,6 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/services/trainer/internal/training"
 )
 
 // DefaultModel is the model a request means when it names none.
@@ -22,9 +21,12 @@ const DefaultModel = "iris"
 
 // Config configures the API.
 type Config struct {
-	Logger  *slog.Logger
-	Store   *modelstore.Store
-	Manager *training.Manager
+	Logger   *slog.Logger
+	Registry Registry
+	Queue    Queue
+	Storage  Pinger
+	// TrainerVersion goes into every run record.
+	TrainerVersion string
 	// DataDir holds each model's default dataset, <model>.csv.
 	DataDir string
 	// TempDir receives uploads while they are trained on.
@@ -51,9 +53,10 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/runs", a.listRuns)
 	e.GET("/runs/:id", a.getRun)
 	e.GET("/models", a.listModels)
-	e.GET("/models/:model", a.getModel)
-	e.GET("/models/:model/versions/:version", a.getVersion)
-	e.PUT("/models/:model/aliases/:alias", auth, a.setAlias)
+	model := e.Group("/models/:model", a.modelPath)
+	model.GET("", a.getModel)
+	model.GET("/versions/:version", a.getVersion)
+	model.PUT("/aliases/:alias", auth, a.setAlias)
 }
 
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
@@ -101,6 +104,19 @@ func storeError(err error, what string) error {
 	}
 	return err
 }
+
+// modelPath checks the :model of a path and keeps it for the handler
+// (modelOf).
+func (a *API) modelPath(c *gin.Context) {
+	m, err := modelParam(c.Param("model"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Set("model", m)
+}
+
+func modelOf(c *gin.Context) string { return c.GetString("model") }
 
 func modelParam(name string) (string, error) {
 	m := name

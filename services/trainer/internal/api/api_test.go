@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,19 +14,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelferry/modelferry/devstack/testkit/repo"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/pkg/s3test"
-	"github.com/modelferry/modelferry/services/trainer/internal/training"
+	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
+	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
 func TestMain(m *testing.M) {
@@ -34,44 +37,63 @@ func TestMain(m *testing.M) {
 }
 
 type env struct {
-	t       *testing.T
-	engine  *gin.Engine
-	store   *modelstore.Store
-	manager *training.Manager
-	s3      *s3test.Server
-	tmp     string
+	t      *testing.T
+	engine *gin.Engine
+	mem    *modelstore.Memory
+	store  *modelstore.Store
+	queue  *jobs.Queue
+	tmp    string
 }
 
-func newEnv(t *testing.T, mutate ...func(*Config, *training.Config)) *env {
+// newEnv serves the API over a registry in memory, with the real queue and
+// pipeline; the real-S3 tier is the trainer's run_test and the e2e suite.
+func newEnv(t *testing.T, mutate ...func(*Config, *jobs.Config)) *env {
 	t.Helper()
-	srv := s3test.Start(t)
-	store, err := modelstore.New(modelstore.Options{Endpoint: srv.Endpoint, AccessKey: s3test.AccessKey,
-		SecretKey: s3test.SecretKey, Bucket: "modelferry", Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBucket(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	mem := modelstore.NewMemory("modelferry")
+	store := modelstore.New(mem, modelstore.Options{Timeout: 2 * time.Second})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := prometheus.NewRegistry()
-	tcfg := training.Config{Store: store, Logger: logger, Metrics: training.NewMetrics(reg),
-		Gate: training.Gate{MinAccuracy: 0.7, MaxRegression: 0.05}, MaxQueued: 8, Parallel: 1, TrainerVersion: "test"}
+	metrics := prometheus.NewRegistry()
+	var queue *jobs.Queue
+	reg := registry.New(registry.Config{Storage: store, Logger: logger, Gate: registry.Gate{MinAccuracy: 0.7, MaxRegression: 0.05},
+		Live: func(id string) (registry.Run, bool) { return queue.Live(id) }})
+	qcfg := jobs.Config{Saver: reg, Logger: logger, Metrics: jobs.NewMetrics(metrics), MaxQueued: 8, Parallel: 1,
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+			return pipeline.Run(ctx, pipeline.Input{Run: run, Source: src, Datasets: store, Registry: reg, Logger: logger,
+				TrainerVersion: "test", Now: time.Now, Update: update})
+		}}
 	tmp := t.TempDir()
-	acfg := Config{Logger: logger, Store: store, DataDir: "../../../../data", TempDir: tmp, MaxUploadBytes: 1 << 20}
+	acfg := Config{Logger: logger, Registry: reg, Storage: store, TrainerVersion: "test",
+		DataDir: repo.Path(t, "data"), TempDir: tmp, MaxUploadBytes: 1 << 20}
 	for _, m := range mutate {
-		m(&acfg, &tcfg)
+		m(&acfg, &qcfg)
 	}
-	mgr := training.NewManager(tcfg)
+	queue = jobs.New(qcfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		mgr.Shutdown(ctx)
+		queue.Shutdown(ctx)
 	})
-	acfg.Manager = mgr
-	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: reg, Namespace: "trainer"})
+	acfg.Queue = queue
+	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: metrics, Namespace: "trainer"})
 	New(acfg).Register(e)
-	return &env{t: t, engine: e, store: store, manager: mgr, s3: srv, tmp: tmp}
+	return &env{t: t, engine: e, mem: mem, store: store, queue: queue, tmp: tmp}
+}
+
+// block holds every write of a key with the given suffix until the
+// returned function is called: a run stops there, so tests make the
+// timing they need instead of hoping for it.
+func (e *env) block(suffix string) (release func()) {
+	gate := make(chan struct{})
+	e.mem.SetHook(func(op, key string) error {
+		if op == "put" && strings.HasSuffix(key, suffix) {
+			<-gate
+		}
+		return nil
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	e.t.Cleanup(release)
+	return release
 }
 
 type response struct {
@@ -94,9 +116,9 @@ func (e *env) do(method, target, contentType string, body io.Reader, headers ...
 	return response{code: w.Code, header: w.Header(), body: w.Body.Bytes()}
 }
 
-func (r response) run(t *testing.T) training.Run {
+func (r response) run(t *testing.T) registry.Run {
 	t.Helper()
-	var run training.Run
+	var run registry.Run
 	if err := json.Unmarshal(r.body, &run); err != nil {
 		t.Fatalf("body %s: %v", r.body, err)
 	}
@@ -114,7 +136,7 @@ func (r response) apiError(t *testing.T) httpserver.BodyError {
 
 func iris(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../../../data/iris.csv")
+	b, err := os.ReadFile(repo.Iris(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +191,7 @@ func TestTrainForms(t *testing.T) {
 				t.Fatalf("status %d: %s", resp.code, resp.body)
 			}
 			run := resp.run(t)
-			if run.Status != training.StatusSucceeded || run.MetricsOn != tc.wantOn || run.Params.C != tc.wantC {
+			if run.Status != registry.StatusSucceeded || run.MetricsOn != tc.wantOn || run.Params.C != tc.wantC {
 				t.Errorf("run %+v", run)
 			}
 			if run.Metrics == nil || run.Metrics.Accuracy < 0.9 || run.Version != run.ID || !run.Converged || run.Objective == nil {
@@ -203,23 +225,8 @@ func TestTrainForms(t *testing.T) {
 	})
 }
 
-// slowDataset is unstandardized and badly scaled: hundreds of iterations,
-// long enough to watch a run.
-func slowDataset() string {
-	var b strings.Builder
-	b.WriteString("a,b,c,label\n")
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 50_000; i++ {
-		y := i % 3
-		fmt.Fprintf(&b, "%.3f,%.3f,%.3f,k%d\n", 100*r.NormFloat64()+float64(y)*30, r.NormFloat64()*0.01+float64(y)*0.002, r.NormFloat64()*1000, y)
-	}
-	return b.String()
-}
-
-const slowQuery = "standardize=false&max_iter=100000&test_fraction=0.1"
-
 func TestWaitOutlastsServerTimeouts(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *training.Config) { c.MaxUploadBytes = 64 << 20 })
+	e := newEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -228,66 +235,96 @@ func TestWaitOutlastsServerTimeouts(t *testing.T) {
 		httpserver.Timeouts{Read: 50 * time.Millisecond, Write: 50 * time.Millisecond})
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	resp, err := http.Post("http://"+ln.Addr().String()+"/train?wait=true&"+slowQuery, "text/csv", strings.NewReader(slowDataset()))
+	// The run is held at publishing for ten times the server's timeouts.
+	e.mem.SetHook(func(op, key string) error {
+		if op == "put" && strings.HasSuffix(key, "/run.json") {
+			time.Sleep(500 * time.Millisecond)
+		}
+		return nil
+	})
+	resp, err := http.Post("http://"+ln.Addr().String()+"/train?wait=true", "text/csv", bytes.NewReader(iris(t)))
 	if err != nil {
 		t.Fatalf("a training longer than the server's timeouts: %v", err)
 	}
 	defer resp.Body.Close()
-	var run training.Run
+	var run registry.Run
 	if err := json.NewDecoder(resp.Body).Decode(&run); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%d, %v", resp.StatusCode, err)
 	}
-	if run.DurationSeconds < 0.05 {
-		t.Logf("the training took only %.3fs: this test proves nothing on this machine", run.DurationSeconds)
+	if run.DurationSeconds < 0.5 || run.Status != registry.StatusSucceeded {
+		t.Errorf("run %s in %.3fs, want succeeded after the 0.5s hold", run.Status, run.DurationSeconds)
 	}
 }
 
 func TestRunShowsLiveProgress(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *training.Config) { c.MaxUploadBytes = 64 << 20 })
-	resp := e.do("POST", "/train?"+slowQuery, "text/csv", strings.NewReader(slowDataset()))
+	e := newEnv(t)
+	// Held at publishing: fitted, not finished.
+	release := e.block("/run.json")
+	resp := e.do("POST", "/train", "text/csv", bytes.NewReader(iris(t)))
 	if resp.code != http.StatusAccepted {
 		t.Fatalf("%d %s", resp.code, resp.body)
 	}
 	id := resp.run(t).ID
-	var seen *training.Progress
+	run := waitRun(t, e, id, func(r registry.Run) bool { return r.Progress != nil && r.Progress.Iteration > 0 })
+	if run.Status != registry.StatusRunning || run.Progress.Loss <= 0 {
+		t.Errorf("live run %s, progress %+v", run.Status, run.Progress)
+	}
+	release()
+	done := waitRun(t, e, id, func(r registry.Run) bool { return r.Status.Terminal() })
+	if done.Status != registry.StatusSucceeded || done.Progress != nil {
+		t.Errorf("finished run %s still shows progress %+v", done.Status, done.Progress)
+	}
+	if done.Iterations < run.Progress.Iteration {
+		t.Errorf("finished after %d iterations, progress said %d", done.Iterations, run.Progress.Iteration)
+	}
+}
+
+// waitRun polls GET /runs/{id} until cond holds, for at most 30s.
+func waitRun(t *testing.T, e *env, id string, cond func(registry.Run) bool) registry.Run {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		run := e.do("GET", "/runs/"+id, "", nil).run(t)
-		if run.Progress != nil && run.Progress.Iteration > 0 && run.Progress.Loss > 0 {
-			seen = run.Progress
+		resp := e.do("GET", "/runs/"+id, "", nil)
+		if resp.code != http.StatusOK {
+			t.Fatalf("GET /runs/%s: %d %s", id, resp.code, resp.body)
 		}
-		if run.Status == training.StatusSucceeded || run.Status == training.StatusFailed {
-			if run.Progress != nil {
-				t.Error("a finished run still shows progress")
-			}
-			if seen == nil {
-				t.Fatalf("no progress seen in %d iterations", run.Iterations)
-			}
-			t.Logf("saw iteration %d (loss %.4g) of %d", seen.Iteration, seen.Loss, run.Iterations)
-			return
+		if run := resp.run(t); cond(run) {
+			return run
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s: condition not met within 30s", id)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
 func TestTrainAsyncQueues(t *testing.T) {
 	e := newEnv(t)
+	release := e.block("/run.json") // the first run holds the model's queue
 	resp := e.do("POST", "/train", "", nil)
 	if resp.code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", resp.code, resp.body)
 	}
-	run := resp.run(t)
-	if run.Status != training.StatusQueued || resp.header.Get("Location") != "/runs/"+run.ID {
-		t.Errorf("run %+v location %q", run, resp.header.Get("Location"))
+	first := resp.run(t)
+	if first.Status != registry.StatusQueued || resp.header.Get("Location") != "/runs/"+first.ID {
+		t.Errorf("run %+v location %q", first, resp.header.Get("Location"))
 	}
-	second := e.do("POST", "/train", "", nil).run(t)
-	if second.QueuePosition < 1 && second.Status == training.StatusQueued {
-		t.Errorf("second run queue position %d, want >= 1 while the first is queued or running", second.QueuePosition)
+	waitRun(t, e, first.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
+	var positions []int
+	var ids []string
+	for range 3 {
+		r := e.do("POST", "/train", "", nil).run(t)
+		positions = append(positions, r.QueuePosition)
+		ids = append(ids, r.ID)
 	}
-	j, _ := e.manager.Get(second.ID)
-	<-j.Done()
-	got := e.do("GET", "/runs/"+second.ID, "", nil)
-	if got.code != 200 || got.run(t).Status != training.StatusSucceeded {
-		t.Errorf("GET run: %d %s", got.code, got.body)
+	if !slices.Equal(positions, []int{1, 2, 3}) {
+		t.Errorf("queue positions %v, want [1 2 3]", positions)
+	}
+	release()
+	for _, id := range ids {
+		if got := waitRun(t, e, id, func(r registry.Run) bool { return r.Status.Terminal() }); got.Status != registry.StatusSucceeded {
+			t.Errorf("run %s: %s %+v", id, got.Status, got.Error)
+		}
 	}
 }
 
@@ -372,39 +409,38 @@ type counts struct{ versions, datasets, runs int }
 func objectCount(t *testing.T, e *env) counts {
 	t.Helper()
 	var c counts
-	for _, dir := range []struct {
-		path string
-		n    *int
-	}{{"models", &c.versions}, {"datasets", &c.datasets}, {"runs", &c.runs}} {
-		_ = filepath.Walk(e.s3.Path("modelferry", dir.path), func(_ string, info os.FileInfo, err error) error {
-			if err == nil && !info.IsDir() {
-				*dir.n++
-			}
-			return nil
-		})
+	for _, k := range e.mem.Keys() {
+		switch {
+		case strings.HasPrefix(k, "models/"):
+			c.versions++
+		case strings.HasPrefix(k, "datasets/"):
+			c.datasets++
+		case strings.HasPrefix(k, "runs/"):
+			c.runs++
+		}
 	}
 	return c
 }
 
 func TestQueueFullAnswers429(t *testing.T) {
-	e := newEnv(t, func(_ *Config, tc *training.Config) { tc.MaxQueued = 1 })
-	codes := map[int]int{}
-	for range 6 {
-		codes[e.do("POST", "/train", "", nil).code]++
-	}
-	if codes[http.StatusTooManyRequests] == 0 {
-		t.Errorf("statuses %v, want some 429", codes)
+	e := newEnv(t, func(_ *Config, tc *jobs.Config) { tc.MaxQueued = 1 })
+	e.block("/run.json")
+	first := e.do("POST", "/train", "", nil).run(t)
+	waitRun(t, e, first.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
+	if resp := e.do("POST", "/train", "", nil); resp.code != http.StatusAccepted {
+		t.Fatalf("second run (queued): %d %s", resp.code, resp.body)
 	}
 	resp := e.do("POST", "/train", "", nil)
-	if resp.code == http.StatusTooManyRequests {
-		if got := resp.apiError(t); got.Code != "resource_exhausted" {
-			t.Errorf("error %+v", got)
-		}
+	if resp.code != http.StatusTooManyRequests {
+		t.Fatalf("third run: %d %s, want 429", resp.code, resp.body)
+	}
+	if got := resp.apiError(t); got.Code != "resource_exhausted" {
+		t.Errorf("error %+v", got)
 	}
 }
 
 func TestAuth(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *training.Config) { c.Token = "s3cret" })
+	e := newEnv(t, func(c *Config, _ *jobs.Config) { c.Token = "s3cret" })
 	for _, tc := range []struct {
 		name, method, target, auth string
 		status                     int
@@ -440,7 +476,7 @@ func TestQualityGateAndRollback(t *testing.T) {
 	}
 	// Noise on the same model (other features): the gate must refuse it.
 	bad := e.do("POST", "/train?wait=true&c=0.0001", "text/csv", bytes.NewReader(noise(300))).run(t)
-	if bad.Status != training.StatusSucceeded || bad.Promoted || !strings.Contains(bad.PromotionReason, "below the minimum") {
+	if bad.Status != registry.StatusSucceeded || bad.Promoted || !strings.Contains(bad.PromotionReason, "below the minimum") {
 		t.Fatalf("bad run: status %s promoted %v reason %q", bad.Status, bad.Promoted, bad.PromotionReason)
 	}
 	model := e.do("GET", "/models/iris", "", nil)
@@ -466,7 +502,7 @@ func TestQualityGateAndRollback(t *testing.T) {
 	if resp.code != 200 {
 		t.Fatalf("rollback: %d %s", resp.code, resp.body)
 	}
-	var moved setAliasResponse
+	var moved registry.AliasChange
 	_ = json.Unmarshal(resp.body, &moved)
 	if moved.Version != good.Version || moved.PreviousVersion != bad.Version {
 		t.Errorf("rollback answer %s", resp.body)
@@ -493,7 +529,7 @@ func TestRegistryEndpoints(t *testing.T) {
 		var got struct {
 			Model, Version, SHA256 string
 			Aliases                []string
-			Record                 training.VersionRecord
+			Record                 registry.VersionRecord
 		}
 		if err := json.Unmarshal(resp.body, &got); err != nil || resp.code != 200 {
 			t.Fatalf("%d %s", resp.code, resp.body)
@@ -543,9 +579,7 @@ func TestRegistryEndpoints(t *testing.T) {
 	}
 	t.Run("corrupt version refused with 409 and alias kept", func(t *testing.T) {
 		second := e.do("POST", "/train?wait=true&c=0.5", "", nil).run(t)
-		if err := os.WriteFile(e.s3.Path("modelferry", "models/iris/versions/"+v+"/model.pb"), []byte("corrupt"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		e.mem.Overwrite("models/iris/versions/"+v+"/model.pb", []byte("corrupt"))
 		resp := e.do("PUT", "/models/iris/aliases/production", "application/json", strings.NewReader(`{"version":"`+v+`"}`))
 		if resp.code != 409 || resp.apiError(t).Code != "integrity" {
 			t.Fatalf("status %d: %s", resp.code, resp.body)
@@ -556,17 +590,13 @@ func TestRegistryEndpoints(t *testing.T) {
 		}
 	})
 	t.Run("a corrupt production alias is replaced by training and by PUT", func(t *testing.T) {
-		path := e.s3.Path("modelferry", "models/iris/aliases/production.json")
-		if err := os.WriteFile(path, []byte("{garbage"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		const path = "models/iris/aliases/production.json"
+		e.mem.Overwrite(path, []byte("{garbage"))
 		r := e.do("POST", "/train?wait=true&c=0.9", "", nil).run(t)
-		if r.Status != training.StatusSucceeded || !r.Promoted {
+		if r.Status != registry.StatusSucceeded || !r.Promoted {
 			t.Fatalf("training over a corrupt production alias: %+v", r)
 		}
-		if err := os.WriteFile(path, []byte("{garbage"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		e.mem.Overwrite(path, []byte("{garbage"))
 		resp := e.do("PUT", "/models/iris/aliases/production", "application/json", strings.NewReader(`{"version":"`+r.Version+`"}`))
 		if resp.code != 200 {
 			t.Fatalf("repairing with PUT: %d %s", resp.code, resp.body)
@@ -587,7 +617,7 @@ func TestRegistryEndpoints(t *testing.T) {
 
 func TestStorageDownAnswers503(t *testing.T) {
 	e := newEnv(t)
-	e.s3.Stop()
+	e.mem.SetHook(func(string, string) error { return errors.New("dial tcp 127.0.0.1:9000: connection refused") })
 	resp := e.do("POST", "/train?wait=true", "", nil)
 	if resp.code != http.StatusServiceUnavailable {
 		t.Fatalf("status %d: %s", resp.code, resp.body)
@@ -598,7 +628,7 @@ func TestStorageDownAnswers503(t *testing.T) {
 	if strings.Contains(string(resp.body), "127.0.0.1") {
 		t.Errorf("internal address leaked: %s", resp.body)
 	}
-	e.s3.Restart()
+	e.mem.SetHook(nil)
 	if resp := e.do("POST", "/train?wait=true", "", nil); resp.code != http.StatusOK {
 		t.Errorf("after restart: %d %s", resp.code, resp.body)
 	}

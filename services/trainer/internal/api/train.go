@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,21 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
-	"github.com/modelferry/modelferry/services/trainer/internal/training"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
+	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
+
+// Queue takes runs; *jobs.Queue has it.
+type Queue interface {
+	Submit(ctx context.Context, run registry.Run, src pipeline.Source) (*jobs.Job, error)
+}
+
+// Pinger tells whether model storage answers; *modelstore.Store has it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // trainRequest is the JSON body of POST /train.
 type trainRequest struct {
@@ -56,7 +70,7 @@ func (a *API) train(c *gin.Context) {
 			return
 		}
 	}
-	if err := a.cfg.Store.Ping(c); err != nil {
+	if err := a.cfg.Storage.Ping(c); err != nil {
 		a.fail(c, storeError(err, "model storage"))
 		return
 	}
@@ -78,13 +92,15 @@ func (a *API) train(c *gin.Context) {
 		return
 	}
 
-	job, err := a.cfg.Manager.Submit(c, model, params, label, src)
+	now := time.Now()
+	job, err := a.cfg.Queue.Submit(c, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
+		Dataset: registry.DatasetInfo{URI: src.Ref}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
 	switch {
-	case errors.Is(err, training.ErrQueueFull):
+	case errors.Is(err, jobs.ErrQueueFull):
 		a.fail(c, httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
 			"the training queue is full; try again later"))
 		return
-	case errors.Is(err, training.ErrShuttingDown):
+	case errors.Is(err, jobs.ErrShuttingDown):
 		a.fail(c, httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down"))
 		return
 	case err != nil:
@@ -110,7 +126,7 @@ func (a *API) train(c *gin.Context) {
 }
 
 // runStatus is the HTTP status of a finished run.
-func runStatus(r training.Run) int {
+func runStatus(r registry.Run) int {
 	if r.Error == nil {
 		return http.StatusOK
 	}
@@ -126,8 +142,8 @@ func runStatus(r training.Run) int {
 }
 
 // readTrainBody reads the body in whichever of its four forms it comes.
-func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (training.Params, string, training.Source, error) {
-	params := training.DefaultParams()
+func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registry.Params, string, pipeline.Source, error) {
+	params := registry.DefaultParams()
 	r := c.Request
 	br := bufio.NewReader(r.Body)
 	_, peekErr := br.Peek(1)
@@ -142,35 +158,35 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 	if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return params, "", training.Source{}, unsupported(ct)
+			return params, "", pipeline.Source{}, unsupported(ct)
 		}
 	}
 
 	switch {
 	case mt == "application/json":
 		if hasParams(q) {
-			return params, "", training.Source{}, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
+			return params, "", pipeline.Source{}, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
 		}
 		var req trainRequest
 		if !empty {
 			dec := json.NewDecoder(http.MaxBytesReader(c.Writer, io.NopCloser(br), 1<<20))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
-				return params, "", training.Source{}, httpserver.JSONError(err, "")
+				return params, "", pipeline.Source{}, httpserver.JSONError(err, "")
 			}
 			if dec.More() {
-				return params, "", training.Source{}, badRequest("body: more than one JSON value")
+				return params, "", pipeline.Source{}, badRequest("body: more than one JSON value")
 			}
 		}
 		if len(req.Params) > 0 && string(req.Params) != "null" {
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return params, "", training.Source{}, httpserver.JSONError(err, "params.")
+				return params, "", pipeline.Source{}, httpserver.JSONError(err, "params.")
 			}
 		}
 		if req.Dataset != "" {
-			return params, req.Label, training.Source{Ref: req.Dataset}, nil
+			return params, req.Label, pipeline.Source{Ref: req.Dataset}, nil
 		}
 		src, err := a.defaultDataset(model)
 		return params, req.Label, src, err
@@ -179,7 +195,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 		// curl -X POST without a body; curl -d '' sends the form type.
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", training.Source{}, err
+			return params, "", pipeline.Source{}, err
 		}
 		src, err := a.defaultDataset(model)
 		return params, label, src, err
@@ -187,7 +203,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 	case mt == "text/csv" || mt == "application/csv":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", training.Source{}, err
+			return params, "", pipeline.Source{}, err
 		}
 		src, err := a.spool(c, br)
 		return params, label, src, err
@@ -195,12 +211,12 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainin
 	case mt == "multipart/form-data":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", training.Source{}, err
+			return params, "", pipeline.Source{}, err
 		}
 		src, err := a.spoolMultipart(c)
 		return params, label, src, err
 	}
-	return params, "", training.Source{}, unsupported(ct)
+	return params, "", pipeline.Source{}, unsupported(ct)
 }
 
 func unsupported(ct string) error {
@@ -219,7 +235,7 @@ func hasParams(q url.Values) bool {
 
 // queryParams reads training parameters from the query string into p and
 // returns the label.
-func queryParams(q url.Values, p *training.Params) (string, error) {
+func queryParams(q url.Values, p *registry.Params) (string, error) {
 	float := func(key string, dst *float64) error {
 		if s := q.Get(key); s != "" {
 			v, err := strconv.ParseFloat(s, 64)
@@ -263,23 +279,23 @@ func queryParams(q url.Values, p *training.Params) (string, error) {
 	return q.Get("label"), nil
 }
 
-func (a *API) defaultDataset(model string) (training.Source, error) {
+func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 	path := filepath.Join(a.cfg.DataDir, model+".csv")
 	if _, err := os.Stat(path); err != nil {
-		return training.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
+		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
 			"model %q has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", model, model)
 	}
-	return training.Source{Path: path}, nil
+	return pipeline.Source{Path: path}, nil
 }
 
 // spool streams an upload to a temporary file, so a large dataset is held
 // once (as the parsed matrix), never as a second copy in memory.
-func (a *API) spool(c *gin.Context, r io.Reader) (training.Source, error) {
+func (a *API) spool(c *gin.Context, r io.Reader) (pipeline.Source, error) {
 	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
 	if err != nil {
-		return training.Source{}, fmt.Errorf("create upload file: %w", err)
+		return pipeline.Source{}, fmt.Errorf("create upload file: %w", err)
 	}
-	src := training.Source{Path: f.Name(), Temporary: true}
+	src := pipeline.Source{Path: f.Name(), Temporary: true}
 	limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
 	_, err = io.Copy(f, limited)
 	if cerr := f.Close(); err == nil && cerr != nil {
@@ -287,24 +303,33 @@ func (a *API) spool(c *gin.Context, r io.Reader) (training.Source, error) {
 	}
 	if err != nil {
 		src.Release()
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return training.Source{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
-				"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+		if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
+			return pipeline.Source{}, tooLarge
 		}
-		return training.Source{}, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
+		return pipeline.Source{}, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
 			Message: "reading the upload failed", Cause: err}
 	}
 	return src, nil
 }
 
-func (a *API) spoolMultipart(c *gin.Context) (training.Source, error) {
+// uploadTooLarge is the 413 for a body cut off at the upload limit, or
+// nil for any other error.
+func (a *API) uploadTooLarge(err error) error {
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) {
+		return nil
+	}
+	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+		"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+}
+
+func (a *API) spoolMultipart(c *gin.Context) (pipeline.Source, error) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxUploadBytes+1<<20)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return training.Source{}, badRequest("malformed multipart body: %v", err)
+		return pipeline.Source{}, badRequest("malformed multipart body: %v", err)
 	}
-	var src training.Source
+	var src pipeline.Source
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -312,28 +337,26 @@ func (a *API) spoolMultipart(c *gin.Context) (training.Source, error) {
 		}
 		if err != nil {
 			src.Release()
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return training.Source{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
-					"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+			if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
+				return pipeline.Source{}, tooLarge
 			}
-			return training.Source{}, badRequest("malformed multipart body: %v", err)
+			return pipeline.Source{}, badRequest("malformed multipart body: %v", err)
 		}
 		name := part.FormName()
 		if name != "file" {
 			src.Release()
-			return training.Source{}, badRequest("unknown form field %q: send the CSV as a part named \"file\"; parameters go in the query string", name)
+			return pipeline.Source{}, badRequest("unknown form field %q: send the CSV as a part named \"file\"; parameters go in the query string", name)
 		}
 		if src.Path != "" {
 			src.Release()
-			return training.Source{}, badRequest("more than one \"file\" part")
+			return pipeline.Source{}, badRequest("more than one \"file\" part")
 		}
 		if src, err = a.spool(c, part); err != nil {
-			return training.Source{}, err
+			return pipeline.Source{}, err
 		}
 	}
 	if src.Path == "" {
-		return training.Source{}, badRequest("multipart body has no \"file\" part")
+		return pipeline.Source{}, badRequest("multipart body has no \"file\" part")
 	}
 	return src, nil
 }

@@ -1,4 +1,4 @@
-package training
+package jobs
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -6,11 +6,14 @@
 package s3test
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -46,11 +49,23 @@ func Start(t testing.TB) *Server {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s.Endpoint = FreeAddr(t)
-	s.start()
+	// The port is free when picked, but another process may take it
+	// before versitygw binds it: then pick again.
+	for attempt := 1; ; attempt++ {
+		s.Endpoint = FreeAddr(t)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(s.Stop)
 	return s
 }
+
+var errPortTaken = errors.New("port taken")
 
 // FreeAddr returns a loopback host:port nothing listens on right now.
 func FreeAddr(t testing.TB) string {
@@ -66,11 +81,11 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
-func (s *Server) start() {
+func (s *Server) start() error {
 	s.t.Helper()
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(s.bin, "--port", s.Endpoint, "--quiet", "posix", s.dir)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
@@ -79,7 +94,7 @@ func (s *Server) start() {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
-		s.t.Fatalf("start versitygw: %v", err)
+		return fmt.Errorf("start versitygw: %w", err)
 	}
 	s.cmd = cmd
 	s.exited = make(chan struct{})
@@ -92,18 +107,22 @@ func (s *Server) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
+			s.cmd = nil
 			log, _ := os.ReadFile(s.logPath)
-			s.t.Fatalf("versitygw exited at start:\n%s", log)
+			if strings.Contains(string(log), "address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, s.Endpoint)
+			}
+			return fmt.Errorf("versitygw exited at start:\n%s", log)
 		default:
 		}
 		resp, err := http.Get("http://" + s.Endpoint + "/")
 		if err == nil {
 			_ = resp.Body.Close()
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("versitygw did not answer on %s within 20s", s.Endpoint)
+	return fmt.Errorf("versitygw did not answer on %s within 20s", s.Endpoint)
 }
 
 // Stop kills the server; its data stays for Restart.
@@ -122,7 +141,9 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		s.Stop()
 	}
-	s.start()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Path returns where versitygw keeps object key in bucket on disk, for

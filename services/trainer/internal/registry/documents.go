@@ -1,8 +1,4 @@
-// Package training runs trainings: it loads a dataset, splits, fits and
-// evaluates a model, publishes it to the registry, moves the latest alias
-// and, past the quality gate, production. Runs of one model are serialized
-// through a bounded queue; every state of a run is recorded in S3.
-package training
+package registry
 
 import (
 	"time"
@@ -10,12 +6,42 @@ import (
 	"github.com/modelferry/modelferry/pkg/evaluation"
 )
 
-// Run states.
+// Status is where a run is in its life.
+type Status string
+
+// Run states. Succeeded and failed are terminal.
 const (
-	StatusQueued    = "queued"
-	StatusRunning   = "running"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Terminal reports whether a run in this state has ended.
+func (s Status) Terminal() bool { return s == StatusSucceeded || s == StatusFailed }
+
+// Valid reports whether s is a known state.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusQueued, StatusRunning, StatusSucceeded, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Error codes of failed runs, in the API's error shape; the API maps them
+// to HTTP statuses.
+const (
+	CodeInvalid     = "invalid_argument"
+	CodeNotFound    = "not_found"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
+)
+
+// Aliases the trainer moves.
+const (
+	AliasLatest     = "latest"
+	AliasProduction = "production"
 )
 
 // Run is a run record, as GET /runs/{id} shows it and as stored at
@@ -23,7 +49,7 @@ const (
 type Run struct {
 	ID     string    `json:"id"`
 	Model  string    `json:"model"`
-	Status string    `json:"status"`
+	Status Status    `json:"status"`
 	Error  *RunError `json:"error,omitempty"`
 	Params Params    `json:"params"`
 	Label  string    `json:"label,omitempty"`
@@ -50,6 +76,24 @@ type Run struct {
 	StartedAt       *time.Time `json:"started_at,omitempty"`
 	FinishedAt      *time.Time `json:"finished_at,omitempty"`
 	DurationSeconds float64    `json:"duration_seconds,omitempty"`
+}
+
+// Clone returns a copy of r that shares nothing mutable with it.
+func (r Run) Clone() Run {
+	if r.Progress != nil {
+		p := *r.Progress
+		r.Progress = &p
+	}
+	return r
+}
+
+// Fail ends r as failed at the given time.
+func (r *Run) Fail(at time.Time, code, message string) {
+	r.Status = StatusFailed
+	r.Error = &RunError{Code: code, Message: message}
+	r.FinishedAt = &at
+	r.Progress = nil
+	r.QueuePosition = 0
 }
 
 // RunError is why a run failed, in the API's error shape.
@@ -85,5 +129,22 @@ type Timings struct {
 	PublishSeconds  float64 `json:"publish_seconds"`
 }
 
-// Terminal reports whether the run has finished.
-func (r *Run) Terminal() bool { return r.Status == StatusSucceeded || r.Status == StatusFailed }
+// VersionRecord is the immutable run.json stored beside a version's
+// artifact: how the version was made. Promotion, decided after publishing,
+// is in the mutable run record.
+type VersionRecord struct {
+	RunID          string             `json:"run_id"`
+	Model          string             `json:"model"`
+	Version        string             `json:"version"`
+	Params         Params             `json:"params"`
+	Label          string             `json:"label"`
+	Dataset        DatasetInfo        `json:"dataset"`
+	Metrics        *evaluation.Report `json:"metrics"`
+	MetricsOn      string             `json:"metrics_on"`
+	Objective      float64            `json:"objective"`
+	Iterations     int                `json:"iterations"`
+	Converged      bool               `json:"converged"`
+	Timings        Timings            `json:"timings"`
+	TrainerVersion string             `json:"trainer_version"`
+	CreatedAt      time.Time          `json:"created_at"`
+}

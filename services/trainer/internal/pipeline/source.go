@@ -1,4 +1,4 @@
-package training
+package pipeline
 
 import (
 	"context"
@@ -11,7 +11,17 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/dataset"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
+
+// Datasets is where the pipeline reads and keeps datasets;
+// *modelstore.Store has it.
+type Datasets interface {
+	OpenDataset(ctx context.Context, ref string) (io.ReadCloser, int64, error)
+	PutDataset(ctx context.Context, sum string, r io.Reader, size int64) (string, error)
+	DatasetKey(ref string) (string, error)
+	DatasetURI(key string) string
+}
 
 // Source is where a run's CSV comes from: a local file (an upload spooled
 // to disk, or the model's default dataset) or an object in the bucket.
@@ -38,34 +48,34 @@ var (
 )
 
 // load parses the source, hashing it on the way.
-func load(ctx context.Context, store *modelstore.Store, src Source, label string) (*dataset.Dataset, DatasetInfo, error) {
+func load(ctx context.Context, store Datasets, src Source, label string) (*dataset.Dataset, registry.DatasetInfo, error) {
 	var r io.ReadCloser
 	var size int64
 	if src.Path != "" {
 		f, err := os.Open(src.Path)
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Path)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Path)
 		}
 		if err != nil {
-			return nil, DatasetInfo{}, fmt.Errorf("open dataset: %w", err)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset: %w", err)
 		}
 		st, err := f.Stat()
 		if err != nil {
 			_ = f.Close()
-			return nil, DatasetInfo{}, fmt.Errorf("stat dataset: %w", err)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("stat dataset: %w", err)
 		}
 		r, size = f, st.Size()
 	} else {
 		var err error
 		r, size, err = store.OpenDataset(ctx, src.Ref)
 		if errors.Is(err, modelstore.ErrNotFound) {
-			return nil, DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Ref)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Ref)
 		}
 		if errors.Is(err, modelstore.ErrInvalid) {
-			return nil, DatasetInfo{}, fmt.Errorf("%w: %w", errDatasetRef, err)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %w", errDatasetRef, err)
 		}
 		if err != nil {
-			return nil, DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
+			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
 		}
 	}
 	h := sha256.New()
@@ -75,26 +85,26 @@ func load(ctx context.Context, store *modelstore.Store, src Source, label string
 	}
 	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) {
 		// Not the data's fault: the object stopped streaming.
-		return nil, DatasetInfo{}, fmt.Errorf("read dataset %s: %w: %w", src.Ref, modelstore.ErrUnavailable, err)
+		return nil, registry.DatasetInfo{}, fmt.Errorf("read dataset %s: %w: %w", src.Ref, modelstore.ErrUnavailable, err)
 	}
 	if err != nil {
-		return nil, DatasetInfo{}, err
+		return nil, registry.DatasetInfo{}, err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	info := DatasetInfo{SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
+	info := registry.DatasetInfo{SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
 	if src.Path == "" {
 		key, err := store.DatasetKey(src.Ref)
 		if err != nil {
-			return nil, DatasetInfo{}, err
+			return nil, registry.DatasetInfo{}, err
 		}
-		info.URI = "s3://" + store.Bucket() + "/" + key
+		info.URI = store.DatasetURI(key)
 	}
 	return d, info, nil
 }
 
 // persist stores a local source in the bucket under its hash, so the run
 // can be reproduced, and returns its URI. An S3 source is there already.
-func persist(ctx context.Context, store *modelstore.Store, src Source, info DatasetInfo) (string, error) {
+func persist(ctx context.Context, store Datasets, src Source, info registry.DatasetInfo) (string, error) {
 	if src.Path == "" {
 		return info.URI, nil
 	}

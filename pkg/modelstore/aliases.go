@@ -1,0 +1,134 @@
+package modelstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Alias points a name at a version. It is the one document both services
+// read: the trainer moves aliases, predictors follow them.
+type Alias struct {
+	Version   string    `json:"version"`
+	SHA256    string    `json:"sha256"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func decodeAlias(key string, b []byte) (Alias, error) {
+	var a Alias
+	if err := json.Unmarshal(b, &a); err != nil {
+		return Alias{}, &Error{Kind: ErrIntegrity, Op: "read", Key: key, Err: err}
+	}
+	if !ValidVersion(a.Version) || !ValidSHA256(a.SHA256) {
+		return Alias{}, errorf(ErrIntegrity, "read", key, "alias names version %q, sha256 %q", a.Version, a.SHA256)
+	}
+	return a, nil
+}
+
+// GetAlias reads an alias and the ETag to pass to SetAlias or PollAlias.
+// An alias that does not decode is ErrIntegrity, with its ETag.
+func (s *Store) GetAlias(ctx context.Context, model, alias string) (Alias, string, error) {
+	a, etag, _, err := s.PollAlias(ctx, model, alias, "")
+	return a, etag, err
+}
+
+// PollAlias reads an alias unless its ETag is still lastETag: then it
+// returns changed false and no body crosses the network (conditional GET,
+// 304 Not Modified). An alias that does not decode is ErrIntegrity, with
+// its ETag.
+func (s *Store) PollAlias(ctx context.Context, model, alias, lastETag string) (a Alias, etag string, changed bool, err error) {
+	if err := checkName("model", model); err != nil {
+		return Alias{}, "", false, err
+	}
+	if err := checkName("alias", alias); err != nil {
+		return Alias{}, "", false, err
+	}
+	key := aliasKey(model, alias)
+	b, etag, err := s.get(ctx, key, GetOptions{IfNoneMatch: lastETag})
+	if errors.Is(err, errNotModified) {
+		return Alias{}, lastETag, false, nil
+	}
+	if err != nil {
+		return Alias{}, "", false, err
+	}
+	a, err = decodeAlias(key, b)
+	if err != nil {
+		// The ETag comes along so that a writer can replace the bad alias.
+		return Alias{}, etag, true, err
+	}
+	return a, etag, true, nil
+}
+
+// ListAliases returns every alias of a model.
+func (s *Store) ListAliases(ctx context.Context, model string) (map[string]Alias, error) {
+	if err := checkName("model", model); err != nil {
+		return nil, err
+	}
+	prefix := aliasPrefix(model)
+	objs, err := s.list(ctx, prefix, ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Alias, len(objs))
+	for _, o := range objs {
+		name := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
+		if !ValidName(name) {
+			continue
+		}
+		a, _, err := s.GetAlias(ctx, model, name)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted between list and get
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[name] = a
+	}
+	return out, nil
+}
+
+// SetAliasOptions are the condition of an alias move.
+type SetAliasOptions struct {
+	// IfMatch is the ETag the alias must still have; empty means the
+	// alias must not exist yet.
+	IfMatch string
+}
+
+// SetAlias points alias at ref when the alias is as the caller last read
+// it (opts). A writer that lost the race gets ErrConflict and should read
+// the alias again and decide. It returns the new ETag.
+func (s *Store) SetAlias(ctx context.Context, alias string, ref Ref, opts SetAliasOptions) (string, error) {
+	if err := checkNames(ref.Model, ref.Version); err != nil {
+		return "", err
+	}
+	if err := checkName("alias", alias); err != nil {
+		return "", err
+	}
+	if !ValidSHA256(ref.SHA256) {
+		return "", errorf(ErrInvalid, "set alias", alias, "sha256 %q is not a hex SHA-256", ref.SHA256)
+	}
+	key := aliasKey(ref.Model, alias)
+	b, err := json.Marshal(Alias{Version: ref.Version, SHA256: ref.SHA256, UpdatedAt: time.Now().UTC()})
+	if err != nil {
+		return "", fmt.Errorf("encode alias: %w", err)
+	}
+	etag, err := s.put(ctx, key, b, PutOptions{ContentType: "application/json", CreateOnly: opts.IfMatch == "", IfMatch: opts.IfMatch})
+	if err == nil {
+		return etag, nil
+	}
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) {
+		// A write whose answer was lost may have landed; the alias then
+		// holds our exact bytes, timestamp included.
+		if now, etag, gerr := s.get(ctx, key, GetOptions{}); gerr == nil && bytes.Equal(now, b) {
+			return etag, nil
+		}
+	}
+	if errors.Is(err, ErrConflict) {
+		return "", errorf(ErrConflict, "set alias", key, "the alias changed since it was read")
+	}
+	return "", err
+}

@@ -1,0 +1,228 @@
+package modelstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Memory is a Bucket in memory with the semantics of S3 that the Store
+// relies on (ETags, conditional reads and writes, lexical listings) and a
+// hook that injects faults. Handler and registry tests use it; the real
+// S3 tier runs the same Store against versitygw.
+type Memory struct {
+	name string
+
+	mu      sync.Mutex
+	objects map[string]memObject
+	exists  bool
+	hook    func(op, key string) error
+}
+
+type memObject struct {
+	body []byte
+	etag string
+}
+
+// NewMemory returns an empty in-memory bucket that already exists.
+func NewMemory(name string) *Memory {
+	return &Memory{name: name, objects: map[string]memObject{}, exists: true}
+}
+
+// SetHook installs f, called before every operation with its name ("get",
+// "open", "put", "stat", "list", "delete", "ensure", "exists") and key. A
+// non-nil error fails the operation; an error of no Err* kind is reported
+// as ErrUnavailable. f runs without the bucket's lock held, so it may read
+// and write the bucket itself (to race a writer, for example).
+func (m *Memory) SetHook(f func(op, key string) error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hook = f
+}
+
+// Keys returns every stored key, sorted.
+func (m *Memory) Keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := make([]string, 0, len(m.objects))
+	for k := range m.objects {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Overwrite replaces an object unconditionally, as a corrupting disk or a
+// careless operator would.
+func (m *Memory) Overwrite(key string, body []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objects[key] = memObject{body: bytes.Clone(body), etag: etagOf(body)}
+}
+
+func (m *Memory) check(op, key string) error {
+	m.mu.Lock()
+	hook := m.hook
+	m.mu.Unlock()
+	if hook == nil {
+		return nil
+	}
+	err := hook(op, key)
+	if err == nil {
+		return nil
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	for _, kind := range []error{ErrNotFound, ErrConflict, ErrIntegrity, ErrUnavailable, ErrAccessDenied, ErrInvalid} {
+		if errors.Is(err, kind) {
+			return &Error{Kind: kind, Op: op, Key: key, Err: err}
+		}
+	}
+	return &Error{Kind: ErrUnavailable, Op: op, Key: key, Err: err}
+}
+
+// etagOf is the MD5 of the body, as S3 makes it for a single-part upload.
+func etagOf(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
+func (m *Memory) notFound(op, key string) error {
+	return errorf(ErrNotFound, op, key, "no such key")
+}
+
+// Name implements Bucket.
+func (m *Memory) Name() string { return m.name }
+
+// Get implements Bucket.
+func (m *Memory) Get(ctx context.Context, key string, opts GetOptions) ([]byte, string, error) {
+	if err := m.check("get", key); err != nil {
+		return nil, "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objects[key]
+	switch {
+	case !ok:
+		return nil, "", m.notFound("get", key)
+	case opts.IfNoneMatch != "" && opts.IfNoneMatch == o.etag:
+		return nil, "", errNotModified
+	}
+	return bytes.Clone(o.body), o.etag, nil
+}
+
+// Open implements Bucket.
+func (m *Memory) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	b, _, err := m.Get(ctx, key, GetOptions{})
+	if err != nil {
+		return nil, 0, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
+}
+
+// Put implements Bucket.
+func (m *Memory) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (string, error) {
+	if err := m.check("put", key); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", &Error{Kind: ErrUnavailable, Op: "put", Key: key, Err: err}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objects[key]
+	switch {
+	case opts.CreateOnly && ok:
+		return "", errorf(ErrConflict, "put", key, "object exists (If-None-Match: *)")
+	case opts.IfMatch != "" && (!ok || o.etag != opts.IfMatch):
+		return "", errorf(ErrConflict, "put", key, "etag is not %s (If-Match)", opts.IfMatch)
+	}
+	o = memObject{body: b, etag: etagOf(b)}
+	m.objects[key] = o
+	return o.etag, nil
+}
+
+// Stat implements Bucket.
+func (m *Memory) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := m.check("stat", key); err != nil {
+		return ObjectInfo{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objects[key]
+	if !ok {
+		return ObjectInfo{}, m.notFound("stat", key)
+	}
+	return ObjectInfo{Key: key, Size: int64(len(o.body)), ETag: o.etag}, nil
+}
+
+// List implements Bucket.
+func (m *Memory) List(ctx context.Context, prefix string, opts ListOptions) ([]ObjectInfo, error) {
+	if err := m.check("list", prefix); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ObjectInfo
+	seen := map[string]bool{}
+	for k, o := range m.objects {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if opts.Delimited {
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				p := prefix + rest[:i+1]
+				if !seen[p] {
+					seen[p] = true
+					out = append(out, ObjectInfo{Key: p})
+				}
+				continue
+			}
+		}
+		out = append(out, ObjectInfo{Key: k, Size: int64(len(o.body)), ETag: o.etag})
+	}
+	slices.SortFunc(out, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Delete implements Bucket.
+func (m *Memory) Delete(ctx context.Context, key string) error {
+	if err := m.check("delete", key); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objects, key)
+	return nil
+}
+
+// EnsureBucket implements Bucket.
+func (m *Memory) EnsureBucket(ctx context.Context) error {
+	if err := m.check("ensure", m.name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exists = true
+	return nil
+}
+
+// Exists implements Bucket.
+func (m *Memory) Exists(ctx context.Context) (bool, error) {
+	if err := m.check("exists", m.name); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exists, nil
+}

@@ -1,0 +1,246 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+)
+
+// saver keeps every saved state of every run, and fails while err is set.
+type saver struct {
+	mu     sync.Mutex
+	states map[string][]registry.Run
+	err    error
+}
+
+func (s *saver) SaveRun(_ context.Context, run registry.Run, _ registry.SaveOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.states[run.ID] = append(s.states[run.ID], run)
+	return nil
+}
+
+func (s *saver) last(id string) registry.Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.states[id]
+	return st[len(st)-1]
+}
+
+// gatedWork is work that blocks until released, so tests decide when a
+// run ends instead of hoping it is slow enough.
+type gatedWork struct {
+	started chan string
+	release chan struct{}
+	err     error
+}
+
+func (g *gatedWork) work(ctx context.Context, run registry.Run, _ pipeline.Source, update func(func(*registry.Run))) error {
+	g.started <- run.ID
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	update(func(r *registry.Run) { r.Version = r.ID })
+	return g.err
+}
+
+func newQueue(t *testing.T, maxQueued, parallel int) (*Queue, *saver, *gatedWork) {
+	t.Helper()
+	s := &saver{states: map[string][]registry.Run{}}
+	g := &gatedWork{started: make(chan string, 100), release: make(chan struct{})}
+	q := New(Config{Saver: s, Work: g.work, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: NewMetrics(prometheus.NewRegistry()), MaxQueued: maxQueued, Parallel: parallel})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		q.Shutdown(ctx)
+	})
+	return q, s, g
+}
+
+func newRun(model string, i int) registry.Run {
+	return registry.Run{ID: fmt.Sprintf("20261126T1000%02dZ-%08x", i, i), Model: model, Params: registry.DefaultParams()}
+}
+
+func waitStarted(t *testing.T, g *gatedWork) string {
+	t.Helper()
+	select {
+	case id := <-g.started:
+		return id
+	case <-time.After(10 * time.Second):
+		t.Fatal("no run started within 10s")
+		return ""
+	}
+}
+
+func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
+	q, s, g := newQueue(t, 16, 2)
+	ctx := context.Background()
+	var jobs []*Job
+	for i := range 4 {
+		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	var order []string
+	for i := range jobs {
+		order = append(order, waitStarted(t, g))
+		// While one runs, the next has not started: two slots, one model.
+		select {
+		case id := <-g.started:
+			t.Fatalf("run %s started while %s was running", id, order[i])
+		default:
+		}
+		g.release <- struct{}{}
+		<-jobs[i].Done()
+	}
+	for i, j := range jobs {
+		if order[i] != j.Snapshot().ID {
+			t.Errorf("run %d started as number %d", i, slices.Index(order, j.Snapshot().ID))
+		}
+		if r := s.last(j.Snapshot().ID); r.Status != registry.StatusSucceeded || r.FinishedAt == nil {
+			t.Errorf("run %d saved as %s", i, r.Status)
+		}
+	}
+}
+
+func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
+	q, s, g := newQueue(t, 16, 1)
+	ctx := context.Background()
+	var jobs []*Job
+	for i := range 4 {
+		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	waitStarted(t, g)
+	for i, j := range jobs[1:] {
+		if pos := j.Snapshot().QueuePosition; pos != i+1 {
+			t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
+		}
+		if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued {
+			t.Errorf("first saved state %s, want queued", first.Status)
+		}
+	}
+	g.release <- struct{}{}
+	<-jobs[0].Done()
+	waitStarted(t, g)
+	if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
+		t.Errorf("after one finished, run 2 at position %d, want 1", pos)
+	}
+	close(g.release)
+}
+
+func TestFullQueueRefusesAndReleasesTheSource(t *testing.T) {
+	q, _, g := newQueue(t, 1, 1)
+	ctx := context.Background()
+	if _, err := q.Submit(ctx, newRun("iris", 0), pipeline.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStarted(t, g) // running: no longer counted as queued
+	if _, err := q.Submit(ctx, newRun("iris", 1), pipeline.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(t.TempDir(), "upload.csv")
+	if err := os.WriteFile(tmp, []byte("a,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Submit(ctx, newRun("iris", 2), pipeline.Source{Path: tmp, Temporary: true}); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("got %v, want ErrQueueFull", err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the refused upload was not released")
+	}
+	close(g.release)
+}
+
+func TestSubmitFailsWhenStorageIsDown(t *testing.T) {
+	q, s, _ := newQueue(t, 4, 1)
+	s.err = fmt.Errorf("%w: injected", modelstore.ErrUnavailable)
+	tmp := filepath.Join(t.TempDir(), "upload.csv")
+	if err := os.WriteFile(tmp, []byte("a,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := q.Submit(context.Background(), newRun("iris", 0), pipeline.Source{Path: tmp, Temporary: true})
+	if !errors.Is(err, modelstore.ErrUnavailable) {
+		t.Errorf("got %v, want ErrUnavailable", err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the spooled upload was not released")
+	}
+	if _, ok := q.Get(newRun("iris", 0).ID); ok {
+		t.Error("an unrecorded run is known")
+	}
+}
+
+func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
+	q, s, g := newQueue(t, 16, 1)
+	ctx := context.Background()
+	var jobs []*Job
+	for i := range 3 {
+		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	waitStarted(t, g)
+	// The running run never finishes by itself: the deadline cancels it.
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	q.Shutdown(sctx)
+	if _, err := q.Submit(ctx, newRun("iris", 9), pipeline.Source{}); !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("submit after shutdown: %v", err)
+	}
+	for i, j := range jobs {
+		<-j.Done()
+		r := s.last(j.Snapshot().ID)
+		want := "shut down before the run started"
+		if i == 0 {
+			want = "shut down before the run finished"
+		}
+		if r.Status != registry.StatusFailed || r.Error == nil || !strings.Contains(r.Error.Message, want) {
+			t.Errorf("run %d saved as %s %+v, want failed %q", i, r.Status, r.Error, want)
+		}
+	}
+}
+
+func TestFailedWorkIsAFailedRun(t *testing.T) {
+	q, s, g := newQueue(t, 4, 1)
+	g.err = errors.New("disk exploded at /var/secret")
+	j, err := q.Submit(context.Background(), newRun("iris", 0), pipeline.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStarted(t, g)
+	g.release <- struct{}{}
+	<-j.Done()
+	r := s.last(j.Snapshot().ID)
+	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeInternal || r.Error.Message != "internal error" {
+		t.Errorf("saved %s %+v", r.Status, r.Error)
+	}
+}

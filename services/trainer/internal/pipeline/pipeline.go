@@ -1,0 +1,182 @@
+// Package pipeline is one training run as a plain function of its inputs:
+// load the dataset (hashing it), split, fit, evaluate, publish the version
+// and move the latest alias and, past the quality gate, production. It
+// knows nothing of queues or HTTP; it reports progress through Input.Update.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/evaluation"
+	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+)
+
+// Registry is where the pipeline publishes; *registry.Registry has it.
+type Registry interface {
+	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, error)
+	MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error
+	Promote(ctx context.Context, cand *artifactpb.Model, ref modelstore.Ref) (bool, string, error)
+}
+
+// Input is everything a run needs.
+type Input struct {
+	// Run is the run as queued: id, model, params, label.
+	Run    registry.Run
+	Source Source
+
+	Datasets       Datasets
+	Registry       Registry
+	Logger         *slog.Logger
+	TrainerVersion string
+	Now            func() time.Time
+	// Update applies a change to the live run record (progress, results).
+	Update func(func(*registry.Run))
+}
+
+// Run trains, evaluates and publishes. It returns nil once a version is
+// published, even if an alias could not be moved (the run then says what
+// to do); errors wrap the stage they come from (see RunError).
+func Run(ctx context.Context, in Input) error {
+	run, p := in.Run, in.Run.Params
+	since := func(t time.Time) float64 { return in.Now().Sub(t).Seconds() }
+
+	t0 := in.Now()
+	defer in.Source.Release()
+	d, info, err := load(ctx, in.Datasets, in.Source, run.Label)
+	if err != nil {
+		return stageError{"load", err}
+	}
+	train, test, err := dataset.Split(d, p.TestFraction, p.Seed)
+	if err != nil {
+		return stageError{"split", err}
+	}
+	// Stored only once it is known to be trainable.
+	if info.URI, err = persist(ctx, in.Datasets, in.Source, info); err != nil {
+		return stageError{"load", err}
+	}
+	info.TrainRows = train.Rows()
+	if test != nil {
+		info.TestRows = test.Rows()
+	}
+	in.Update(func(r *registry.Run) {
+		r.Dataset = info
+		r.Label = d.Label
+		r.Timings.LoadSeconds = since(t0)
+	})
+
+	t1 := in.Now()
+	fitted, fit, err := logreg.Fit(ctx, logreg.Data{
+		X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes),
+	}, logreg.Options{
+		C: p.C, MaxIter: p.MaxIter, Tol: p.Tol, Standardize: p.Standardize,
+		OnProgress: func(pr logreg.Progress) {
+			in.Update(func(r *registry.Run) { r.Progress = &registry.Progress{Iteration: pr.Iteration, Loss: pr.Loss} })
+		},
+	})
+	if err != nil {
+		return stageError{"fit", err}
+	}
+	in.Update(func(r *registry.Run) {
+		r.Timings.FitSeconds = since(t1)
+		r.Objective = &fit.Objective
+		r.Iterations = fit.Iterations
+		r.Converged = fit.Converged
+	})
+
+	t2 := in.Now()
+	compiled, err := fitted.Compile()
+	if err != nil {
+		return stageError{"compile", err}
+	}
+	evalSet, on := test, "test"
+	if test == nil {
+		evalSet, on = train, "train"
+	}
+	report, err := evaluation.Evaluate(compiled, evalSet.X, evalSet.Y, d.Classes)
+	if err != nil {
+		return stageError{"evaluate", err}
+	}
+	in.Update(func(r *registry.Run) {
+		r.Metrics = &report
+		r.MetricsOn = on
+		r.Timings.EvaluateSeconds = since(t2)
+		run = r.Clone()
+	})
+
+	t3 := in.Now()
+	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
+	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
+		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
+		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
+		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
+	})
+	if err != nil {
+		return stageError{"publish", err}
+	}
+	in.Update(func(r *registry.Run) { r.Version = ref.Version })
+	// The version exists from here on: failing to move an alias leaves a
+	// successful run that says what to do, not a failed one.
+	promoted, reason := false, ""
+	if err := in.Registry.MoveAlias(ctx, registry.AliasLatest, ref); err != nil {
+		reason = aliasFailure(in.Logger, run, registry.AliasLatest, err)
+	} else if promoted, reason, err = in.Registry.Promote(ctx, model, ref); err != nil {
+		reason = aliasFailure(in.Logger, run, registry.AliasProduction, err)
+	}
+	in.Update(func(r *registry.Run) {
+		r.Promoted = promoted
+		r.PromotionReason = reason
+		r.Timings.PublishSeconds = since(t3)
+	})
+	return nil
+}
+
+// aliasFailure logs a failed alias move after publishing and returns the
+// run's explanation.
+func aliasFailure(logger *slog.Logger, run registry.Run, alias string, err error) string {
+	logger.Warn("version published but alias not moved", "run", run.ID, "model", run.Model, "alias", alias, "err", err)
+	return fmt.Sprintf("version %s was published, but moving the %s alias failed (%s); move it with PUT /models/%s/aliases/%s",
+		run.ID, alias, RunError(err).Message, run.Model, alias)
+}
+
+func buildArtifact(run registry.Run, d *dataset.Dataset, fitted *logreg.Model, fit logreg.FitInfo, report evaluation.Report,
+	trainerVersion string, now time.Time) *artifactpb.Model {
+	lin, scaler := artifact.LinearFromLogreg(fitted)
+	p := run.Params
+	return &artifactpb.Model{
+		FormatVersion: artifact.FormatVersion,
+		Name:          run.Model,
+		Version:       run.ID,
+		RunId:         run.ID,
+		FeatureNames:  d.Features,
+		ClassNames:    d.Classes,
+		Linear:        lin,
+		Scaler:        scaler,
+		Params: &artifactpb.TrainingParams{
+			C: p.C, MaxIter: uint32(p.MaxIter), Tol: p.Tol, TestFraction: p.TestFraction,
+			Seed: p.Seed, Standardize: p.Standardize, Label: d.Label,
+		},
+		Metrics: &artifactpb.Metrics{
+			MetricsOn: run.MetricsOn, Rows: uint64(report.Rows), Accuracy: report.Accuracy,
+			LogLoss: report.LogLoss, MacroF1: report.MacroF1,
+		},
+		Dataset: &artifactpb.DatasetInfo{
+			Uri: run.Dataset.URI, Sha256: run.Dataset.SHA256, Rows: uint64(run.Dataset.Rows),
+			Features: uint32(len(d.Features)), Classes: uint32(len(d.Classes)),
+		},
+		Fit: &artifactpb.FitInfo{
+			Objective: fit.Objective, Iterations: uint32(fit.Iterations), Converged: fit.Converged, GradNorm: fit.GradNorm,
+		},
+		TrainerVersion: trainerVersion,
+		CreatedAt:      timestamppb.New(now),
+	}
+}
