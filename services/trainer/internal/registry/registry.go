@@ -54,7 +54,11 @@ type Registry struct {
 	gate  Gate
 	live  func(id string) (Run, bool)
 	now   func() time.Time
+	cache *runCache
 }
+
+// cachedRuns bounds the finished runs kept in memory: about 2 KB each.
+const cachedRuns = 20_000
 
 // New returns a Registry.
 func New(cfg Config) *Registry {
@@ -64,7 +68,8 @@ func New(cfg Config) *Registry {
 	if cfg.Live == nil {
 		cfg.Live = func(string) (Run, bool) { return Run{}, false }
 	}
-	return &Registry{store: cfg.Storage, log: cfg.Logger, gate: cfg.Gate, live: cfg.Live, now: cfg.Now}
+	return &Registry{store: cfg.Storage, log: cfg.Logger, gate: cfg.Gate, live: cfg.Live, now: cfg.Now,
+		cache: newRunCache(cachedRuns)}
 }
 
 // SaveOptions say how a run record is saved.
@@ -94,6 +99,7 @@ func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error
 	if err != nil {
 		return fmt.Errorf("save run %s: %w", run.ID, err)
 	}
+	r.cache.put(run)
 	return nil
 }
 
@@ -103,11 +109,18 @@ func (r *Registry) Run(ctx context.Context, id string) (Run, error) {
 	if run, ok := r.live(id); ok {
 		return run, nil
 	}
+	if run, ok := r.cache.get(id); ok {
+		return run, nil
+	}
 	_, b, err := r.store.FindRun(ctx, id)
 	if err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", id, err)
 	}
-	return decodeRun(id, b)
+	run, err := decodeRun(id, b)
+	if err == nil {
+		r.cache.put(run)
+	}
+	return run, err
 }
 
 func decodeRun(id string, b []byte) (Run, error) {

@@ -321,6 +321,28 @@ func TestRunsListing(t *testing.T) {
 			}
 		})
 	}
+	t.Run("finished runs come from memory once read", func(t *testing.T) {
+		fresh := New(Config{Storage: f.store, Logger: f.reg.log})
+		if _, err := fresh.Runs(ctx, RunQuery{Limit: 100}); err != nil {
+			t.Fatal(err)
+		}
+		var gets atomic.Int32
+		f.mem.SetHook(func(op, key string) error {
+			if op == "get" && strings.HasPrefix(key, "runs/") {
+				gets.Add(1)
+			}
+			return nil
+		})
+		defer f.mem.SetHook(nil)
+		page, err := fresh.Runs(ctx, RunQuery{Limit: 100})
+		if err != nil || len(page.Runs) != 30 {
+			t.Fatalf("%d runs, %v", len(page.Runs), err)
+		}
+		// The queued ones may still change: only they are read again.
+		if n := gets.Load(); n != 10 {
+			t.Errorf("%d records read again, want the 10 unfinished", n)
+		}
+	})
 	run, err := f.reg.Run(ctx, version(29))
 	if err != nil || run.Progress == nil || run.Progress.Iteration != 7 {
 		t.Errorf("live run: %+v, %v", run, err)

@@ -56,29 +56,18 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 		}
 		chunk := keys[:min(n, len(keys))]
 		keys = keys[len(chunk):]
-		records, err := r.store.GetRuns(ctx, chunk)
+		runs, err := r.readRuns(ctx, chunk)
 		if err != nil {
-			return RunPage{}, fmt.Errorf("read runs: %w", err)
+			return RunPage{}, err
 		}
-		for i, b := range records {
-			last := chunk[i].ID
-			if b == nil {
-				continue // deleted since it was listed
-			}
-			run, ok := r.live(chunk[i].ID)
-			if !ok {
-				if run, err = decodeRun(chunk[i].ID, b); err != nil {
-					r.log.Warn("skipping an unreadable run record", "run", chunk[i].ID, "err", err)
-					continue
-				}
-			}
-			if q.Status != "" && run.Status != q.Status {
+		for i, run := range runs {
+			if run == nil || (q.Status != "" && run.Status != q.Status) {
 				continue
 			}
-			page.Runs = append(page.Runs, run)
+			page.Runs = append(page.Runs, *run)
 			if len(page.Runs) == q.Limit {
-				if i < len(records)-1 || len(keys) > 0 {
-					page.NextPageToken = last
+				if i < len(runs)-1 || len(keys) > 0 {
+					page.NextPageToken = chunk[i].ID
 				}
 				return page, nil
 			}
@@ -90,4 +79,43 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 		}
 	}
 	return page, nil
+}
+
+// readRuns returns the runs of keys, in order: live ones as this process
+// has them, finished ones from the cache, the rest read in parallel. A
+// run deleted since it was listed, or unreadable, is nil.
+func (r *Registry) readRuns(ctx context.Context, keys []modelstore.RunKey) ([]*Run, error) {
+	out := make([]*Run, len(keys))
+	var missing []modelstore.RunKey
+	var at []int
+	for i, k := range keys {
+		if run, ok := r.live(k.ID); ok {
+			out[i] = &run
+		} else if run, ok := r.cache.get(k.ID); ok {
+			out[i] = &run
+		} else {
+			missing = append(missing, k)
+			at = append(at, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	records, err := r.store.GetRuns(ctx, missing)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	for j, b := range records {
+		if b == nil {
+			continue
+		}
+		run, err := decodeRun(missing[j].ID, b)
+		if err != nil {
+			r.log.Warn("skipping an unreadable run record", "run", missing[j].ID, "err", err)
+			continue
+		}
+		r.cache.put(run)
+		out[at[j]] = &run
+	}
+	return out, nil
 }

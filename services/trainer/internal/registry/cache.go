@@ -1,0 +1,40 @@
+package registry
+
+import "sync"
+
+// runCache keeps finished runs in memory. A run's record changes only
+// while it is queued or running, so a finished one can be served from
+// memory for good: listings then read only what is new since the last.
+// It holds at most max runs, forgetting the oldest cached first.
+type runCache struct {
+	mu    sync.Mutex
+	max   int
+	runs  map[string]Run
+	order []string
+}
+
+func newRunCache(max int) *runCache { return &runCache{max: max, runs: map[string]Run{}} }
+
+func (c *runCache) get(id string) (Run, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.runs[id]
+	return r.Clone(), ok
+}
+
+// put keeps run if it is finished.
+func (c *runCache) put(run Run) {
+	if !run.Status.Terminal() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.runs[run.ID]; !ok {
+		c.order = append(c.order, run.ID)
+	}
+	c.runs[run.ID] = run.Clone()
+	for len(c.order) > c.max {
+		delete(c.runs, c.order[0])
+		c.order = c.order[1:]
+	}
+}
