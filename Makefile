@@ -54,7 +54,12 @@ test: test-tools ## run every test: unit, integration (real S3), end-to-end (rea
 	go vet $(MODULES)
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
+	$(MAKE) licenses
 	$(MAKE) fuzz
+
+.PHONY: licenses
+licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
+	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
