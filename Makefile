@@ -7,7 +7,6 @@ VERSITYGW_VERSION     := v1.8.0
 BUF_VERSION           := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 STATICCHECK_VERSION   := v0.8.2
-SWAGGO_FILES_VERSION  := v2.0.2
 
 TOOLS   := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
@@ -50,18 +49,17 @@ build: ## build static binaries into bin/
 generate: tools ## regenerate protobuf code from proto/
 	cd proto && buf lint && buf generate
 
-.PHONY: swagger-ui
-swagger-ui: ## refresh pkg/swaggerui/dist from github.com/swaggo/files/v2 (pinned)
-	dir=$$(go mod download -json github.com/swaggo/files/v2@$(SWAGGO_FILES_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
-	cp "$$dir/dist/swagger-ui-bundle.js" "$$dir/dist/swagger-ui.css" pkg/swaggerui/dist/ && \
-	cp "$$dir/LICENSE" pkg/swaggerui/dist/LICENSE.swaggo-files && chmod 644 pkg/swaggerui/dist/*
-
 .PHONY: test
 test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
 	go vet $(MODULES)
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
+	$(MAKE) licenses
 	$(MAKE) fuzz
+
+.PHONY: licenses
+licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
+	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

@@ -157,6 +157,8 @@ for svc in trainer predictor; do
 		fail "$img: HEALTHCHECK is not '$svc healthcheck'"
 	[[ $(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.title"}}' "$img") == "modelferry-$svc" ]] ||
 		fail "$img: OCI title label missing"
+	[[ $(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.licenses"}}' "$img") == Apache-2.0 ]] ||
+		fail "$img: OCI licenses label is not Apache-2.0"
 	if docker run --rm --entrypoint /bin/sh "$img" -c true >/dev/null 2>&1; then
 		fail "$img has a shell"
 	fi

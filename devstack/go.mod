@@ -5,8 +5,10 @@ go 1.26.8
 replace github.com/modelferry/modelferry/pkg => ../pkg
 
 require (
+	github.com/google/licensecheck v0.3.1
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/modelferry/modelferry/pkg v0.0.0-00010101000000-000000000000
+	golang.org/x/mod v0.41.0
 )
 
 require (

@@ -26,6 +26,7 @@ LABEL org.opencontainers.image.title="modelferry-predictor" \
       org.opencontainers.image.description="Serves predictions of the model an S3 registry alias names, hot-swapping new versions" \
       org.opencontainers.image.source="https://github.com/modelferry/modelferry" \
       org.opencontainers.image.documentation="https://github.com/modelferry/modelferry#readme" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"

@@ -26,6 +26,7 @@ LABEL org.opencontainers.image.title="modelferry-trainer" \
       org.opencontainers.image.description="Fits logistic regression models on CSV data and publishes them to an S3 model registry" \
       org.opencontainers.image.source="https://github.com/modelferry/modelferry" \
       org.opencontainers.image.documentation="https://github.com/modelferry/modelferry#readme" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"

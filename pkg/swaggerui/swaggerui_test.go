@@ -1,6 +1,8 @@
 package swaggerui
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -9,20 +11,56 @@ import (
 func TestHandler(t *testing.T) {
 	h := Handler("Predictor API", "/openapi.json")
 	for _, tc := range []struct {
-		path, contentType, contains string
-		status                      int
+		path, acceptEncoding string
+		status               int
+		contentType          string
+		contentEncoding      string
+		contains             string
 	}{
-		{"/", "text/html", `SwaggerUIBundle({url: "/openapi.json"`, 200},
-		{"/index.html", "text/html", "<title>Predictor API</title>", 200},
-		{"/swagger-ui-bundle.js", "javascript", "SwaggerUIBundle", 200},
-		{"/swagger-ui.css", "text/css", ".swagger-ui", 200},
-		{"/swagger-ui-bundle.js.map", "", "", 404},
-		{"/../swaggerui.go", "", "", 404},
+		{"/", "", 200, "text/html", "", `SwaggerUIBundle({url: "/openapi.json"`},
+		{"/index.html", "", 200, "text/html", "", "<title>Predictor API</title>"},
+		{"/swagger-ui-bundle.js", "", 200, "javascript", "", "SwaggerUIBundle"},
+		{"/swagger-ui-bundle.js", "gzip, deflate", 200, "javascript", "gzip", "SwaggerUIBundle"},
+		{"/swagger-ui.css", "", 200, "text/css", "", ".swagger-ui"},
+		{"/swagger-ui.css", "gzip", 200, "text/css", "gzip", ".swagger-ui"},
+		// The module holds more than the page loads: none of it is served.
+		{"/swagger-ui.js", "gzip", 404, "", "", ""},
+		{"/swagger-ui-standalone-preset.js", "", 404, "", "", ""},
+		{"/swagger-ui-bundle.js.gz", "", 404, "", "", ""},
+		{"/favicon-32x32.png", "", 404, "", "", ""},
+		{"/../swaggerui.go", "", 404, "", "", ""},
 	} {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "http://x"+tc.path, nil))
-		if w.Code != tc.status || !strings.Contains(w.Header().Get("Content-Type"), tc.contentType) || !strings.Contains(w.Body.String(), tc.contains) {
-			t.Errorf("%s: %d %q, body has %q: %v", tc.path, w.Code, w.Header().Get("Content-Type"), tc.contains, strings.Contains(w.Body.String(), tc.contains))
-		}
+		t.Run(tc.path+" "+tc.acceptEncoding, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://x"+tc.path, nil)
+			if tc.acceptEncoding != "" {
+				r.Header.Set("Accept-Encoding", tc.acceptEncoding)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d", w.Code, tc.status)
+			}
+			if ct := w.Header().Get("Content-Type"); !strings.Contains(ct, tc.contentType) {
+				t.Errorf("Content-Type %q, want %q", ct, tc.contentType)
+			}
+			if ce := w.Header().Get("Content-Encoding"); ce != tc.contentEncoding {
+				t.Errorf("Content-Encoding %q, want %q", ce, tc.contentEncoding)
+			}
+			var body io.Reader = w.Body
+			if tc.contentEncoding == "gzip" {
+				zr, err := gzip.NewReader(w.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = zr
+			}
+			b, err := io.ReadAll(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tc.contains) {
+				t.Errorf("body (%d bytes) lacks %q", len(b), tc.contains)
+			}
+		})
 	}
 }

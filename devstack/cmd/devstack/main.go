@@ -1,6 +1,7 @@
 // Command devstack runs modelferry locally as processes (`make run`),
-// measures it under load (`make bench`), and checks alert rules and
-// dashboard queries against a live Prometheus (`devstack querycheck`).
+// measures it under load (`make bench`), checks alert rules and dashboard
+// queries against a live Prometheus (`devstack querycheck`) and the licenses
+// of the modules the binaries link (`devstack licenses`).
 package main
 
 import (

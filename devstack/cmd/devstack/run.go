@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/modelferry/modelferry/devstack"
+	"github.com/modelferry/modelferry/devstack/licenses"
 	"github.com/modelferry/modelferry/devstack/querycheck"
 )
 
@@ -21,7 +22,7 @@ const (
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack run|bench|querycheck [flags]")
+		return errors.New("usage: devstack run|bench|querycheck|licenses [flags]")
 	}
 	switch args[0] {
 	case "run":
@@ -30,8 +31,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return bench(ctx, args[1:], stdout)
 	case "querycheck":
 		return querycheck.Run(args[1:], stdout)
+	case "licenses":
+		return licenses.Run(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q: want run, bench or querycheck", args[0])
+	return fmt.Errorf("unknown command %q: want run, bench, querycheck or licenses", args[0])
 }
 
 func runStack(ctx context.Context, args []string, stdout io.Writer) error {
