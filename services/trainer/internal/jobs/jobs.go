@@ -120,6 +120,7 @@ func New(cfg Config) *Queue {
 // fails.
 func (q *Queue) Submit(ctx context.Context, run registry.Run, src pipeline.Source) (*Job, error) {
 	run.Status = registry.StatusQueued
+	run.Progress = &registry.Progress{Stage: registry.StageQueued}
 	j := &Job{run: run, src: src, done: make(chan struct{})}
 	q.mu.Lock()
 	if q.closed {

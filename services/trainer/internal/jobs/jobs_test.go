@@ -142,8 +142,9 @@ func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
 		if pos := j.Snapshot().QueuePosition; pos != i+1 {
 			t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
 		}
-		if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued {
-			t.Errorf("first saved state %s, want queued", first.Status)
+		if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued ||
+			first.Progress == nil || first.Progress.Stage != registry.StageQueued {
+			t.Errorf("first saved state %s, progress %+v; want queued", first.Status, first.Progress)
 		}
 	}
 	g.release <- struct{}{}

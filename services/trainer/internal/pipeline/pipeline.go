@@ -52,10 +52,12 @@ func Run(ctx context.Context, in Input) error {
 
 	t0 := in.Now()
 	defer in.Source.Release()
-	d, info, err := load(ctx, in.Datasets, in.Source, run.Label)
+	in.enter(registry.StageLoading)
+	d, info, err := load(ctx, in.Datasets, in.Source, run.Label, in.loadProgress)
 	if err != nil {
 		return stageError{"load", err}
 	}
+	in.enter(registry.StageSplitting)
 	train, test, err := dataset.Split(d, p.TestFraction, p.Seed)
 	if err != nil {
 		return stageError{"split", err}
@@ -75,13 +77,13 @@ func Run(ctx context.Context, in Input) error {
 	})
 
 	t1 := in.Now()
+	in.enter(registry.StageFitting)
+	var history registry.History
 	fitted, fit, err := logreg.Fit(ctx, logreg.Data{
 		X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes),
 	}, logreg.Options{
 		C: p.C, MaxIter: p.MaxIter, Tol: p.Tol, Standardize: p.Standardize,
-		OnProgress: func(pr logreg.Progress) {
-			in.Update(func(r *registry.Run) { r.Progress = &registry.Progress{Iteration: pr.Iteration, Loss: pr.Loss} })
-		},
+		OnProgress: in.fitProgress(&history),
 	})
 	if err != nil {
 		return stageError{"fit", err}
@@ -91,9 +93,11 @@ func Run(ctx context.Context, in Input) error {
 		r.Objective = &fit.Objective
 		r.Iterations = fit.Iterations
 		r.Converged = fit.Converged
+		r.History = history.Points()
 	})
 
 	t2 := in.Now()
+	in.enter(registry.StageEvaluating)
 	compiled, err := fitted.Compile()
 	if err != nil {
 		return stageError{"compile", err}
@@ -114,6 +118,7 @@ func Run(ctx context.Context, in Input) error {
 	})
 
 	t3 := in.Now()
+	in.enter(registry.StagePublishing)
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,

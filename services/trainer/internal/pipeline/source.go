@@ -47,8 +47,9 @@ var (
 	errDatasetRef      = errors.New("invalid dataset reference")
 )
 
-// load parses the source, hashing it on the way.
-func load(ctx context.Context, store Datasets, src Source, label string) (*dataset.Dataset, registry.DatasetInfo, error) {
+// load parses the source, hashing it on the way and reporting the bytes
+// read.
+func load(ctx context.Context, store Datasets, src Source, label string, report func(read, total int64)) (*dataset.Dataset, registry.DatasetInfo, error) {
 	var r io.ReadCloser
 	var size int64
 	if src.Path != "" {
@@ -79,7 +80,9 @@ func load(ctx context.Context, store Datasets, src Source, label string) (*datas
 		}
 	}
 	h := sha256.New()
-	d, err := dataset.Parse(io.TeeReader(r, h), dataset.Options{Label: label, SizeHint: size})
+	report(0, size)
+	counted := &countingReader{r: r, total: size, report: report}
+	d, err := dataset.Parse(io.TeeReader(counted, h), dataset.Options{Label: label, SizeHint: size})
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close dataset: %w", cerr)
 	}

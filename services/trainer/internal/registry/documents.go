@@ -66,6 +66,9 @@ type Run struct {
 	Objective  *float64  `json:"objective,omitempty"`
 	Iterations int       `json:"iterations,omitempty"`
 	Converged  bool      `json:"converged"`
+	// History is the solver's objective and gradient norm per iteration,
+	// thinned evenly past MaxHistory points (see History).
+	History []HistoryPoint `json:"history,omitempty"`
 	// QueuePosition counts the runs of the same model ahead of a queued
 	// run, the running one included.
 	QueuePosition int `json:"queue_position,omitempty"`
@@ -115,10 +118,20 @@ type DatasetInfo struct {
 	TestRows  int `json:"test_rows,omitempty"`
 }
 
-// Progress is the solver's last iteration.
+// Progress is where a live run is: its stage, the bytes of the dataset
+// read so far while loading, and the solver's last iteration while
+// fitting.
 type Progress struct {
 	Iteration int     `json:"iteration"`
 	Loss      float64 `json:"loss"`
+	// Stage is one of the Stage* constants.
+	Stage Stage `json:"stage,omitempty"`
+	// GradNorm is the infinity norm of the mean-form gradient, which the
+	// fit stops on (tol).
+	GradNorm float64 `json:"grad_norm,omitempty"`
+	// BytesRead of BytesTotal of the dataset are read (loading).
+	BytesRead  int64 `json:"bytes_read,omitempty"`
+	BytesTotal int64 `json:"bytes_total,omitempty"`
 }
 
 // Timings says where a run's time went.
