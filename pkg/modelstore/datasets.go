@@ -65,3 +65,28 @@ func (s *Store) OpenDataset(ctx context.Context, ref string) (io.ReadCloser, int
 	}
 	return r, size, nil
 }
+
+// Dataset is a content-addressed dataset in the bucket.
+type Dataset struct {
+	SHA256 string `json:"sha256"`
+	URI    string `json:"uri"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// ListDatasets returns the content-addressed datasets
+// (datasets/<sha256>.csv), sorted by hash; other objects under datasets/
+// are not listed.
+func (s *Store) ListDatasets(ctx context.Context) ([]Dataset, error) {
+	objs, err := s.list(ctx, datasetPrefix, ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list datasets: %w", err)
+	}
+	out := []Dataset{}
+	for _, o := range objs {
+		sum, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, datasetPrefix), ".csv")
+		if ok && ValidSHA256(sum) {
+			out = append(out, Dataset{SHA256: sum, URI: s.DatasetURI(o.Key), Bytes: o.Size})
+		}
+	}
+	return out, nil
+}

@@ -217,6 +217,18 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if _, _, err := s.OpenDataset(ctx, "datasets/none.csv"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("missing dataset: %v, want ErrNotFound", err)
 		}
+		// Only content-addressed objects are listed, sorted by hash.
+		other := []byte("x,label\n1,a\n2,b\n")
+		if _, err := s.PutDataset(ctx, SHA256(other), bytes.NewReader(other), int64(len(other))); err != nil {
+			t.Fatal(err)
+		}
+		damage("datasets/named-by-hand.csv", data)
+		want := []Dataset{{SHA256: sum, URI: uri, Bytes: int64(len(data))},
+			{SHA256: SHA256(other), URI: "s3://modelferry/datasets/" + SHA256(other) + ".csv", Bytes: int64(len(other))}}
+		slices.SortFunc(want, func(a, b Dataset) int { return strings.Compare(a.SHA256, b.SHA256) })
+		if got, err := s.ListDatasets(ctx); err != nil || !slices.Equal(got, want) {
+			t.Errorf("datasets %+v, %v; want %+v", got, err, want)
+		}
 	})
 
 	t.Run("runs", func(t *testing.T) {
