@@ -88,6 +88,7 @@ func start(app *service.App, cfg config) error {
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
 		DataDir: cfg.dataDir, TempDir: cfg.tempDir, MaxUploadBytes: cfg.maxUpload, Token: cfg.token,
+		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
 
 	// Ready once storage answers and what a dead process left is cleaned

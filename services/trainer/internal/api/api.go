@@ -35,12 +35,20 @@ type Config struct {
 	MaxUploadBytes int64
 	// Token, when set, is required as a bearer token on mutating calls.
 	Token string
+
+	// What the endpoints of views.go read: live runs, artifacts and
+	// datasets.
+	Jobs         Jobs
+	Artifacts    Artifacts
+	Datasets     Datasets
+	DatasetFiles DatasetFiles
 }
 
 // API serves the trainer's endpoints.
 type API struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	models compiledCache
 }
 
 // New returns the API.
@@ -57,6 +65,7 @@ func (a *API) Register(e *gin.Engine) {
 	model.GET("", a.getModel)
 	model.GET("/versions/:version", a.getVersion)
 	model.PUT("/aliases/:alias", auth, a.setAlias)
+	a.registerViews(e, model)
 }
 
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }

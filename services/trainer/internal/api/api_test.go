@@ -63,7 +63,8 @@ func newEnv(t *testing.T, mutate ...func(*Config, *jobs.Config)) *env {
 		}}
 	tmp := t.TempDir()
 	acfg := Config{Logger: logger, Registry: reg, Storage: store, TrainerVersion: "test",
-		DataDir: repo.Path(t, "data"), TempDir: tmp, MaxUploadBytes: 1 << 20}
+		DataDir: repo.Path(t, "data"), TempDir: tmp, MaxUploadBytes: 1 << 20,
+		Artifacts: reg, Datasets: reg, DatasetFiles: store}
 	for _, m := range mutate {
 		m(&acfg, &qcfg)
 	}
@@ -73,7 +74,7 @@ func newEnv(t *testing.T, mutate ...func(*Config, *jobs.Config)) *env {
 		defer cancel()
 		queue.Shutdown(ctx)
 	})
-	acfg.Queue = queue
+	acfg.Queue, acfg.Jobs = queue, queue
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: metrics, Namespace: "trainer"})
 	New(acfg).Register(e)
 	return &env{t: t, engine: e, mem: mem, store: store, queue: queue, tmp: tmp}

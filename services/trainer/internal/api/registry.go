@@ -65,6 +65,9 @@ func (a *API) listRuns(c *gin.Context) {
 		a.fail(c, storeError(err, "runs"))
 		return
 	}
+	for i := range page.Runs {
+		page.Runs[i].History = nil // GET /runs/{id} has it; pages stay small
+	}
 	c.JSON(http.StatusOK, runsPage{Model: q.Model, Runs: page.Runs, NextPageToken: page.NextPageToken})
 }
 

@@ -30,6 +30,7 @@ type Storage interface {
 	ListVersions(ctx context.Context, model string) ([]string, error)
 	DeleteIncompleteVersions(ctx context.Context, model string, before time.Time) ([]string, error)
 	ListModels(ctx context.Context) ([]string, error)
+	ListDatasets(ctx context.Context) ([]modelstore.Dataset, error)
 
 	GetAlias(ctx context.Context, model, alias string) (modelstore.Alias, string, error)
 	ListAliases(ctx context.Context, model string) (map[string]modelstore.Alias, error)

@@ -1,0 +1,52 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+)
+
+// Artifacts reads and verifies versions' artifacts; *registry.Registry
+// has it.
+type Artifacts interface {
+	ReadModel(ctx context.Context, model, version string) (*artifactpb.Model, []byte, error)
+}
+
+// versionParam is the :version of a path, or a 404.
+func versionParam(c *gin.Context) (string, error) {
+	v := c.Param("version")
+	if !modelstore.ValidVersion(v) {
+		return "", httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %q of model %q not found", v, modelOf(c))
+	}
+	return v, nil
+}
+
+// getArtifact serves a version's model.pb, verified, with its SHA-256 as
+// the ETag: the one the aliases record.
+func (a *API) getArtifact(c *gin.Context) {
+	model := modelOf(c)
+	version, err := versionParam(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	_, b, err := a.cfg.Artifacts.ReadModel(c, model, version)
+	if err != nil {
+		a.fail(c, storeError(err, "version "+version+" of model "+model))
+		return
+	}
+	etag := `"` + modelstore.SHA256(b) + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache")
+	if etagMatches(c.GetHeader("If-None-Match"), etag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+model+"-"+version+`.pb"`)
+	c.Data(http.StatusOK, "application/x-protobuf", b)
+}

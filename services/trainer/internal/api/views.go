@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// registerViews adds the endpoints the console reads through: run event
+// streams, artifact and dataset downloads, predictions from any version,
+// and the OpenAPI document with Swagger UI.
+func (a *API) registerViews(e *gin.Engine, model *gin.RouterGroup) {
+	e.GET("/runs/:id/events", a.runEvents)
+	model.GET("/versions/:version/artifact", a.getArtifact)
+	model.POST("/versions/:version/predict", a.predict)
+	e.GET("/datasets", a.listDatasets)
+	e.GET("/datasets/:sha256", a.getDataset)
+	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/*file", docsHandler())
+}
+
+// etagMatches reports whether an If-None-Match header names etag (or is
+// "*"); weak validators compare equal, as RFC 9110 says for this header.
+func etagMatches(header, etag string) bool {
+	for _, v := range strings.Split(header, ",") {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+		if v == "*" || v == etag {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,433 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+)
+
+// sseEvent is one Server-Sent Event.
+type sseEvent struct {
+	name string
+	data string
+}
+
+// readEvents reads events from an SSE stream onto a channel, closed at
+// the end of the stream.
+func readEvents(r io.Reader) <-chan sseEvent {
+	out := make(chan sseEvent)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" {
+					out <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "event:"):
+				ev.name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+			case strings.HasPrefix(line, "data:"):
+				ev.data += strings.TrimSpace(strings.TrimPrefix(line, "data:"))
+			}
+		}
+	}()
+	return out
+}
+
+func nextEvent(t *testing.T, events <-chan sseEvent) (sseEvent, bool) {
+	t.Helper()
+	select {
+	case ev, ok := <-events:
+		return ev, ok
+	case <-time.After(30 * time.Second):
+		t.Fatal("no event within 30s")
+		return sseEvent{}, false
+	}
+}
+
+// serve runs the API on loopback behind the server's real timeouts.
+func (e *env) serve(write time.Duration) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httpserver.NewServer(e.engine, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		httpserver.Timeouts{Read: time.Second, Write: write})
+	go func() { _ = srv.Serve(ln) }()
+	e.t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestRunEvents(t *testing.T) {
+	e := newEnv(t)
+	// A stream outlives the server's write timeout, as a run does.
+	base := e.serve(100 * time.Millisecond)
+	release := e.block("/run.json") // held at publishing
+	id := e.do("POST", "/train", "text/csv", bytes.NewReader(iris(t))).run(t).ID
+
+	resp, err := http.Get(base + "/runs/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("%d %s", resp.StatusCode, ct)
+	}
+	events := readEvents(resp.Body)
+	var ev progressEvent
+	for ev.Stage != registry.StagePublishing {
+		got, ok := nextEvent(t, events)
+		if !ok || got.name != "progress" {
+			t.Fatalf("got %+v before the run reached publishing", got)
+		}
+		if err := json.Unmarshal([]byte(got.data), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev.Status != registry.StatusRunning || ev.Iteration < 1 || ev.Loss <= 0 || ev.GradNorm <= 0 {
+		t.Errorf("progress at publishing: %+v", ev)
+	}
+	time.Sleep(300 * time.Millisecond) // past the write timeout
+	release()
+	var final sseEvent
+	for {
+		got, ok := nextEvent(t, events)
+		if !ok {
+			break
+		}
+		final = got
+	}
+	var run registry.Run
+	if err := json.Unmarshal([]byte(final.data), &run); final.name != "run" || err != nil {
+		t.Fatalf("last event %q: %v", final.name, err)
+	}
+	if run.ID != id || run.Status != registry.StatusSucceeded || run.Version == "" || len(run.History) != run.Iterations {
+		t.Errorf("final record: %s, version %q, %d history points for %d iterations", run.Status, run.Version, len(run.History), run.Iterations)
+	}
+
+	t.Run("a finished run sends its record alone", func(t *testing.T) {
+		resp, err := http.Get(base + "/runs/" + id + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if n := strings.Count(string(body), "event:"); n != 1 || !strings.HasPrefix(string(body), "event:run\n") {
+			t.Errorf("%d events: %.200s", n, body)
+		}
+	})
+	t.Run("unknown run", func(t *testing.T) {
+		if resp := e.do("GET", "/runs/20200101T000000Z-00000000/events", "", nil); resp.code != 404 {
+			t.Errorf("%d %s", resp.code, resp.body)
+		}
+	})
+}
+
+func TestHistoryInRecordsNotInListings(t *testing.T) {
+	e := newEnv(t)
+	run := e.do("POST", "/train?wait=true", "", nil).run(t)
+	got := e.do("GET", "/runs/"+run.ID, "", nil).run(t)
+	if len(got.History) == 0 || len(got.History) != got.Iterations || got.History[len(got.History)-1].Loss != *got.Objective {
+		t.Errorf("%d points for %d iterations", len(got.History), got.Iterations)
+	}
+	if resp := e.do("GET", "/runs", "", nil); strings.Contains(string(resp.body), `"history"`) {
+		t.Errorf("listing has histories: %.300s", resp.body)
+	}
+}
+
+func TestArtifactDownload(t *testing.T) {
+	e := newEnv(t)
+	v := e.do("POST", "/train?wait=true", "", nil).run(t).Version
+	path := "/models/iris/versions/" + v + "/artifact"
+	resp := e.do("GET", path, "", nil)
+	if resp.code != 200 || resp.header.Get("Content-Type") != "application/x-protobuf" {
+		t.Fatalf("%d %s", resp.code, resp.header)
+	}
+	m, err := artifact.DecodeVersion(resp.body, "iris", v)
+	if err != nil || len(m.FeatureNames) != 4 {
+		t.Fatalf("downloaded artifact: %v", err)
+	}
+	alias, _, _ := e.store.GetAlias(context.Background(), "iris", "production")
+	etag := resp.header.Get("ETag")
+	if etag != `"`+alias.SHA256+`"` || modelstore.SHA256(resp.body) != alias.SHA256 {
+		t.Errorf("ETag %s, alias sha256 %s", etag, alias.SHA256)
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+		if r := e.do("GET", path, "", nil, "If-None-Match", inm); r.code != 304 || len(r.body) != 0 {
+			t.Errorf("If-None-Match %s: %d, %d bytes", inm, r.code, len(r.body))
+		}
+	}
+	if r := e.do("GET", path, "", nil, "If-None-Match", `"other"`); r.code != 200 {
+		t.Errorf("stale ETag: %d", r.code)
+	}
+	if r := e.do("GET", "/models/iris/versions/20200101T000000Z-00000000/artifact", "", nil); r.code != 404 {
+		t.Errorf("unknown version: %d", r.code)
+	}
+	e.mem.Overwrite("models/iris/versions/"+v+"/model.pb", resp.body[:len(resp.body)-3])
+	if r := e.do("GET", path, "", nil); r.code != 409 || r.apiError(t).Code != "integrity" {
+		t.Errorf("corrupt artifact: %d %s", r.code, r.body)
+	}
+}
+
+func TestDatasets(t *testing.T) {
+	e := newEnv(t)
+	run := e.do("POST", "/train?wait=true", "text/csv", bytes.NewReader(iris(t))).run(t)
+	var list struct {
+		Datasets []registry.DatasetView `json:"datasets"`
+	}
+	resp := e.do("GET", "/datasets", "", nil)
+	if err := json.Unmarshal(resp.body, &list); err != nil || resp.code != 200 || len(list.Datasets) != 1 {
+		t.Fatalf("%d %s", resp.code, resp.body)
+	}
+	d := list.Datasets[0]
+	if d.SHA256 != run.Dataset.SHA256 || d.Rows != 150 || !slices.Equal(d.Runs, []string{run.ID}) || d.Bytes != int64(len(iris(t))) {
+		t.Errorf("dataset %+v", d)
+	}
+	path := "/datasets/" + d.SHA256
+	got := e.do("GET", path, "", nil)
+	if got.code != 200 || !bytes.Equal(got.body, iris(t)) || got.header.Get("Content-Type") != "text/csv" ||
+		got.header.Get("ETag") != `"`+d.SHA256+`"` {
+		t.Errorf("download: %d %s, %d bytes", got.code, got.header, len(got.body))
+	}
+	if r := e.do("GET", path, "", nil, "If-None-Match", `"`+d.SHA256+`"`); r.code != 304 {
+		t.Errorf("If-None-Match: %d", r.code)
+	}
+	for _, p := range []string{"/datasets/" + strings.Repeat("0", 64), "/datasets/iris.csv", "/datasets/..%2F..%2Fetc"} {
+		if r := e.do("GET", p, "", nil); r.code != 404 {
+			t.Errorf("%s: %d %s", p, r.code, r.body)
+		}
+	}
+}
+
+func TestPredictWithAVersion(t *testing.T) {
+	e := newEnv(t)
+	v := e.do("POST", "/train?wait=true", "", nil).run(t).Version
+	b, err := e.store.ReadArtifact(context.Background(), "iris", v, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := artifact.DecodeVersion(b, "iris", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, err := artifact.Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(x ...float64) []float64 {
+		p := make([]float64, 3)
+		compiled.PredictProba(x, p)
+		return p
+	}
+	path := "/models/iris/versions/" + v + "/predict"
+	setosa := `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
+	t.Run("one row", func(t *testing.T) {
+		resp := e.do("POST", path, "application/json", strings.NewReader(setosa))
+		if resp.code != 200 {
+			t.Fatalf("%d %s", resp.code, resp.body)
+		}
+		// The predictor's answer, classes in the model's order.
+		if !strings.HasPrefix(string(resp.body), `{"label":"setosa","class_id":0,"probabilities":{"setosa":`) ||
+			!strings.HasSuffix(string(resp.body), `,"model":{"name":"iris","version":"`+v+`"}}`) {
+			t.Errorf("answer %s", resp.body)
+		}
+		var got struct{ Probabilities map[string]float64 }
+		_ = json.Unmarshal(resp.body, &got)
+		for k, c := range []string{"setosa", "versicolor", "virginica"} {
+			if w := want(5.1, 3.5, 1.4, 0.2)[k]; got.Probabilities[c] != w {
+				t.Errorf("p(%s) = %v, want %v", c, got.Probabilities[c], w)
+			}
+		}
+	})
+	t.Run("batch of objects and arrays, no content type", func(t *testing.T) {
+		resp := e.do("POST", path, "", strings.NewReader(`{"instances": [[6.7, 3.0, 5.2, 2.3], `+setosa+`]}`))
+		var got struct {
+			Predictions []struct {
+				Label         string
+				ClassID       int `json:"class_id"`
+				Probabilities map[string]float64
+			}
+			Model struct{ Name, Version string }
+		}
+		if err := json.Unmarshal(resp.body, &got); err != nil || resp.code != 200 || len(got.Predictions) != 2 {
+			t.Fatalf("%d %s", resp.code, resp.body)
+		}
+		if p := got.Predictions[0]; p.Label != "virginica" || p.ClassID != 2 || p.Probabilities["virginica"] != want(6.7, 3.0, 5.2, 2.3)[2] {
+			t.Errorf("row 0: %+v", p)
+		}
+		if got.Predictions[1].Label != "setosa" || got.Model.Version != v {
+			t.Errorf("answer %s", resp.body)
+		}
+	})
+	for _, tc := range []struct {
+		name, ct, body string
+		status         int
+		msg            string
+	}{
+		{"missing feature", "", `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4}`, 400, "petal_width: missing"},
+		{"unknown feature", "", `{"sepal_length": 5.1, "colour": 1}`, 400, "colour: unknown feature; the model expects sepal_length, sepal_width, petal_length, petal_width"},
+		{"twice", "", `{"sepal_length": 5.1, "sepal_length": 5.1}`, 400, "sepal_length: given more than once"},
+		{"string value", "", `{"sepal_length": "5.1"}`, 400, "sepal_length: expected a number, got a string"},
+		{"empty body", "", ``, 400, "empty body"},
+		{"not an object", "", `[1, 2]`, 400, "body must be a JSON object, got an array"},
+		{"malformed", "", `{"sepal_length": }`, 400, "malformed JSON"},
+		{"empty batch", "", `{"instances": []}`, 400, "instances: empty: send at least one row"},
+		{"short array row", "", `{"instances": [[1, 2, 3]]}`, 400, "instances[0]: expected 4 values (sepal_length, sepal_width, petal_length, petal_width), got 3"},
+		{"bad value in array row", "", `{"instances": [[1, 2, 3, 4], [1, null, 3, 4]]}`, 400, "instances[1][1]: expected a number, got null"},
+		{"missing in object row", "", `{"instances": [{"sepal_length": 1}]}`, 400, "instances[0].sepal_width: missing"},
+		{"row of another kind", "", `{"instances": [7]}`, 400, "instances[0]: expected an object of named features or an array of values, got a number"},
+		{"extra batch field", "", `{"instances": [[1, 2, 3, 4]], "id": 1}`, 400, `id: unknown field; a batch body has only "instances"`},
+		{"overflow", "", `{"instances": [[1e308, -1e308, 1e308, 1e308]]}`, 400, "instances[0]: values too large for the model"},
+		{"out of range", "", `{"sepal_length": 1e999, "sepal_width": 1, "petal_length": 1, "petal_width": 1}`, 400, "sepal_length: 1e999 is out of range for float64"},
+		{"too many rows", "", `{"instances": [` + strings.TrimSuffix(strings.Repeat("[1,2,3,4],", maxPredictBatch+1), ",") + `]}`, 413, "more than 10000 rows"},
+		{"wrong content type", "text/csv", "1,2,3,4", 415, "send Content-Type: application/json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.do("POST", path, tc.ct, strings.NewReader(tc.body))
+			if resp.code != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.code, tc.status, resp.body)
+			}
+			if got := resp.apiError(t); !strings.Contains(got.Message, tc.msg) {
+				t.Errorf("message %q, want %q", got.Message, tc.msg)
+			}
+		})
+	}
+	t.Run("unknown version", func(t *testing.T) {
+		if r := e.do("POST", "/models/iris/versions/20200101T000000Z-00000000/predict", "", strings.NewReader(setosa)); r.code != 404 {
+			t.Errorf("%d %s", r.code, r.body)
+		}
+	})
+	if math.IsNaN(want(1, 1, 1, 1)[0]) {
+		t.Error("reference model gives NaN")
+	}
+}
+
+// TestOpenAPIDocumentsEveryRoute checks the document against the routes
+// both ways, and that every $ref in it resolves.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do("GET", "/openapi.json", "", nil)
+	var doc struct {
+		OpenAPI    string                    `json:"openapi"`
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(resp.body, &doc); err != nil || resp.code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("%d: %v", resp.code, err)
+	}
+	routes := map[string]bool{}
+	for _, r := range e.engine.Routes() {
+		path := r.Path
+		for _, p := range []string{"model", "version", "alias", "id", "sha256", "file"} {
+			path = strings.Replace(path, ":"+p, "{"+p+"}", 1)
+			path = strings.Replace(path, "*"+p, "{"+p+"}", 1)
+		}
+		if path == "/docs" {
+			continue // redirect to /docs/
+		}
+		routes[strings.ToLower(r.Method)+" "+path] = true
+		if _, ok := doc.Paths[path][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("%s %s is not in openapi.json", r.Method, path)
+		}
+	}
+	// pkg/service adds these to every service.
+	for _, r := range []string{"get /healthz", "get /readyz", "get /metrics"} {
+		routes[r] = true
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !routes[method+" "+path] {
+				t.Errorf("openapi.json documents %s %s, which is not served", strings.ToUpper(method), path)
+			}
+		}
+	}
+	var components map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(componentsOf(resp.body), &components); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refsOf(resp.body) {
+		name, ok := strings.CutPrefix(ref, "#/components/")
+		kind, key, _ := strings.Cut(name, "/")
+		if _, found := components[kind][key]; !ok || !found {
+			t.Errorf("$ref %s does not resolve", ref)
+		}
+	}
+	// The documented records name every field the API sends.
+	for schema, v := range map[string]any{
+		"Run": registry.Run{}, "Progress": registry.Progress{}, "HistoryPoint": registry.HistoryPoint{},
+		"VersionView": registry.VersionView{}, "VersionRecord": registry.VersionRecord{}, "DatasetInfo": registry.DatasetInfo{},
+		"DatasetView": registry.DatasetView{}, "AliasChange": registry.AliasChange{}, "Params": registry.Params{},
+	} {
+		for _, field := range jsonFields(reflect.TypeOf(v)) {
+			if _, ok := doc.Components.Schemas[schema].Properties[field]; !ok {
+				t.Errorf("schema %s lacks %q", schema, field)
+			}
+		}
+	}
+	for path, want := range map[string]string{"/docs/": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
+		if r := e.do("GET", path, "", nil); r.code != 200 || !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: %d, body lacks %q", path, r.code, want)
+		}
+	}
+}
+
+// refsOf lists the $ref values of a JSON document.
+func refsOf(doc []byte) []string {
+	var refs []string
+	for _, part := range strings.Split(string(doc), `"$ref": "`)[1:] {
+		ref, _, _ := strings.Cut(part, `"`)
+		refs = append(refs, ref)
+	}
+	return refs
+}
+
+func componentsOf(doc []byte) []byte {
+	var d struct {
+		Components json.RawMessage `json:"components"`
+	}
+	_ = json.Unmarshal(doc, &d)
+	return d.Components
+}
+
+// jsonFields lists the JSON names of a struct's fields, embedded ones
+// inlined.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
