@@ -10,6 +10,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/service"
 	"github.com/modelferry/modelferry/services/trainer/internal/api"
+	"github.com/modelferry/modelferry/services/trainer/internal/console"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -90,6 +91,7 @@ func start(app *service.App, cfg config) error {
 		DataDir: cfg.dataDir, TempDir: cfg.tempDir, MaxUploadBytes: cfg.maxUpload, Token: cfg.token,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
+	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version}).Register(app.Engine, nil)
 
 	// Ready once storage answers and what a dead process left is cleaned
 	// up; then as long as storage answers.

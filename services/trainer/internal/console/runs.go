@@ -1,0 +1,320 @@
+package console
+
+import (
+	"cmp"
+	"html/template"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+)
+
+// runsPerPage is the length of a page of the runs table.
+const runsPerPage = 50
+
+// sortKey is a way to order the runs table.
+type sortKey struct {
+	Key, Label string
+	// less orders two runs best (or newest) first; runs without the value
+	// go last whatever the order.
+	value func(r *registry.Run) (float64, bool)
+	// higherFirst puts high values first.
+	higherFirst bool
+}
+
+var sortKeys = []sortKey{
+	{Key: "created", Label: "newest", higherFirst: true,
+		value: func(r *registry.Run) (float64, bool) { return float64(r.CreatedAt.UnixNano()), true }},
+	{Key: "accuracy", Label: "accuracy", higherFirst: true, value: func(r *registry.Run) (float64, bool) {
+		if r.Metrics == nil {
+			return 0, false
+		}
+		return r.Metrics.Accuracy, true
+	}},
+	{Key: "macro_f1", Label: "macro F1", higherFirst: true, value: func(r *registry.Run) (float64, bool) {
+		if r.Metrics == nil {
+			return 0, false
+		}
+		return r.Metrics.MacroF1, true
+	}},
+	{Key: "log_loss", Label: "log loss", value: func(r *registry.Run) (float64, bool) {
+		if r.Metrics == nil {
+			return 0, false
+		}
+		return r.Metrics.LogLoss, true
+	}},
+	{Key: "duration", Label: "duration", higherFirst: true, value: func(r *registry.Run) (float64, bool) {
+		return r.DurationSeconds, r.FinishedAt != nil
+	}},
+}
+
+var statuses = []registry.Status{registry.StatusQueued, registry.StatusRunning, registry.StatusSucceeded, registry.StatusFailed}
+
+type runsPage struct {
+	layout
+	Models   []string
+	Statuses []registry.Status
+	Sorts    []sortKey
+	// The filter as asked.
+	Model, Status, Sort string
+	Runs                []*registry.Run
+	Total               int
+	Page, Pages         int
+	Prev, Next          string
+}
+
+func (c *Console) runsPage(ctx *gin.Context) {
+	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: statuses, Sorts: sortKeys,
+		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created")}
+	if page.Model != "" && !modelstore.ValidName(page.Model) {
+		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
+		return
+	}
+	if page.Status != "" && !registry.Status(page.Status).Valid() {
+		c.badRequest(ctx, "Status must be one of queued, running, succeeded, failed.")
+		return
+	}
+	i := slices.IndexFunc(sortKeys, func(k sortKey) bool { return k.Key == page.Sort })
+	if i < 0 {
+		c.badRequest(ctx, "Runs sort by created, accuracy, macro_f1, log_loss or duration.")
+		return
+	}
+	key := sortKeys[i]
+	n, err := strconv.Atoi(ctx.DefaultQuery("page", "1"))
+	if err != nil || n < 1 {
+		c.badRequest(ctx, "page must be a positive integer.")
+		return
+	}
+	ix, err := c.runIndex(ctx)
+	if err != nil {
+		c.fail(ctx, "the runs", err)
+		return
+	}
+	for m := range ix.byModel {
+		page.Models = append(page.Models, m)
+	}
+	slices.Sort(page.Models)
+	var runs []*registry.Run
+	for i := range ix.all {
+		r := &ix.all[i]
+		if (page.Model == "" || r.Model == page.Model) && (page.Status == "" || string(r.Status) == page.Status) {
+			runs = append(runs, r)
+		}
+	}
+	// Newest first is the listing's own order; a stable sort keeps it
+	// among equal values.
+	if key.Key != "created" {
+		slices.SortStableFunc(runs, func(a, b *registry.Run) int {
+			va, oka := key.value(a)
+			vb, okb := key.value(b)
+			switch {
+			case oka != okb:
+				if oka {
+					return -1
+				}
+				return 1
+			case key.higherFirst:
+				return cmp.Compare(vb, va)
+			}
+			return cmp.Compare(va, vb)
+		})
+	}
+	page.Total = len(runs)
+	page.Pages = max(1, (len(runs)+runsPerPage-1)/runsPerPage)
+	page.Page = min(n, page.Pages)
+	start := (page.Page - 1) * runsPerPage
+	page.Runs = runs[start:min(start+runsPerPage, len(runs))]
+	link := func(p int) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"model": page.Model, "status": page.Status} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if page.Sort != "created" {
+			q.Set("sort", page.Sort)
+		}
+		q.Set("page", strconv.Itoa(p))
+		return "/ui/runs?" + q.Encode()
+	}
+	if page.Page > 1 {
+		page.Prev = link(page.Page - 1)
+	}
+	if page.Page < page.Pages {
+		page.Next = link(page.Page + 1)
+	}
+	c.render(ctx, 200, "runs", page)
+}
+
+type runPage struct {
+	layout
+	Run       registry.Run
+	Live      bool
+	Loss      template.HTML
+	GradNorm  template.HTML
+	Timings   template.HTML
+	Confusion template.HTML
+}
+
+func (c *Console) runPage(ctx *gin.Context) {
+	id := ctx.Param("id")
+	if !modelstore.ValidVersion(id) {
+		c.badRequest(ctx, "Run ids look like 20261126T221500Z-1a2b3c4d.")
+		return
+	}
+	run, err := c.cfg.Registry.Run(ctx, id)
+	if err != nil {
+		c.fail(ctx, "Run "+id, err)
+		return
+	}
+	page := runPage{layout: c.layout("Run "+id, "runs"), Run: run, Live: !run.Status.Terminal()}
+	page.Loss, page.GradNorm = historyCharts([]*registry.Run{&run}, false)
+	t := run.Timings
+	page.Timings = timingsBar([]segment{{"load", t.LoadSeconds}, {"fit", t.FitSeconds}, {"evaluate", t.EvaluateSeconds}, {"publish", t.PublishSeconds}})
+	if run.Metrics != nil {
+		page.Confusion = confusionMap("Confusion matrix", run.Metrics, run.Dataset.Classes)
+	}
+	c.render(ctx, 200, "run", page)
+}
+
+// historyCharts draws the objective and the gradient norm per iteration,
+// one line per run, on log scales.
+func historyCharts(runs []*registry.Run, named bool) (loss, grad template.HTML) {
+	var ls, gs []series
+	tol := 0.0
+	for i, r := range runs {
+		name := "objective"
+		if named {
+			name = r.ID[9:] // the time and the random part: the date rarely differs
+		}
+		l := series{name: name, color: seriesColor(i)}
+		g := series{name: name, color: seriesColor(i)}
+		if !named {
+			g.color = seriesColor(1)
+		}
+		for _, p := range r.History {
+			l.xs, l.ys = append(l.xs, float64(p.Iteration)), append(l.ys, p.Loss)
+			g.xs, g.ys = append(g.xs, float64(p.Iteration)), append(g.ys, p.GradNorm)
+		}
+		ls, gs = append(ls, l), append(gs, g)
+		if i == 0 || r.Params.Tol == tol {
+			tol = r.Params.Tol
+		} else {
+			tol = 0 // runs with different tolerances: no one line
+		}
+	}
+	loss = lineChart{title: "Objective per iteration (log scale)", xLabel: "iteration", yLabel: "objective (sum form)", logY: true, series: ls}.svg()
+	grad = lineChart{title: "Gradient norm per iteration (log scale)", xLabel: "iteration", yLabel: "‖gradient‖∞ (mean form)", logY: true,
+		series: gs, hline: tol, hlineLabel: "tol " + num(tol)}.svg()
+	return loss, grad
+}
+
+// maxCompared bounds the runs of a comparison.
+const maxCompared = 5
+
+type comparePage struct {
+	layout
+	Runs      []*registry.Run
+	Params    []compareRow
+	Metrics   []compareRow
+	Loss      template.HTML
+	GradNorm  template.HTML
+	Confusion []template.HTML
+}
+
+// compareRow is one parameter or metric across the compared runs.
+type compareRow struct {
+	Name   string
+	Values []string
+	// Differs marks a parameter whose values are not all equal; Best the
+	// index of the best metric, -1 for none.
+	Differs bool
+	Best    int
+}
+
+func (c *Console) comparePage(ctx *gin.Context) {
+	ids := ctx.QueryArray("run")
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) < 2 || len(ids) > maxCompared {
+		c.badRequest(ctx, "Compare 2 to 5 runs: tick them on the Runs page, or /ui/compare?run=<id>&run=<id>.")
+		return
+	}
+	page := comparePage{layout: c.layout("Compare runs", "runs")}
+	for _, id := range ids {
+		if !modelstore.ValidVersion(id) {
+			c.badRequest(ctx, "Run ids look like 20261126T221500Z-1a2b3c4d.")
+			return
+		}
+		r, err := c.cfg.Registry.Run(ctx, id)
+		if err != nil {
+			c.fail(ctx, "Run "+id, err)
+			return
+		}
+		page.Runs = append(page.Runs, &r)
+	}
+	runs := page.Runs
+	param := func(name string, f func(r *registry.Run) string) {
+		row := compareRow{Name: name, Best: -1}
+		for _, r := range runs {
+			row.Values = append(row.Values, f(r))
+		}
+		for _, v := range row.Values[1:] {
+			row.Differs = row.Differs || v != row.Values[0]
+		}
+		page.Params = append(page.Params, row)
+	}
+	param("model", func(r *registry.Run) string { return r.Model })
+	param("C", func(r *registry.Run) string { return num(r.Params.C) })
+	param("max_iter", func(r *registry.Run) string { return strconv.Itoa(r.Params.MaxIter) })
+	param("tol", func(r *registry.Run) string { return num(r.Params.Tol) })
+	param("test_fraction", func(r *registry.Run) string { return num(r.Params.TestFraction) })
+	param("seed", func(r *registry.Run) string { return strconv.FormatUint(r.Params.Seed, 10) })
+	param("standardize", func(r *registry.Run) string { return strconv.FormatBool(r.Params.Standardize) })
+	param("label", func(r *registry.Run) string { return r.Label })
+	param("dataset", func(r *registry.Run) string { return short(r.Dataset.SHA256) })
+	param("rows", func(r *registry.Run) string { return strconv.Itoa(r.Dataset.Rows) })
+
+	// Scores measured on training data (test_fraction 0) are shown but
+	// never marked best: they flatter.
+	metricRow := func(name string, higher, scores bool, f func(r *registry.Run) (float64, bool), format func(float64) string) {
+		row := compareRow{Name: name, Best: -1}
+		var best float64
+		for i, r := range runs {
+			v, ok := f(r)
+			if !ok {
+				row.Values = append(row.Values, "—")
+				continue
+			}
+			onTrain := scores && r.MetricsOn == "train"
+			if onTrain {
+				row.Values = append(row.Values, format(v)+" (train)")
+				continue
+			}
+			row.Values = append(row.Values, format(v))
+			if row.Best < 0 || (higher && v > best) || (!higher && v < best) {
+				row.Best, best = i, v
+			}
+		}
+		page.Metrics = append(page.Metrics, row)
+	}
+	for _, k := range sortKeys[1:4] {
+		metricRow(k.Label, k.higherFirst, true, k.value, metric)
+	}
+	metricRow("duration", false, false, sortKeys[4].value, seconds)
+	metricRow("iterations", false, false, func(r *registry.Run) (float64, bool) { return float64(r.Iterations), r.Iterations > 0 },
+		func(v float64) string { return strconv.Itoa(int(v)) })
+	page.Loss, page.GradNorm = historyCharts(runs, true)
+	for _, r := range runs {
+		if r.Metrics != nil {
+			page.Confusion = append(page.Confusion, confusionMap(r.ID, r.Metrics, r.Dataset.Classes))
+		} else {
+			page.Confusion = append(page.Confusion, "")
+		}
+	}
+	c.render(ctx, 200, "compare", page)
+}
