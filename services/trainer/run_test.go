@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,12 +70,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startTrainer(t *testing.T, s3 *s3test.Server, addr string) *trainer {
+// startTrainer runs a trainer on addr over s3; extra variables override
+// the defaults.
+func startTrainer(t *testing.T, s3 *s3test.Server, addr string, extra ...map[string]string) *trainer {
 	t.Helper()
 	env := map[string]string{
 		"TRAINER_ADDR": addr, "S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey,
 		"S3_SECRET_KEY": s3test.SecretKey, "TRAINER_DATA_DIR": "../../data", "TRAINER_TMP_DIR": t.TempDir(),
 		"TRAINER_SHUTDOWN_TIMEOUT": "15s",
+	}
+	for _, m := range extra {
+		maps.Copy(env, m)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &trainer{t: t, addr: addr, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
