@@ -160,9 +160,12 @@ func (b *browser) click(sel string) {
 // Chromium), then set back.
 func (b *browser) shot(name string) {
 	b.t.Helper()
-	h := eval[int64](b, `document.documentElement.scrollHeight`)
-	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, max(h, 700))); err != nil {
-		b.t.Fatal(err)
+	// Twice: the first resize can change the layout's height.
+	for range 2 {
+		h := eval[int64](b, `Math.ceil(document.body.getBoundingClientRect().height)`)
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, max(h, 700))); err != nil {
+			b.t.Fatal(err)
+		}
 	}
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
