@@ -66,7 +66,11 @@ func (a *API) runEvents(c *gin.Context) {
 		c.SSEvent(event, data)
 		c.Writer.Flush()
 	}
-	job, live := a.cfg.Jobs.Get(id)
+	var job *jobs.Job
+	live := false
+	if a.cfg.Jobs != nil {
+		job, live = a.cfg.Jobs.Get(id)
+	}
 	if !live || run.Status.Terminal() {
 		send("run", run)
 		return
