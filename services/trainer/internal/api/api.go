@@ -35,6 +35,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Token, when set, is required as a bearer token on mutating calls.
 	Token string
+	// ReadToken, when set, is required (or Token) to read runs, models and
+	// datasets.
+	ReadToken string
 }
 
 // API serves the trainer's endpoints.
@@ -48,14 +51,15 @@ func New(cfg Config) *API { return &API{cfg: cfg, log: cfg.Logger} }
 
 // Register adds the routes to e.
 func (a *API) Register(e *gin.Engine) {
-	auth := a.requireToken
+	auth, read := a.requireToken(a.cfg.Token), a.requireToken(a.cfg.Token, a.cfg.ReadToken)
 	e.POST("/train", auth, a.train)
-	e.GET("/runs", a.listRuns)
-	e.GET("/runs/:id", a.getRun)
-	e.GET("/models", a.listModels)
+	e.GET("/runs", read, a.listRuns)
+	e.GET("/runs/:id", read, a.getRun)
+	e.POST("/runs/:id/cancel", auth, a.cancelRun)
+	e.GET("/models", read, a.listModels)
 	model := e.Group("/models/:model", a.modelPath)
-	model.GET("", a.getModel)
-	model.GET("/versions/:version", a.getVersion)
+	model.GET("", read, a.getModel)
+	model.GET("/versions/:version", read, a.getVersion)
 	model.PUT("/aliases/:alias", auth, a.setAlias)
 }
 
@@ -65,22 +69,29 @@ func badRequest(format string, args ...any) *httpserver.Error {
 	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
 }
 
-// requireToken enforces TRAINER_TOKEN with a constant-time comparison.
-func (a *API) requireToken(c *gin.Context) {
-	if a.cfg.Token == "" {
-		return
-	}
-	h := c.GetHeader("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if h == "" || !ok {
-		c.Header("WWW-Authenticate", `Bearer realm="modelferry-trainer"`)
-		a.fail(c, httpserver.Errorf(http.StatusUnauthorized, httpserver.CodeUnauthenticated,
-			"this call needs an Authorization: Bearer <token> header"))
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.Token)) != 1 {
+// requireToken returns a middleware that asks for a bearer token when the
+// last of tokens (the one guarding the route) is set, and accepts any of
+// them that is set, compared in constant time: reads take the read token
+// or the write token.
+func (a *API) requireToken(tokens ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if tokens[len(tokens)-1] == "" {
+			return
+		}
+		h := c.GetHeader("Authorization")
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if h == "" || !ok {
+			c.Header("WWW-Authenticate", `Bearer realm="modelferry-trainer"`)
+			a.fail(c, httpserver.Errorf(http.StatusUnauthorized, httpserver.CodeUnauthenticated,
+				"this call needs an Authorization: Bearer <token> header"))
+			return
+		}
+		for _, want := range tokens {
+			if want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
+				return
+			}
+		}
 		a.fail(c, httpserver.Errorf(http.StatusForbidden, httpserver.CodePermissionDenied, "the bearer token is not valid"))
-		return
 	}
 }
 
@@ -124,7 +135,10 @@ func modelParam(name string) (string, error) {
 		m = DefaultModel
 	}
 	if !modelstore.ValidName(m) {
-		return "", badRequest("model name %q must match [a-z0-9][a-z0-9_-]{0,62}", m)
+		return "", badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m))
 	}
 	return m, nil
 }
+
+// quote cuts a client's value for an error message.
+var quote = httpserver.Quote

@@ -33,6 +33,7 @@ type Input struct {
 	// Run is the run as queued: id, model, params, label.
 	Run    registry.Run
 	Source Source
+	Limits Limits
 
 	Datasets       Datasets
 	Registry       Registry
@@ -52,7 +53,7 @@ func Run(ctx context.Context, in Input) error {
 
 	t0 := in.Now()
 	defer in.Source.Release()
-	d, info, err := load(ctx, in.Datasets, in.Source, run.Label)
+	d, info, err := load(ctx, in.Datasets, in.Source, run.Label, in.Limits)
 	if err != nil {
 		return stageError{"load", err}
 	}
@@ -63,6 +64,9 @@ func Run(ctx context.Context, in Input) error {
 	// Stored only once it is known to be trainable.
 	if info.URI, err = persist(ctx, in.Datasets, in.Source, info); err != nil {
 		return stageError{"load", err}
+	}
+	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
+		return stageError{"fit", err}
 	}
 	info.TrainRows = train.Rows()
 	if test != nil {

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -48,7 +50,7 @@ var (
 )
 
 // load parses the source, hashing it on the way.
-func load(ctx context.Context, store Datasets, src Source, label string) (*dataset.Dataset, registry.DatasetInfo, error) {
+func load(ctx context.Context, store Datasets, src Source, label string, lim Limits) (*dataset.Dataset, registry.DatasetInfo, error) {
 	var r io.ReadCloser
 	var size int64
 	if src.Path != "" {
@@ -78,12 +80,26 @@ func load(ctx context.Context, store Datasets, src Source, label string) (*datas
 			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
 		}
 	}
+	lim = lim.orDefaults()
 	h := sha256.New()
-	d, err := dataset.Parse(io.TeeReader(r, h), dataset.Options{Label: label, SizeHint: size})
+	br := bufio.NewReaderSize(ctxReader{ctx, r}, 64<<10)
+	header, err := lim.readHeader(br)
+	var d *dataset.Dataset
+	if err == nil {
+		d, err = dataset.Parse(io.TeeReader(io.MultiReader(bytes.NewReader(header), br), h),
+			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses})
+		err = classLimit(err)
+	}
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close dataset: %w", cerr)
 	}
-	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) {
+	if err == nil {
+		err = lim.checkDataset(d)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, registry.DatasetInfo{}, ctx.Err()
+	}
+	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) && !errors.Is(err, ErrLimit) {
 		// Not the data's fault: the object stopped streaming.
 		return nil, registry.DatasetInfo{}, fmt.Errorf("read dataset %s: %w: %w", src.Ref, modelstore.ErrUnavailable, err)
 	}
