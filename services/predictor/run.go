@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
 				m := models.Current()
 				if m == nil {
-					return nil, fmt.Errorf("no model loaded yet (waiting for %s@%s)", cfg.model, cfg.alias)
+					return nil, fmt.Errorf("no model loaded yet: %s", models.Waiting())
 				}
 				return map[string]any{"model": m.Name, "version": m.Version}, nil
 			})

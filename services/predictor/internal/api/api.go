@@ -21,6 +21,8 @@ import (
 // Models gives the model to serve; nil means none is loaded yet.
 type Models interface {
 	Current() *serving.Model
+	// Waiting says why no model is served yet.
+	Waiting() string
 }
 
 // Config configures the API.
@@ -88,7 +90,7 @@ func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, 
 
 func (a *API) noModel() *httpserver.Error {
 	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable,
-		"no model loaded yet: waiting for %s@%s to be published (POST /train on the trainer)", a.cfg.Model, a.cfg.Alias)
+		"no model loaded yet: %s", a.cfg.Models.Waiting())
 }
 
 // jsonContentType accepts a missing type (curl's habit) and

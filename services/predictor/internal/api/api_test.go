@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
 func (f *fixedModels) Current() *serving.Model { return f.m.Load() }
+func (f *fixedModels) Waiting() string {
+	return "waiting for iris@production to be published (POST /train on the trainer)"
+}
 
 const version = "20261126T100000Z-00000001"
 

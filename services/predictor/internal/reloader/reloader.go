@@ -50,6 +50,9 @@ type Reloader struct {
 	log     *slog.Logger
 	current atomic.Pointer[serving.Model]
 
+	// waiting says why no model is served yet, for readiness and 503s.
+	waiting atomic.Pointer[string]
+
 	etag string // of the alias as last read
 	// badSHA is an artifact that failed to load: it is not fetched again
 	// until the alias points elsewhere.
@@ -132,6 +135,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 		if r.Current() == nil {
 			r.log.Debug("no model published yet")
+			r.wait(fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias))
 		}
 		return nil
 	case errors.Is(err, modelstore.ErrIntegrity):
@@ -142,9 +146,12 @@ func (r *Reloader) Poll(ctx context.Context) error {
 			r.fail(modelstore.Alias{}, err)
 			r.etag = etag
 		}
+		r.wait(fmt.Sprintf("the %s@%s alias is unreadable (integrity): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
+			r.cfg.Model, r.cfg.Alias, r.cfg.Model, r.cfg.Alias))
 		return err
 	case err != nil:
 		r.log.Warn("polling alias", "err", err)
+		r.wait("model storage is unavailable; the model loads once it answers")
 		return err
 	}
 	r.lastPoll.Set(float64(r.cfg.Now().Unix()))
@@ -164,6 +171,12 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	}
 	if err := r.load(ctx, alias); err != nil {
 		r.fail(alias, err)
+		if errors.Is(err, modelstore.ErrIntegrity) {
+			r.wait(fmt.Sprintf("%s@%s points at version %s, which failed its integrity check (sha256 or structure): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
+				r.cfg.Model, r.cfg.Alias, alias.Version, r.cfg.Model, r.cfg.Alias))
+		} else {
+			r.wait(fmt.Sprintf("loading version %s of %s@%s failed; retrying", alias.Version, r.cfg.Model, r.cfg.Alias))
+		}
 		if errors.Is(err, modelstore.ErrIntegrity) || errors.Is(err, modelstore.ErrNotFound) {
 			// Retrying cannot help until the alias moves.
 			r.badSHA = alias.SHA256
@@ -191,6 +204,24 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 	r.swap(sm)
 	r.writeCache(b, alias)
 	return nil
+}
+
+// wait records why no model is served, while none is.
+func (r *Reloader) wait(why string) {
+	if r.Current() == nil {
+		r.waiting.Store(&why)
+	}
+}
+
+// Waiting says why no model is served yet; empty once one is.
+func (r *Reloader) Waiting() string {
+	if r.Current() != nil {
+		return ""
+	}
+	if w := r.waiting.Load(); w != nil {
+		return *w
+	}
+	return fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias)
 }
 
 // swap serves sm from now on; requests already holding the old model
