@@ -15,6 +15,7 @@ import (
 )
 
 type config struct {
+	token        string
 	model        string
 	alias        string
 	pollInterval time.Duration
@@ -24,6 +25,7 @@ type config struct {
 }
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
+	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details (health, readiness and metrics stay open); empty means no auth")
 	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve")
 	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias of the model to follow")
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			})
 			api.New(api.Config{
 				Logger: app.Logger, Models: models, Model: cfg.model, Alias: cfg.alias,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch,
+				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Token: cfg.token,
 				Ready: func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil },
 			}).Register(app.Engine)
 			app.Background(models.Run)

@@ -35,6 +35,9 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
 	MaxBodyBytes int64
 	MaxBatch     int
+	// Token, when set, is required as a bearer token on predictions and
+	// model details.
+	Token string
 	// Ready reports readiness beyond having a model (false while shutting
 	// down).
 	Ready func() bool
@@ -70,17 +73,20 @@ func New(cfg Config) *API {
 
 // Register adds the routes to e.
 func (a *API) Register(e *gin.Engine) {
-	e.POST("/predict", a.predict)
-	e.GET("/model", a.model)
+	// Health and readiness stay open for probes; predictions and model
+	// details take PREDICTOR_TOKEN when it is set.
+	auth := httpserver.BearerAuth(a.log, "modelferry-predictor", a.cfg.Token)
+	e.POST("/predict", auth, a.predict)
+	e.GET("/model", auth, a.model)
 	e.GET("/v2", a.oipServer)
 	e.GET("/v2/health/live", a.oipLive)
 	e.GET("/v2/health/ready", a.oipReady)
-	e.GET("/v2/models/:name", a.oipMetadata)
+	e.GET("/v2/models/:name", auth, a.oipMetadata)
 	e.GET("/v2/models/:name/ready", a.oipModelReady)
-	e.POST("/v2/models/:name/infer", a.oipInfer)
-	e.GET("/v2/models/:name/versions/:version", a.oipMetadata)
+	e.POST("/v2/models/:name/infer", auth, a.oipInfer)
+	e.GET("/v2/models/:name/versions/:version", auth, a.oipMetadata)
 	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
-	e.POST("/v2/models/:name/versions/:version/infer", a.oipInfer)
+	e.POST("/v2/models/:name/versions/:version/infer", auth, a.oipInfer)
 	e.GET("/openapi.json", serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())

@@ -4,11 +4,9 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -51,7 +49,9 @@ func New(cfg Config) *API { return &API{cfg: cfg, log: cfg.Logger} }
 
 // Register adds the routes to e.
 func (a *API) Register(e *gin.Engine) {
-	auth, read := a.requireToken(a.cfg.Token), a.requireToken(a.cfg.Token, a.cfg.ReadToken)
+	const realm = "modelferry-trainer"
+	auth := httpserver.BearerAuth(a.log, realm, a.cfg.Token)
+	read := httpserver.BearerAuth(a.log, realm, a.cfg.Token, a.cfg.ReadToken)
 	e.POST("/train", auth, a.train)
 	e.GET("/runs", read, a.listRuns)
 	e.GET("/runs/:id", read, a.getRun)
@@ -67,32 +67,6 @@ func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, 
 
 func badRequest(format string, args ...any) *httpserver.Error {
 	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
-}
-
-// requireToken returns a middleware that asks for a bearer token when the
-// last of tokens (the one guarding the route) is set, and accepts any of
-// them that is set, compared in constant time: reads take the read token
-// or the write token.
-func (a *API) requireToken(tokens ...string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if tokens[len(tokens)-1] == "" {
-			return
-		}
-		h := c.GetHeader("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if h == "" || !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="modelferry-trainer"`)
-			a.fail(c, httpserver.Errorf(http.StatusUnauthorized, httpserver.CodeUnauthenticated,
-				"this call needs an Authorization: Bearer <token> header"))
-			return
-		}
-		for _, want := range tokens {
-			if want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
-				return
-			}
-		}
-		a.fail(c, httpserver.Errorf(http.StatusForbidden, httpserver.CodePermissionDenied, "the bearer token is not valid"))
-	}
 }
 
 // storeError maps registry failures to API errors.
