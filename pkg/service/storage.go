@@ -50,6 +50,15 @@ func storageFromEnv(env *envconfig.Env) (modelstore.S3Options, modelstore.Option
 		IMDSEndpoint:          env.String("AWS_EC2_METADATA_SERVICE_ENDPOINT", "", "EC2 instance metadata service URL, for the instance role (empty: http://169.254.169.254)"),
 		IMDSDisabled:          env.Bool("AWS_EC2_METADATA_DISABLED", false, "never ask the EC2 instance metadata service for keys"),
 	}
+	// A key without its secret, or the reverse, would be skipped silently.
+	for _, p := range []struct{ id, secret, idVar, secretVar string }{
+		{s3.AccessKey, s3.SecretKey, "S3_ACCESS_KEY", "S3_SECRET_KEY"},
+		{s3.AWS.AccessKeyID, s3.AWS.SecretAccessKey, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+	} {
+		if (p.id == "") != (p.secret == "") {
+			env.Fail("%s and %s: set both or neither", p.idVar, p.secretVar)
+		}
+	}
 	return s3, store
 }
 
