@@ -19,6 +19,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 )
 
 // service is a binary of this repository as its --help describes it.
@@ -278,14 +280,7 @@ func containerEnv(t *testing.T, o *objects, c corev1.Container) map[string]strin
 // (no S3), /metrics has the service's metrics.
 func runService(t *testing.T, s service, c corev1.Container, metricsPath string, env map[string]string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addr := s3test.FreeAddr(t)
 	tmp := t.TempDir()
 	child := []string{"HOME=" + tmp, "GIN_MODE=release", "AWS_EC2_METADATA_DISABLED=true", "S3_ENDPOINT=127.0.0.1:1"}
 	for k, v := range env {
