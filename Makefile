@@ -68,7 +68,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
 .PHONY: run
-run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
+run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack run
 
