@@ -44,6 +44,7 @@ BUILD_FLAGS := -trimpath -tags nomsgpack -ldflags='-s -w'
 build: ## build static binaries into bin/
 	CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/trainer ./services/trainer
 	CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/predictor ./services/predictor
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/ferry ./ferry
 
 .PHONY: generate
 generate: tools ## regenerate protobuf code from proto/
@@ -59,7 +60,7 @@ test: test-tools ## run every test: unit, integration (real S3), end-to-end (rea
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
-	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor
+	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor bin/ferry
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

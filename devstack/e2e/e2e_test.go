@@ -46,6 +46,7 @@ const (
 var repoRoot, _ = filepath.Abs("../..")
 
 type system struct {
+	bin        string // the binaries built for the test
 	stack      *devstack.Stack
 	s3         string
 	trainer    string
@@ -75,8 +76,8 @@ func (l *lockedBuffer) String() string {
 // build compiles the services from this checkout into dir.
 func build(t *testing.T, dir string) {
 	t.Helper()
-	for _, svc := range []string{"trainer", "predictor"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), "./services/"+svc)
+	for svc, pkg := range map[string]string{"trainer": "./services/trainer", "predictor": "./services/predictor", "ferry": "./ferry"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), pkg)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", svc, err, out)
@@ -152,7 +153,7 @@ scrape_configs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{stack: stack, s3: s3, trainer: "http://" + tr, predictors: []string{"http://" + p1, "http://" + p2},
+	return &system{bin: tmp, stack: stack, s3: s3, trainer: "http://" + tr, predictors: []string{"http://" + p1, "http://" + p2},
 		prometheus: "http://" + pr, store: store, logs: logs}
 }
 
