@@ -119,6 +119,7 @@ func Run(ctx context.Context, in Input) error {
 
 	t3 := in.Now()
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
+	model.Baseline = baseline(train, len(d.Classes), compiled)
 	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
