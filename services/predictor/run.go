@@ -11,11 +11,13 @@ import (
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/service"
 	"github.com/modelferry/modelferry/services/predictor/internal/api"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
 )
 
 type config struct {
 	token        string
+	driftWindow  time.Duration
 	model        string
 	alias        string
 	pollInterval time.Duration
@@ -31,6 +33,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
 	cfg.maxBody = env.Int64("PREDICTOR_MAX_BODY_BYTES", 8<<20, "largest request body")
 	cfg.maxBatch = env.Int("PREDICTOR_MAX_BATCH", 10000, "most rows in one request")
+	cfg.driftWindow = env.Duration("PREDICTOR_DRIFT_WINDOW", 10*time.Minute, "window of the live feature and class distributions compared with the training baseline (drift metrics); 0 turns drift monitoring off")
 	cfg.cacheDir = env.String("PREDICTOR_CACHE_DIR", "", "keep the last good model here and serve it at start when S3 is down; empty disables")
 	life := service.Lifecycle{
 		Timeouts:        httpserver.Timeouts{Read: 30 * time.Second, Write: 30 * time.Second},
@@ -45,6 +48,9 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	}
 	if cfg.pollInterval <= 0 {
 		env.Fail("PREDICTOR_POLL_INTERVAL must be positive")
+	}
+	if cfg.driftWindow < 0 || (cfg.driftWindow > 0 && cfg.driftWindow < monitor.Buckets*time.Second) {
+		env.Fail("PREDICTOR_DRIFT_WINDOW must be 0 (off) or at least %ds", monitor.Buckets)
 	}
 	if cfg.maxBody < 1 || cfg.maxBatch < 1 {
 		env.Fail("PREDICTOR_MAX_BODY_BYTES and PREDICTOR_MAX_BATCH must be positive")
@@ -61,10 +67,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000",
 		Configure: cfg.load,
 		Start: func(app *service.App) error {
+			var clock *monitor.Clock
+			if cfg.driftWindow > 0 {
+				clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
+				app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
+			}
 			models := reloader.New(reloader.Config{
 				Store: app.Store, Logger: app.Logger, Registry: app.Registry, Model: cfg.model, Alias: cfg.alias,
-				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir,
+				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock,
 			})
+			app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
+				m := models.Current()
+				if m == nil {
+					return nil
+				}
+				return []monitor.Watched{{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()}}
+			}))
 			app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
 				m := models.Current()
 				if m == nil {

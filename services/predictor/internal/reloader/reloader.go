@@ -20,6 +20,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
@@ -41,7 +42,10 @@ type Config struct {
 	// CacheDir, when set, keeps the last good artifact on disk so that a
 	// restart during an S3 outage still serves.
 	CacheDir string
-	Now      func() time.Time
+	// Clock, when set, turns drift monitoring on for models with a
+	// training baseline.
+	Clock *monitor.Clock
+	Now   func() time.Time
 }
 
 // Reloader follows Model@Alias.
@@ -201,9 +205,18 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
 	}
+	r.watch(sm)
 	r.swap(sm)
 	r.writeCache(b, alias)
 	return nil
+}
+
+// watch turns drift monitoring on for sm when the predictor monitors and
+// the artifact has a baseline.
+func (r *Reloader) watch(sm *serving.Model) {
+	if r.cfg.Clock != nil {
+		sm.Watch(monitor.NewDrift(sm.Meta, r.cfg.Clock))
+	}
 }
 
 // wait records why no model is served, while none is.
@@ -336,7 +349,9 @@ func (r *Reloader) loadCache() {
 		if derr != nil {
 			err = derr
 		} else {
-			sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now())
+			if sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now()); err == nil {
+				r.watch(sm)
+			}
 		}
 	}
 	if err != nil {

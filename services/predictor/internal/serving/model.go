@@ -14,6 +14,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 )
 
 // Model is a verified, compiled model. It is immutable once built and is
@@ -33,6 +34,7 @@ type Model struct {
 	classJSON [][]byte
 	modelJSON []byte
 	counted   []prometheus.Counter // predictions per class
+	drift     *monitor.Drift
 }
 
 // New builds a Model from a decoded artifact whose file hashed to sha256.
@@ -88,5 +90,15 @@ func (m *Model) Predict(x, p []float64) (int, error) {
 	if m.counted != nil {
 		m.counted[k].Inc()
 	}
+	if m.drift != nil {
+		m.drift.Observe(x, k)
+	}
 	return k, nil
 }
+
+// Watch has the model count its rows for drift monitoring. Call it before
+// the model serves; d nil leaves it unwatched.
+func (m *Model) Watch(d *monitor.Drift) { m.drift = d }
+
+// Drift is the model's drift watch; nil when it is not monitored.
+func (m *Model) Drift() *monitor.Drift { return m.drift }
