@@ -83,15 +83,25 @@ func (m *Model) NumClasses() int { return len(m.Classes) }
 // It counts the prediction. It does not allocate. Values so large that a
 // logit overflows get an *InputError rather than NaN probabilities.
 func (m *Model) Predict(x, p []float64) (int, error) {
-	k := m.compiled.PredictProba(x, p)
-	if math.IsNaN(p[k]) {
-		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
+	k, err := m.Score(x, p)
+	if err != nil {
+		return 0, err
 	}
 	if m.counted != nil {
 		m.counted[k].Inc()
 	}
 	if m.drift != nil {
 		m.drift.Observe(x, k)
+	}
+	return k, nil
+}
+
+// Score is Predict without counting: for shadow scoring, which must not
+// show in the served model's metrics.
+func (m *Model) Score(x, p []float64) (int, error) {
+	k := m.compiled.PredictProba(x, p)
+	if math.IsNaN(p[k]) {
+		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
 	}
 	return k, nil
 }

@@ -1,0 +1,172 @@
+package monitor
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Scorer scores a row without side effects; *serving.Model has it.
+type Scorer interface {
+	Score(x, p []float64) (int, error)
+}
+
+// ShadowConfig configures a Shadow.
+type ShadowConfig struct {
+	Registry prometheus.Registerer
+	// Fraction of requests scored by the shadow, in (0, 1].
+	Fraction float64
+	// Queue bounds the requests waiting for the shadow; past it they are
+	// dropped (and counted). 0 means 1,000.
+	Queue int
+}
+
+// Shadow scores requests with a candidate version off the response path
+// and compares its answers with the served ones: agreement (same label)
+// and the mean absolute difference of the probabilities.
+type Shadow struct {
+	cfg     ShadowConfig
+	jobs    chan shadowJob
+	rows    *prometheus.CounterVec
+	agreed  *prometheus.CounterVec
+	absDiff *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	dropped *prometheus.CounterVec
+
+	mu    sync.Mutex
+	stats map[string]*ShadowStats // by model
+}
+
+// ShadowStats is how a shadow compares so far with what is served.
+type ShadowStats struct {
+	Version, ShadowVersion string
+	Rows, Agreed           uint64
+	AbsDiffSum             float64
+}
+
+// Agreement is the share of rows where the shadow chose the same label.
+func (s ShadowStats) Agreement() float64 {
+	if s.Rows == 0 {
+		return math.NaN()
+	}
+	return float64(s.Agreed) / float64(s.Rows)
+}
+
+type shadowJob struct {
+	model, version, shadowVersion string
+	shadow                        Scorer
+	x, probs                      []float64
+	classes                       []int
+	features                      int
+}
+
+// NewShadow returns a Shadow; Run scores what it is offered.
+func NewShadow(cfg ShadowConfig) *Shadow {
+	if cfg.Queue <= 0 {
+		cfg.Queue = 1000
+	}
+	labels := []string{"model", "version", "shadow_version"}
+	f := promauto.With(cfg.Registry)
+	return &Shadow{
+		cfg:  cfg,
+		jobs: make(chan shadowJob, cfg.Queue),
+		rows: f.NewCounterVec(prometheus.CounterOpts{Name: "predictor_shadow_rows_total",
+			Help: "Rows scored by the shadow version as well as the served one."}, labels),
+		agreed: f.NewCounterVec(prometheus.CounterOpts{Name: "predictor_shadow_agreements_total",
+			Help: "Rows where the shadow version chose the served version's label."}, labels),
+		absDiff: f.NewCounterVec(prometheus.CounterOpts{Name: "predictor_shadow_abs_prob_diff_total",
+			Help: "Sum over shadow-scored rows of the mean absolute difference of the class probabilities; divide by predictor_shadow_rows_total."}, labels),
+		latency: f.NewHistogramVec(prometheus.HistogramOpts{Name: "predictor_shadow_scoring_seconds",
+			Help:    "Time the shadow took to score one request's rows, off the response path.",
+			Buckets: []float64{1e-6, 5e-6, 25e-6, 1e-4, 5e-4, 2.5e-3, 0.01, 0.05}}, []string{"model"}),
+		dropped: f.NewCounterVec(prometheus.CounterOpts{Name: "predictor_shadow_dropped_total",
+			Help: "Requests not shadow-scored because the shadow's queue was full."}, []string{"model"}),
+		stats: map[string]*ShadowStats{},
+	}
+}
+
+// Sample decides whether to shadow this request: ask before copying.
+func (s *Shadow) Sample() bool { return s != nil && rand.Float64() < s.cfg.Fraction }
+
+// Offer queues a request's rows (features wide, flat), the served classes
+// and probabilities (flat) for the shadow. It copies them and never
+// blocks: a full queue drops the request.
+func (s *Shadow) Offer(model, version, shadowVersion string, shadow Scorer, x []float64, features int, classes []int, probs []float64) {
+	j := shadowJob{model: model, version: version, shadowVersion: shadowVersion, shadow: shadow, features: features,
+		x: append([]float64(nil), x...), classes: append([]int(nil), classes...), probs: append([]float64(nil), probs...)}
+	select {
+	case s.jobs <- j:
+	default:
+		s.dropped.WithLabelValues(model).Inc()
+	}
+}
+
+// Run scores queued requests until ctx ends.
+func (s *Shadow) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.jobs:
+			s.score(j)
+		}
+	}
+}
+
+func (s *Shadow) score(j shadowJob) {
+	start := time.Now()
+	rows := len(j.classes)
+	k := len(j.probs) / max(rows, 1)
+	p := make([]float64, k)
+	agreed, diff := 0, 0.0
+	scored := 0
+	for i := range rows {
+		c, err := j.shadow.Score(j.x[i*j.features:(i+1)*j.features], p)
+		if err != nil {
+			continue
+		}
+		scored++
+		if c == j.classes[i] {
+			agreed++
+		}
+		d := 0.0
+		for c := range k {
+			d += math.Abs(p[c] - j.probs[i*k+c])
+		}
+		diff += d / float64(k)
+	}
+	s.latency.WithLabelValues(j.model).Observe(time.Since(start).Seconds())
+	s.rows.WithLabelValues(j.model, j.version, j.shadowVersion).Add(float64(scored))
+	s.agreed.WithLabelValues(j.model, j.version, j.shadowVersion).Add(float64(agreed))
+	s.absDiff.WithLabelValues(j.model, j.version, j.shadowVersion).Add(diff)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats[j.model]
+	if st == nil || st.Version != j.version || st.ShadowVersion != j.shadowVersion {
+		st = &ShadowStats{Version: j.version, ShadowVersion: j.shadowVersion}
+		s.stats[j.model] = st
+	}
+	st.Rows += uint64(scored)
+	st.Agreed += uint64(agreed)
+	st.AbsDiffSum += diff
+}
+
+// Stats is how the shadow of model compares so far with the served
+// version (since either last changed).
+func (s *Shadow) Stats(model string) (ShadowStats, bool) {
+	if s == nil {
+		return ShadowStats{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stats[model]
+	if !ok {
+		return ShadowStats{}, false
+	}
+	return *st, true
+}
