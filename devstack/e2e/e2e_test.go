@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -94,8 +95,20 @@ func lookPath(t *testing.T, name, install string) string {
 	return p
 }
 
-func startSystem(t *testing.T) *system {
+// systemOptions change the stack a test starts.
+type systemOptions struct {
+	// env is added to every service's environment.
+	env map[string]string
+	// rules is the directory of alert rules Prometheus loads.
+	rules string
+}
+
+func startSystem(t *testing.T, options ...func(*systemOptions)) *system {
 	t.Helper()
+	opts := systemOptions{env: map[string]string{}, rules: filepath.Join(repoRoot, "prometheus", "rules")}
+	for _, o := range options {
+		o(&opts)
+	}
 	tmp := t.TempDir()
 	build(t, tmp)
 	// Five distinct free ports: all held open until all are chosen.
@@ -118,13 +131,13 @@ func startSystem(t *testing.T) *system {
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files:
-  - %s/prometheus/rules/*.yml
+  - %s/*.yml
 scrape_configs:
   - job_name: trainer
     static_configs: [{targets: ["%s"]}]
   - job_name: predictor
     static_configs: [{targets: ["%s", "%s"]}]
-`, repoRoot, tr, p1, p2)), 0o644); err != nil {
+`, opts.rules, tr, p1, p2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
@@ -135,10 +148,14 @@ scrape_configs:
 		StateDir: filepath.Join(tmp, "state"), DataDir: filepath.Join(repoRoot, "data"),
 		S3Addr: s3, TrainerAddr: tr, PredictorAddrs: []string{p1, p2}, PrometheusAddr: pr,
 		AccessKey: accessKey, SecretKey: secretKey, Out: logs,
-		Env: map[string]string{
-			"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "1s",
-			"S3_TIMEOUT": "2s", "TRAINER_TMP_DIR": tmp,
-		},
+		Env: func() map[string]string {
+			env := map[string]string{
+				"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "1s",
+				"S3_TIMEOUT": "2s", "TRAINER_TMP_DIR": tmp,
+			}
+			maps.Copy(env, opts.env)
+			return env
+		}(),
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, logs)
@@ -244,6 +261,11 @@ type load struct {
 }
 
 func startLoad(t *testing.T, targets []string, workers int) *load {
+	return startLoadOf(t, targets, workers, func(int) string { return seed })
+}
+
+// startLoadOf is startLoad with the bodies body(0), body(1), ... in turn.
+func startLoadOf(t *testing.T, targets []string, workers int, body func(i int) string) *load {
 	l := &load{stop: make(chan struct{})}
 	// Stopped on any exit, so a failed subtest leaves no load behind.
 	t.Cleanup(l.halt)
@@ -251,13 +273,13 @@ func startLoad(t *testing.T, targets []string, workers int) *load {
 	for i := range workers {
 		base := targets[i%len(targets)]
 		l.wg.Go(func() {
-			for {
+			for n := i; ; n += workers {
 				select {
 				case <-l.stop:
 					return
 				default:
 				}
-				resp, b, err := predict(client, base, seed)
+				resp, b, err := predict(client, base, body(n))
 				switch {
 				case err != nil:
 					l.fail(err.Error())

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	// Token, when set, is required as a bearer token on predictions and
 	// model details.
 	Token string
+	// Tap, when set, sees every answered prediction (payload sampling,
+	// shadow scoring).
+	Tap *monitor.Tap
+	// ShadowAlias names the alias scored in the shadow, for /model.
+	ShadowAlias string
 	// Ready reports readiness beyond having a model (false while shutting
 	// down).
 	Ready func() bool
@@ -192,6 +198,7 @@ func (a *API) predict(c *gin.Context) {
 	c.Writer.Header()["Content-Type"] = a.jsonCT
 	c.Writer.WriteHeader(http.StatusOK)
 	_, _ = c.Writer.Write(out)
+	a.cfg.Tap.Answered(m.Name, m.Version, m, req.X[:req.Rows*m.NumFeatures()], m.NumFeatures(), m.NumClasses(), st.body, out)
 }
 
 func (a *API) release(st *state) {
@@ -233,6 +240,21 @@ type modelInfo struct {
 	TrainerVersion string        `json:"trainer_version,omitempty"`
 	CreatedAt      *time.Time    `json:"created_at,omitempty"`
 	LoadedAt       time.Time     `json:"loaded_at"`
+	// Monitored says whether drift is watched: versions made before
+	// training baselines existed are not.
+	Monitored bool        `json:"monitored"`
+	Shadow    *shadowInfo `json:"shadow,omitempty"`
+}
+
+// shadowInfo is how the shadow version compares with the served one.
+type shadowInfo struct {
+	Alias     string   `json:"alias"`
+	Version   string   `json:"version"`
+	Rows      uint64   `json:"rows"`
+	Agreement *float64 `json:"agreement,omitempty"`
+	// MeanAbsProbDiff is the mean absolute difference of the class
+	// probabilities per row.
+	MeanAbsProbDiff *float64 `json:"mean_abs_prob_diff,omitempty"`
 }
 
 func (a *API) model(c *gin.Context) {
@@ -259,6 +281,17 @@ func (a *API) model(c *gin.Context) {
 	if t := m.Meta.CreatedAt; t != nil {
 		ct := t.AsTime()
 		info.CreatedAt = &ct
+	}
+	info.Monitored = m.Drift() != nil
+	if t := a.cfg.Tap; t != nil && t.Shadow != nil {
+		info.Shadow = &shadowInfo{Alias: a.cfg.ShadowAlias}
+		if _, v, ok := t.ShadowOf(m.Name); ok {
+			info.Shadow.Version = v
+		}
+		if st, ok := t.Shadow.Stats(m.Name); ok && st.Version == m.Version && st.ShadowVersion == info.Shadow.Version && st.Rows > 0 {
+			agreement, diff := st.Agreement(), st.AbsDiffSum/float64(st.Rows)
+			info.Shadow.Rows, info.Shadow.Agreement, info.Shadow.MeanAbsProbDiff = st.Rows, &agreement, &diff
+		}
 	}
 	c.JSON(http.StatusOK, info)
 }

@@ -59,10 +59,9 @@ func (s ShadowStats) Agreement() float64 {
 
 type shadowJob struct {
 	model, version, shadowVersion string
-	shadow                        Scorer
-	x, probs                      []float64
-	classes                       []int
-	features                      int
+	served, shadow                Scorer
+	x                             []float64
+	features, classes             int
 }
 
 // NewShadow returns a Shadow; Run scores what it is offered.
@@ -93,12 +92,12 @@ func NewShadow(cfg ShadowConfig) *Shadow {
 // Sample decides whether to shadow this request: ask before copying.
 func (s *Shadow) Sample() bool { return s != nil && rand.Float64() < s.cfg.Fraction }
 
-// Offer queues a request's rows (features wide, flat), the served classes
-// and probabilities (flat) for the shadow. It copies them and never
-// blocks: a full queue drops the request.
-func (s *Shadow) Offer(model, version, shadowVersion string, shadow Scorer, x []float64, features int, classes []int, probs []float64) {
-	j := shadowJob{model: model, version: version, shadowVersion: shadowVersion, shadow: shadow, features: features,
-		x: append([]float64(nil), x...), classes: append([]int(nil), classes...), probs: append([]float64(nil), probs...)}
+// Offer queues a request's rows (features wide, flat) for scoring by
+// both the served model and the shadow, off the response path. It copies
+// the rows and never blocks: a full queue drops the request.
+func (s *Shadow) Offer(model, version string, served Scorer, shadowVersion string, shadow Scorer, x []float64, features, classes int) {
+	j := shadowJob{model: model, version: version, shadowVersion: shadowVersion, served: served, shadow: shadow,
+		features: features, classes: classes, x: append([]float64(nil), x...)}
 	select {
 	case s.jobs <- j:
 	default:
@@ -120,23 +119,27 @@ func (s *Shadow) Run(ctx context.Context) {
 
 func (s *Shadow) score(j shadowJob) {
 	start := time.Now()
-	rows := len(j.classes)
-	k := len(j.probs) / max(rows, 1)
-	p := make([]float64, k)
+	k := j.classes
+	p, q := make([]float64, k), make([]float64, k)
 	agreed, diff := 0, 0.0
 	scored := 0
-	for i := range rows {
-		c, err := j.shadow.Score(j.x[i*j.features:(i+1)*j.features], p)
+	for i := range len(j.x) / j.features {
+		row := j.x[i*j.features : (i+1)*j.features]
+		want, err := j.served.Score(row, p)
+		if err != nil {
+			continue
+		}
+		got, err := j.shadow.Score(row, q)
 		if err != nil {
 			continue
 		}
 		scored++
-		if c == j.classes[i] {
+		if got == want {
 			agreed++
 		}
 		d := 0.0
 		for c := range k {
-			d += math.Abs(p[c] - j.probs[i*k+c])
+			d += math.Abs(p[c] - q[c])
 		}
 		diff += d / float64(k)
 	}
@@ -169,4 +172,29 @@ func (s *Shadow) Stats(model string) (ShadowStats, bool) {
 		return ShadowStats{}, false
 	}
 	return *st, true
+}
+
+// Tap sees every answered request and hands samples of it to the payload
+// log and to the shadow. A nil Tap, or nil parts, do nothing.
+type Tap struct {
+	Sampler *Sampler
+	Shadow  *Shadow
+	// ShadowOf returns the shadow version loaded for a model, if any.
+	ShadowOf func(model string) (Scorer, string, bool)
+}
+
+// Answered is called once a request's answer is written: x holds its rows
+// (features wide), request and response the bodies.
+func (t *Tap) Answered(model, version string, served Scorer, x []float64, features, classes int, request, response []byte) {
+	if t == nil {
+		return
+	}
+	if t.Sampler.Sample() {
+		t.Sampler.Offer(model, version, request, response)
+	}
+	if t.Shadow.Sample() {
+		if shadow, sv, ok := t.ShadowOf(model); ok {
+			t.Shadow.Offer(model, version, served, sv, shadow, x, features, classes)
+		}
+	}
 }

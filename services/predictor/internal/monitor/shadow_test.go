@@ -21,15 +21,7 @@ func (m threshold) Score(x, p []float64) (int, error) {
 }
 
 func TestShadowAgreement(t *testing.T) {
-	served := threshold{0}
 	rows := []float64{-2, 0, -1, 0, 0.5, 0, 1.5, 0} // 4 rows, 2 features
-	var classes []int
-	var probs []float64
-	p := make([]float64, 2)
-	for i := range 4 {
-		c, _ := served.Score(rows[i*2:i*2+2], p)
-		classes, probs = append(classes, c), append(probs, p...)
-	}
 	for _, tc := range []struct {
 		name      string
 		shadow    threshold
@@ -41,7 +33,8 @@ func TestShadowAgreement(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewShadow(ShadowConfig{Registry: prometheus.NewRegistry(), Fraction: 1})
-			s.Offer("iris", "v1", "v2", tc.shadow, rows, 2, classes, probs)
+			tap := &Tap{Shadow: s, ShadowOf: func(string) (Scorer, string, bool) { return tc.shadow, "v2", true }}
+			tap.Answered("iris", "v1", threshold{0}, rows, 2, 2, nil, nil)
 			s.score(<-s.jobs) // what Run does
 			st, ok := s.Stats("iris")
 			if !ok || st.Rows != 4 || st.Agreement() != tc.agreement || math.Abs(st.AbsDiffSum/4-tc.diff) > 1e-12 {
@@ -57,7 +50,7 @@ func TestShadowAgreement(t *testing.T) {
 func TestShadowDropsWhenFull(t *testing.T) {
 	s := NewShadow(ShadowConfig{Registry: prometheus.NewRegistry(), Fraction: 1, Queue: 2})
 	for range 5 {
-		s.Offer("iris", "v1", "v2", threshold{0}, []float64{1}, 1, []int{1}, []float64{0.2, 0.8})
+		s.Offer("iris", "v1", threshold{0}, "v2", threshold{1}, []float64{1}, 1, 2)
 	}
 	if got := testutil.ToFloat64(s.dropped.WithLabelValues("iris")); got != 3 {
 		t.Errorf("dropped %v, want 3", got)
