@@ -36,6 +36,8 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 type app struct {
 	env
 	trainerURL, predictorURL, token, output string
+	// tc and pc talk to the trainer and the predictor.
+	tc, pc *client.Client
 }
 
 // Exit codes.
@@ -106,6 +108,13 @@ for trainers and predictors that ask for one).`,
 		if a.output != "table" && a.output != "json" {
 			return usageError{fmt.Errorf("--output %q: want table or json", a.output)}
 		}
+		var err error
+		if a.tc, err = client.New(a.trainerURL, client.Options{Token: a.token}); err != nil {
+			return usageError{err}
+		}
+		if a.pc, err = client.New(a.predictorURL, client.Options{Token: a.token}); err != nil {
+			return usageError{err}
+		}
 		return nil
 	}
 	root.AddCommand(a.trainCommand(), a.runsCommand(), a.runCommand(), a.compareCommand(), a.cancelCommand(),
@@ -131,12 +140,25 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-func (a *app) trainer() (*client.Client, error) {
-	return client.New(a.trainerURL, client.Options{Token: a.token})
+// listing prints items: as JSON with --output json, else as a table of
+// one row per item.
+func listing[T any](a *app, items []T, header []string, row func(T) []string) error {
+	if a.output == "json" {
+		return a.printJSON(items)
+	}
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return a.table(header, rows)
 }
 
-func (a *app) predictor() (*client.Client, error) {
-	return client.New(a.predictorURL, client.Options{Token: a.token})
+// show prints v as JSON with --output json, else as table does.
+func (a *app) show(v any, table func() error) error {
+	if a.output == "json" {
+		return a.printJSON(v)
+	}
+	return table()
 }
 
 // hint says what to do about an error.

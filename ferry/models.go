@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/modelferry/modelferry/pkg/client"
 	"github.com/spf13/cobra"
 )
 
@@ -15,22 +16,13 @@ func (a *app) modelsCommand() *cobra.Command {
 		Short: "List models and their production and latest versions",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			models, err := tc.Models(cmd.Context())
+			models, err := a.tc.Models(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return a.printJSON(models)
-			}
-			rows := make([][]string, 0, len(models))
-			for _, m := range models {
-				rows = append(rows, []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)})
-			}
-			return a.table([]string{"MODEL", "PRODUCTION", "LATEST"}, rows)
+			return listing(a, models, []string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
+				return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
+			})
 		},
 	}
 }
@@ -42,11 +34,7 @@ func (a *app) modelCommand() *cobra.Command {
 		Example: "  ferry model iris",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			m, err := tc.Model(cmd.Context(), args[0])
+			m, err := a.tc.Model(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -60,7 +48,7 @@ func (a *app) modelCommand() *cobra.Command {
 			rows := make([][]string, 0, len(m.Versions))
 			for _, v := range m.Versions {
 				acc := "-"
-				if vv, err := tc.Version(cmd.Context(), m.Name, v); err == nil && vv.Record.Metrics != nil {
+				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil && vv.Record.Metrics != nil {
 					acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
 				}
 				slices.Sort(pointing[v])
@@ -79,11 +67,7 @@ func (a *app) promoteCommand() *cobra.Command {
 		Example: "  ferry promote iris 20261126T221500Z-1a2b3c4d\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			ch, err := tc.SetAlias(cmd.Context(), args[0], alias, args[1])
+			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])
 			if err != nil {
 				return err
 			}
@@ -110,11 +94,7 @@ than the one it names now. It shows the move and asks before it acts;
 		Example: "  ferry rollback iris\n  ferry rollback iris --yes",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			m, err := tc.Model(cmd.Context(), args[0])
+			m, err := a.tc.Model(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -131,7 +111,7 @@ than the one it names now. It shows the move and asks before it acts;
 			if !yes && !a.confirm("roll back?") {
 				return errors.New("not rolled back")
 			}
-			ch, err := tc.SetAlias(cmd.Context(), m.Name, alias, prev)
+			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
 			if err != nil {
 				return err
 			}
@@ -153,23 +133,14 @@ func (a *app) datasetsCommand() *cobra.Command {
 		Short: "List the datasets stored in the bucket",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			ds, err := tc.Datasets(cmd.Context())
+			ds, err := a.tc.Datasets(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				return a.printJSON(ds)
-			}
-			rows := make([][]string, 0, len(ds))
-			for _, d := range ds {
-				rows = append(rows, []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
-					strconv.Itoa(len(d.Runs)), d.URI})
-			}
-			return a.table([]string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, rows)
+			return listing(a, ds, []string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+				return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+					strconv.Itoa(len(d.Runs)), d.URI}
+			})
 		},
 	}
 }

@@ -14,8 +14,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-
-	"github.com/modelferry/modelferry/pkg/client"
 )
 
 func (a *app) predictCommand() *cobra.Command {
@@ -33,15 +31,11 @@ kept in the output but not sent. "-" reads the CSV from standard input.`,
   ferry predict --model iris flowers.csv -o scored.csv`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pc, err := a.predictor()
-			if err != nil {
-				return usageError{err}
-			}
 			if strings.HasPrefix(strings.TrimSpace(args[0]), "{") {
 				if !json.Valid([]byte(args[0])) {
 					return usageError{errors.New("the JSON argument is not valid JSON")}
 				}
-				ans, err := pc.PredictRaw(cmd.Context(), model, []byte(args[0]))
+				ans, err := a.pc.PredictRaw(cmd.Context(), model, []byte(args[0]))
 				if err != nil {
 					return err
 				}
@@ -55,7 +49,7 @@ kept in the output but not sent. "-" reads the CSV from standard input.`,
 			if batch < 1 {
 				return usageError{errors.New("--batch must be positive")}
 			}
-			return a.predictCSV(cmd, pc, model, args[0], out, batch)
+			return a.predictCSV(cmd, model, args[0], out, batch)
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "model to ask (default: the predictor's first)")
@@ -64,7 +58,7 @@ kept in the output but not sent. "-" reads the CSV from standard input.`,
 	return cmd
 }
 
-func (a *app) predictCSV(cmd *cobra.Command, pc *client.Client, model, path, outPath string, batch int) error {
+func (a *app) predictCSV(cmd *cobra.Command, model, path, outPath string, batch int) error {
 	var in io.Reader = a.stdin
 	size := int64(-1)
 	if path != "-" {
@@ -78,7 +72,7 @@ func (a *app) predictCSV(cmd *cobra.Command, pc *client.Client, model, path, out
 		}
 		in = f
 	}
-	info, err := pc.ModelInfo(cmd.Context(), model)
+	info, err := a.pc.ModelInfo(cmd.Context(), model)
 	if err != nil {
 		return err
 	}
@@ -132,7 +126,7 @@ func (a *app) predictCSV(cmd *cobra.Command, pc *client.Client, model, path, out
 		if len(rows) == 0 {
 			return nil
 		}
-		preds, err := pc.Predict(cmd.Context(), model, rows)
+		preds, err := a.pc.Predict(cmd.Context(), model, rows)
 		if err != nil {
 			return fmt.Errorf("rows %d to %d: %w", total+1, total+len(rows), err)
 		}

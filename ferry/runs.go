@@ -18,11 +18,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Example: "  ferry runs --model iris --status failed --limit 20",
 		Args:    args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			page, err := tc.Runs(cmd.Context(), q)
+			page, err := a.tc.Runs(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
@@ -72,11 +68,7 @@ func (a *app) runCommand() *cobra.Command {
 		Example: "  ferry run 20261126T221500Z-1a2b3c4d",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			r, err := tc.Run(cmd.Context(), args[0])
+			r, err := a.tc.Run(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -140,13 +132,10 @@ func (a *app) compareCommand() *cobra.Command {
 		Example: "  ferry compare 20261126T221500Z-1a2b3c4d 20261126T223000Z-5e6f7a8b",
 		Args:    args(cobra.RangeArgs(2, 10)),
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
 			runs := make([]client.Run, len(ids))
 			for i, id := range ids {
-				if runs[i], err = tc.Run(cmd.Context(), id); err != nil {
+				var err error
+				if runs[i], err = a.tc.Run(cmd.Context(), id); err != nil {
 					return err
 				}
 			}
@@ -225,11 +214,7 @@ func (a *app) cancelCommand() *cobra.Command {
 		Example: "  ferry cancel 20261126T221500Z-1a2b3c4d",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tc, err := a.trainer()
-			if err != nil {
-				return usageError{err}
-			}
-			r, err := tc.Cancel(cmd.Context(), args[0])
+			r, err := a.tc.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

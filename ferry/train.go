@@ -62,10 +62,6 @@ Ctrl-C while waiting asks whether to cancel the run.`,
 }
 
 func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
-	tc, err := a.trainer()
-	if err != nil {
-		return usageError{err}
-	}
 	params := url.Values{}
 	for _, p := range []struct {
 		name, value string
@@ -105,7 +101,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 			fmt.Fprintf(a.stderr, "uploading %s (%s)\n", args[0], humanBytes(st.Size()))
 		}
 	}
-	run, err := tc.Train(cmd.Context(), req)
+	run, err := a.tc.Train(cmd.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -122,7 +118,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 	if a.output == "table" {
 		fmt.Fprintf(a.stderr, "run %s %s (%s)\n", run.ID, run.Status, time.Since(start).Round(time.Millisecond))
 	}
-	final, err := a.follow(cmd.Context(), tc, run, f.maxIter)
+	final, err := a.follow(cmd.Context(), run, f.maxIter)
 	if err != nil {
 		return err
 	}
@@ -131,7 +127,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 
 // follow shows a run's progress until it ends. Ctrl-C asks whether to
 // cancel it.
-func (a *app) follow(ctx context.Context, tc *client.Client, run client.Run, maxIter int) (client.Run, error) {
+func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.Run, error) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	show := a.progressView(maxIter)
@@ -142,7 +138,7 @@ func (a *app) follow(ctx context.Context, tc *client.Client, run client.Run, max
 	}
 	results := make(chan result, 1)
 	go func() {
-		r, err := tc.Events(ctx, run.ID, show.update)
+		r, err := a.tc.Events(ctx, run.ID, show.update)
 		results <- result{r, err}
 	}()
 	for {
@@ -152,7 +148,7 @@ func (a *app) follow(ctx context.Context, tc *client.Client, run client.Run, max
 		case <-a.interrupts:
 			show.pause()
 			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
-				cancelled, err := tc.Cancel(context.WithoutCancel(ctx), run.ID)
+				cancelled, err := a.tc.Cancel(context.WithoutCancel(ctx), run.ID)
 				if err != nil {
 					return client.Run{}, err
 				}
