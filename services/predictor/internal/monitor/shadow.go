@@ -40,6 +40,16 @@ type Shadow struct {
 
 	mu    sync.Mutex
 	stats map[string]*ShadowStats // by model
+
+	// Run's own: the counters of each (model, version, shadow version),
+	// and row buffers handed from Offer to Run.
+	series map[[3]string]*shadowSeries
+	rows64 sync.Pool
+}
+
+type shadowSeries struct {
+	rows, agreed, absDiff prometheus.Counter
+	latency               prometheus.Observer
 }
 
 // ShadowStats is how a shadow compares so far with what is served.
@@ -60,7 +70,7 @@ func (s ShadowStats) Agreement() float64 {
 type shadowJob struct {
 	model, version, shadowVersion string
 	served, shadow                Scorer
-	x                             []float64
+	x                             *[]float64 // from Shadow.rows64
 	features, classes             int
 }
 
@@ -85,7 +95,9 @@ func NewShadow(cfg ShadowConfig) *Shadow {
 			Buckets: []float64{1e-6, 5e-6, 25e-6, 1e-4, 5e-4, 2.5e-3, 0.01, 0.05}}, []string{"model"}),
 		dropped: f.NewCounterVec(prometheus.CounterOpts{Name: "predictor_shadow_dropped_total",
 			Help: "Requests not shadow-scored because the shadow's queue was full."}, []string{"model"}),
-		stats: map[string]*ShadowStats{},
+		stats:  map[string]*ShadowStats{},
+		series: map[[3]string]*shadowSeries{},
+		rows64: sync.Pool{New: func() any { return new([]float64) }},
 	}
 }
 
@@ -96,11 +108,14 @@ func (s *Shadow) Sample() bool { return s != nil && rand.Float64() < s.cfg.Fract
 // both the served model and the shadow, off the response path. It copies
 // the rows and never blocks: a full queue drops the request.
 func (s *Shadow) Offer(model, version string, served Scorer, shadowVersion string, shadow Scorer, x []float64, features, classes int) {
+	buf := s.rows64.Get().(*[]float64)
+	*buf = append((*buf)[:0], x...)
 	j := shadowJob{model: model, version: version, shadowVersion: shadowVersion, served: served, shadow: shadow,
-		features: features, classes: classes, x: append([]float64(nil), x...)}
+		features: features, classes: classes, x: buf}
 	select {
 	case s.jobs <- j:
 	default:
+		s.rows64.Put(buf)
 		s.dropped.WithLabelValues(model).Inc()
 	}
 }
@@ -119,12 +134,20 @@ func (s *Shadow) Run(ctx context.Context) {
 
 func (s *Shadow) score(j shadowJob) {
 	start := time.Now()
+	defer s.rows64.Put(j.x)
+	x := *j.x
 	k := j.classes
-	p, q := make([]float64, k), make([]float64, k)
+	var pq [64]float64 // p and q without allocating, for up to 32 classes
+	p, q := pq[:0], pq[:0]
+	if 2*k <= len(pq) {
+		p, q = pq[:k], pq[k:2*k]
+	} else {
+		p, q = make([]float64, k), make([]float64, k)
+	}
 	agreed, diff := 0, 0.0
 	scored := 0
-	for i := range len(j.x) / j.features {
-		row := j.x[i*j.features : (i+1)*j.features]
+	for i := range len(x) / j.features {
+		row := x[i*j.features : (i+1)*j.features]
 		want, err := j.served.Score(row, p)
 		if err != nil {
 			continue
@@ -143,10 +166,27 @@ func (s *Shadow) score(j shadowJob) {
 		}
 		diff += d / float64(k)
 	}
-	s.latency.WithLabelValues(j.model).Observe(time.Since(start).Seconds())
-	s.rows.WithLabelValues(j.model, j.version, j.shadowVersion).Add(float64(scored))
-	s.agreed.WithLabelValues(j.model, j.version, j.shadowVersion).Add(float64(agreed))
-	s.absDiff.WithLabelValues(j.model, j.version, j.shadowVersion).Add(diff)
+	key := [3]string{j.model, j.version, j.shadowVersion}
+	m := s.series[key]
+	if m == nil {
+		// A new version on either side: the old pair's series go, so the
+		// label sets stay bounded however many versions come and go.
+		for old := range s.series {
+			if old[0] == j.model {
+				for _, v := range []*prometheus.CounterVec{s.rows, s.agreed, s.absDiff} {
+					v.DeleteLabelValues(old[:]...)
+				}
+				delete(s.series, old)
+			}
+		}
+		m = &shadowSeries{rows: s.rows.WithLabelValues(key[:]...), agreed: s.agreed.WithLabelValues(key[:]...),
+			absDiff: s.absDiff.WithLabelValues(key[:]...), latency: s.latency.WithLabelValues(j.model)}
+		s.series[key] = m
+	}
+	m.latency.Observe(time.Since(start).Seconds())
+	m.rows.Add(float64(scored))
+	m.agreed.Add(float64(agreed))
+	m.absDiff.Add(diff)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats[j.model]
