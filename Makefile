@@ -44,6 +44,7 @@ BUILD_FLAGS := -trimpath -tags nomsgpack -ldflags='-s -w'
 build: ## build static binaries into bin/
 	CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/trainer ./services/trainer
 	CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/predictor ./services/predictor
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/ferry ./ferry
 
 .PHONY: generate
 generate: tools ## regenerate protobuf code from proto/
@@ -59,7 +60,7 @@ test: test-tools ## run every test: unit, integration (real S3), end-to-end (rea
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
-	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor
+	go run ./devstack/cmd/devstack licenses -license LICENSE bin/trainer bin/predictor bin/ferry
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
@@ -68,7 +69,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
 .PHONY: run
-run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
+run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack run
 

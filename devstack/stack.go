@@ -29,9 +29,6 @@ type Config struct {
 	// Prometheus, when set, is started with PrometheusConfig.
 	Prometheus       string
 	PrometheusConfig string
-	// PrometheusOptional lets the stack run on when Prometheus cannot start
-	// (another one on its port, say); Prometheus is then nil.
-	PrometheusOptional bool
 	// StateDir keeps S3 data (s3/) and Prometheus data (prometheus/).
 	StateDir string
 	// DataDir holds the trainer's default datasets.
@@ -67,8 +64,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := os.MkdirAll(s3dir, 0o755); err != nil {
 		return nil, err
 	}
-	s.S3 = s.proc("s3", cfg.Versitygw, []string{"--port", cfg.S3Addr, "--quiet", "posix", s3dir},
-		map[string]string{"ROOT_ACCESS_KEY": cfg.AccessKey, "ROOT_SECRET_KEY": cfg.SecretKey}, "http://"+cfg.S3Addr+"/")
+	s.S3 = s.proc("s3", cfg.Versitygw, []string{"--port", cfg.S3Addr, "--health", "/healthz", "--quiet", "posix", s3dir},
+		map[string]string{"ROOT_ACCESS_KEY": cfg.AccessKey, "ROOT_SECRET_KEY": cfg.SecretKey}, cfg.S3Addr, "/healthz", "OK")
 	if err := s.S3.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -80,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		common[k] = v
 	}
 	trainerEnv := merge(common, map[string]string{"TRAINER_ADDR": cfg.TrainerAddr, "TRAINER_DATA_DIR": cfg.DataDir})
-	s.Trainer = s.proc("trainer", filepath.Join(cfg.BinDir, "trainer"), nil, trainerEnv, "http://"+cfg.TrainerAddr+"/readyz")
+	s.Trainer = s.proc("trainer", filepath.Join(cfg.BinDir, "trainer"), nil, trainerEnv, cfg.TrainerAddr, "/readyz", `"status":"ready"`)
 	if err := s.Trainer.Start(ctx); err != nil {
 		s.Stop()
 		return nil, err
@@ -91,7 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			name = fmt.Sprintf("predictor-%d", i+1)
 		}
 		p := s.proc(name, filepath.Join(cfg.BinDir, "predictor"), nil,
-			merge(common, map[string]string{"PREDICTOR_ADDR": addr}), "http://"+addr+"/healthz")
+			merge(common, map[string]string{"PREDICTOR_ADDR": addr}), addr, "/healthz", `"status":"ok"`)
 		if err := p.Start(ctx); err != nil {
 			s.Stop()
 			return nil, err
@@ -103,18 +100,39 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		s.Prometheus = s.proc("prometheus", cfg.Prometheus, []string{
 			"--config.file=" + cfg.PrometheusConfig, "--storage.tsdb.path=" + tsdb,
 			"--web.listen-address=" + cfg.PrometheusAddr, "--log.level=warn",
-		}, nil, "http://"+cfg.PrometheusAddr+"/-/ready")
+		}, nil, cfg.PrometheusAddr, "/-/ready", "Ready")
 		if err := s.Prometheus.Start(ctx); err != nil {
-			if !cfg.PrometheusOptional {
-				s.Stop()
-				return nil, err
-			}
-			_ = s.Prometheus.Stop(5 * time.Second)
-			s.Prometheus = nil
-			fmt.Fprintf(cfg.Out, "prometheus could not start (%v): running without it; is another Prometheus on %s? (Debian's service: systemctl disable --now prometheus)\n", err, cfg.PrometheusAddr)
+			s.Stop()
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// Wait blocks until a process exits, and returns an error naming it, or
+// until ctx ends, and returns ctx's error.
+func (s *Stack) Wait(ctx context.Context) error {
+	procs := append([]*Proc{s.S3, s.Trainer, s.Prometheus}, s.Predictors...)
+	exited := make(chan *Proc, len(procs))
+	for _, p := range procs {
+		if p == nil {
+			continue
+		}
+		done := p.Done()
+		go func() {
+			select {
+			case <-done:
+				exited <- p
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case p := <-exited:
+		return fmt.Errorf("%s exited unexpectedly (%s)", p.Name, p.exitStatus())
+	}
 }
 
 // Stop ends every process, services first, each with SIGTERM.
@@ -150,12 +168,14 @@ func merge(a, b map[string]string) map[string]string {
 
 // Proc is one supervised process that can be stopped and started again.
 type Proc struct {
-	Name   string
-	stack  *Stack
-	path   string
-	args   []string
-	env    map[string]string
-	health string
+	Name  string
+	stack *Stack
+	path  string
+	args  []string
+	env   map[string]string
+	// addr is where the process listens; it is healthy when GET health
+	// there answers 200 with want in the body.
+	addr, health, want string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -163,12 +183,33 @@ type Proc struct {
 	err  error
 }
 
-func (s *Stack) proc(name, path string, args []string, env map[string]string, health string) *Proc {
-	return &Proc{Name: name, stack: s, path: path, args: args, env: env, health: health}
+func (s *Stack) proc(name, path string, args []string, env map[string]string, addr, health, want string) *Proc {
+	return &Proc{Name: name, stack: s, path: path, args: args, env: env, addr: addr, health: health, want: want}
 }
 
-// Start launches the process and waits until its health URL answers 200.
+// PortError is a process's port taken by another program.
+type PortError struct {
+	Proc, Port string
+	Err        error
+}
+
+func (e *PortError) Error() string {
+	return fmt.Sprintf("%s: port %s is taken by another program: %v", e.Proc, e.Port, e.Err)
+}
+
+func (e *PortError) Unwrap() error { return e.Err }
+
+// Start checks that the process's port is free, launches the process and
+// waits until it answers its health check, alive.
 func (p *Proc) Start(ctx context.Context) error {
+	_, port, _ := net.SplitHostPort(p.addr)
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return &PortError{Proc: p.Name, Port: port, Err: err}
+	}
+	if err := ln.Close(); err != nil {
+		return err
+	}
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = os.Environ()
 	for k, v := range p.env {
@@ -199,23 +240,39 @@ func (p *Proc) Start(ctx context.Context) error {
 	for {
 		select {
 		case <-done:
-			return fmt.Errorf("%s exited at start: %v", p.Name, p.err)
+			return fmt.Errorf("%s exited at start (%s)", p.Name, p.exitStatus())
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
 		}
-		resp, err := client.Get(p.health)
-		if err == nil {
+		if resp, err := client.Get("http://" + p.addr + p.health); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			_ = resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return nil
+			if resp.StatusCode == http.StatusOK && !bytes.Contains(body, []byte(p.want)) {
+				return fmt.Errorf("%s: port %s answers %s with %q, not as %s does", p.Name, port, p.health, body, p.Name)
+			}
+			if resp.StatusCode == http.StatusOK {
+				select {
+				case <-done: // the answer came from another program
+				default:
+					return nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer %s within 30s", p.Name, p.health)
+			return fmt.Errorf("%s did not answer %s on port %s within 30s", p.Name, p.health, port)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+func (p *Proc) exitStatus() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		return "exit status 0"
+	}
+	return p.err.Error()
 }
 
 // Signal sends sig to the process.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -46,6 +47,7 @@ const (
 var repoRoot, _ = filepath.Abs("../..")
 
 type system struct {
+	bin        string // the binaries built for the test
 	stack      *devstack.Stack
 	s3         string
 	trainer    string
@@ -75,8 +77,8 @@ func (l *lockedBuffer) String() string {
 // build compiles the services from this checkout into dir.
 func build(t *testing.T, dir string) {
 	t.Helper()
-	for _, svc := range []string{"trainer", "predictor"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), "./services/"+svc)
+	for svc, pkg := range map[string]string{"trainer": "./services/trainer", "predictor": "./services/predictor", "ferry": "./ferry"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, svc), pkg)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", svc, err, out)
@@ -93,8 +95,20 @@ func lookPath(t *testing.T, name, install string) string {
 	return p
 }
 
-func startSystem(t *testing.T) *system {
+// systemOptions change the stack a test starts.
+type systemOptions struct {
+	// env is added to every service's environment.
+	env map[string]string
+	// rules is the directory of alert rules Prometheus loads.
+	rules string
+}
+
+func startSystem(t *testing.T, options ...func(*systemOptions)) *system {
 	t.Helper()
+	opts := systemOptions{env: map[string]string{}, rules: filepath.Join(repoRoot, "prometheus", "rules")}
+	for _, o := range options {
+		o(&opts)
+	}
 	tmp := t.TempDir()
 	build(t, tmp)
 	// Five distinct free ports: all held open until all are chosen.
@@ -117,13 +131,13 @@ func startSystem(t *testing.T) *system {
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files:
-  - %s/prometheus/rules/*.yml
+  - %s/*.yml
 scrape_configs:
   - job_name: trainer
     static_configs: [{targets: ["%s"]}]
   - job_name: predictor
     static_configs: [{targets: ["%s", "%s"]}]
-`, repoRoot, tr, p1, p2)), 0o644); err != nil {
+`, opts.rules, tr, p1, p2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
@@ -134,10 +148,14 @@ scrape_configs:
 		StateDir: filepath.Join(tmp, "state"), DataDir: filepath.Join(repoRoot, "data"),
 		S3Addr: s3, TrainerAddr: tr, PredictorAddrs: []string{p1, p2}, PrometheusAddr: pr,
 		AccessKey: accessKey, SecretKey: secretKey, Out: logs,
-		Env: map[string]string{
-			"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "1s",
-			"S3_TIMEOUT": "2s", "TRAINER_TMP_DIR": tmp,
-		},
+		Env: func() map[string]string {
+			env := map[string]string{
+				"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "1s",
+				"S3_TIMEOUT": "2s", "TRAINER_TMP_DIR": tmp,
+			}
+			maps.Copy(env, opts.env)
+			return env
+		}(),
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, logs)
@@ -152,7 +170,7 @@ scrape_configs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{stack: stack, s3: s3, trainer: "http://" + tr, predictors: []string{"http://" + p1, "http://" + p2},
+	return &system{bin: tmp, stack: stack, s3: s3, trainer: "http://" + tr, predictors: []string{"http://" + p1, "http://" + p2},
 		prometheus: "http://" + pr, store: store, logs: logs}
 }
 
@@ -243,6 +261,11 @@ type load struct {
 }
 
 func startLoad(t *testing.T, targets []string, workers int) *load {
+	return startLoadOf(t, targets, workers, func(int) string { return seed })
+}
+
+// startLoadOf is startLoad with the bodies body(0), body(1), ... in turn.
+func startLoadOf(t *testing.T, targets []string, workers int, body func(i int) string) *load {
 	l := &load{stop: make(chan struct{})}
 	// Stopped on any exit, so a failed subtest leaves no load behind.
 	t.Cleanup(l.halt)
@@ -250,13 +273,13 @@ func startLoad(t *testing.T, targets []string, workers int) *load {
 	for i := range workers {
 		base := targets[i%len(targets)]
 		l.wg.Go(func() {
-			for {
+			for n := i; ; n += workers {
 				select {
 				case <-l.stop:
 					return
 				default:
 				}
-				resp, b, err := predict(client, base, seed)
+				resp, b, err := predict(client, base, body(n))
 				switch {
 				case err != nil:
 					l.fail(err.Error())

@@ -118,6 +118,32 @@ func Validate(m *artifactpb.Model) error {
 			}
 		}
 	}
+	return validateBaseline(m)
+}
+
+// validateBaseline checks the drift baseline, when there is one: a
+// predictor indexes its counts by feature, bin and class.
+func validateBaseline(m *artifactpb.Model) error {
+	b := m.Baseline
+	if b == nil {
+		return nil
+	}
+	if len(b.Features) != len(m.FeatureNames) {
+		return corrupt("baseline has %d features, the model %d", len(b.Features), len(m.FeatureNames))
+	}
+	for j, f := range b.Features {
+		if len(f.Counts) != len(f.Edges)+1 {
+			return corrupt("baseline of feature %d: %d counts for %d edges", j, len(f.Counts), len(f.Edges))
+		}
+		for i, e := range f.Edges {
+			if math.IsNaN(e) || math.IsInf(e, 0) || (i > 0 && e <= f.Edges[i-1]) {
+				return corrupt("baseline of feature %d: edges are not finite and increasing", j)
+			}
+		}
+	}
+	if len(b.LabelCounts) != len(m.ClassNames) || len(b.PredictionCounts) != len(m.ClassNames) {
+		return corrupt("baseline class counts do not match the %d classes", len(m.ClassNames))
+	}
 	return nil
 }
 

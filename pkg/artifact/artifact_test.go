@@ -218,3 +218,40 @@ func TestDecodeVersionChecksTheName(t *testing.T) {
 		}
 	}
 }
+
+func TestBaselineIsOptionalAndChecked(t *testing.T) {
+	m := sample() // no baseline: an artifact made before monitoring existed
+	if err := Validate(m); err != nil {
+		t.Fatalf("without a baseline: %v", err)
+	}
+	good := &artifactpb.Baseline{Rows: 10,
+		Features: []*artifactpb.FeatureBaseline{
+			{Edges: []float64{1, 2}, Counts: []uint64{3, 3, 4}},
+			{Edges: nil, Counts: []uint64{10}},
+		},
+		LabelCounts: []uint64{3, 3, 4}, PredictionCounts: []uint64{4, 3, 3}}
+	m.Baseline = good
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(b)
+	if err != nil || !proto.Equal(back.Baseline, good) {
+		t.Fatalf("round trip: %v, %v", back.GetBaseline(), err)
+	}
+	for name, damage := range map[string]func(*artifactpb.Baseline){
+		"features":        func(b *artifactpb.Baseline) { b.Features = b.Features[:1] },
+		"counts":          func(b *artifactpb.Baseline) { b.Features[0].Counts = b.Features[0].Counts[:2] },
+		"edges order":     func(b *artifactpb.Baseline) { b.Features[0].Edges = []float64{2, 1} },
+		"edges finite":    func(b *artifactpb.Baseline) { b.Features[0].Edges = []float64{1, math.Inf(1)} },
+		"class counts":    func(b *artifactpb.Baseline) { b.LabelCounts = b.LabelCounts[:2] },
+		"predicted class": func(b *artifactpb.Baseline) { b.PredictionCounts = nil },
+	} {
+		bad := proto.Clone(good).(*artifactpb.Baseline)
+		damage(bad)
+		m.Baseline = bad
+		if err := Validate(m); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+}

@@ -135,6 +135,8 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 		status = err.Error()
 	case res != nil && res.Status == optimize.IterationLimit:
 		status = res.Status.String()
+	case errors.As(err, new(optimize.ErrFunc)), errors.As(err, new(optimize.ErrGrad)):
+		return nil, FitInfo{}, fmt.Errorf("%w: the objective or its gradient is not finite (%v): rescale the features or standardize them", ErrInvalidData, err)
 	default:
 		return nil, FitInfo{}, fmt.Errorf("minimize: %w", err)
 	}

@@ -278,3 +278,14 @@ func TestModelValidate(t *testing.T) {
 		t.Errorf("valid model rejected: %v", err)
 	}
 }
+
+func TestNonFiniteObjectiveIsInvalidData(t *testing.T) {
+	// Finite values whose gradient sums overflow.
+	d := Data{X: []float64{-1e308, 1e308, -1e308, 1e308}, Y: []int{0, 1, 0, 1}, Rows: 4, Features: 1, Classes: 2}
+	for _, standardize := range []bool{false, true} {
+		_, _, err := Fit(context.Background(), d, Options{Standardize: standardize})
+		if !errors.Is(err, ErrInvalidData) {
+			t.Errorf("standardize=%v: %v, want ErrInvalidData", standardize, err)
+		}
+	}
+}

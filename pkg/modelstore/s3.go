@@ -10,7 +10,6 @@ import (
 	"net/url"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // S3Options configures an S3 bucket.
@@ -21,6 +20,9 @@ type S3Options struct {
 	Bucket    string
 	Region    string
 	UseTLS    bool
+	// AWS are the credential sources tried when AccessKey and SecretKey
+	// are empty.
+	AWS AWS
 	// Transport replaces the HTTP transport, for tests.
 	Transport http.RoundTripper
 }
@@ -44,7 +46,7 @@ func NewS3(opts S3Options) (*S3, error) {
 		opts.Region = "us-east-1"
 	}
 	c, err := minio.New(opts.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
+		Creds:     credentialChain(opts),
 		Secure:    opts.UseTLS,
 		Region:    opts.Region,
 		Transport: opts.Transport,

@@ -279,6 +279,21 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		}
 	})
 
+	t.Run("sampled predictions go under logs/<model>/<date>/", func(t *testing.T) {
+		at := time.Date(2026, 12, 1, 13, 4, 5, 0, time.UTC)
+		key, err := s.PutLog(ctx, "iris", at, []byte("{\"a\":1}\n"))
+		if err != nil || !strings.HasPrefix(key, "logs/iris/2026-12-01/20261201T130405") || !strings.HasSuffix(key, ".ndjson") {
+			t.Fatalf("key %q, %v", key, err)
+		}
+		b, _, err := s.get(ctx, key, GetOptions{})
+		if err != nil || string(b) != "{\"a\":1}\n" {
+			t.Errorf("stored %q, %v", b, err)
+		}
+		if _, err := s.PutLog(ctx, "../x", at, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bad model: %v", err)
+		}
+	})
+
 	t.Run("invalid names are refused", func(t *testing.T) {
 		for _, err := range []error{
 			func() error { _, err := s.ListVersions(ctx, "Bad Name"); return err }(),

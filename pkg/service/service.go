@@ -65,6 +65,8 @@ type App struct {
 	Prober   *Prober
 	// Version is the module version or VCS revision of the binary.
 	Version string
+	// Addr is the address the service listens on.
+	Addr string
 
 	storageReady chan struct{}
 	group        run.Group
@@ -117,7 +119,7 @@ func Run(ctx context.Context, spec Spec, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	app := &App{Logger: logger, Version: buildVersion(), Prober: &Prober{}, storageReady: make(chan struct{})}
+	app := &App{Logger: logger, Version: buildVersion(), Addr: addr, Prober: &Prober{}, storageReady: make(chan struct{})}
 	logger.Info("starting "+spec.Name, "version", app.Version, "config", env)
 
 	if app.Store, err = modelstore.OpenS3(s3opts, storeOpts); err != nil {
@@ -214,4 +216,18 @@ func buildVersion() string {
 		}
 	}
 	return "dev"
+}
+
+// Loopback reports whether addr (host:port) only listens on the machine
+// itself: 127.0.0.0/8, ::1 or localhost. ":8080" listens everywhere.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -105,7 +105,9 @@ func newBrowser(t *testing.T, base, token string) *browser {
 // open loads a console page and waits for sel in it.
 func (b *browser) open(path, sel string) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		b.t.Fatalf("open %s: %v", path, err)
 	}
 }
@@ -123,9 +125,9 @@ func (b *browser) text(sel string) string {
 }
 
 // eval evaluates a JavaScript expression.
-func eval[T any](b *browser, js string) T {
+func eval[T any](b *browser, js string, opts ...chromedp.EvaluateOption) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js, opts...))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", js, err)
 	}
@@ -255,6 +257,13 @@ func (g *gatedProxy) allow(n int64) {
 	}
 	g.credit += n
 	g.cond.Broadcast()
+}
+
+// hold holds the next reads again, with no bytes allowed.
+func (g *gatedProxy) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open, g.credit = false, 0
 }
 
 type gatedBody struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/modelferry/modelferry/devstack/testkit/repo"
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
@@ -45,12 +47,12 @@ type apiRun struct {
 // training held at known points of its load, and a comparison of three
 // runs. It leaves a screenshot of each page in .data/console-screenshots.
 func TestConsoleInChromium(t *testing.T) {
-	const token = "console-test-token"
+	const token, readToken = "console-test-token", "console-read-token"
 	const slowKey = "datasets/slow.csv"
 	s3 := s3test.Start(t)
 	proxy := startGatedProxy(t, s3, "/modelferry/"+slowKey)
 	addr := s3test.FreeAddr(t)
-	tr := startTrainer(t, s3, addr, map[string]string{"S3_ENDPOINT": proxy.URL, "TRAINER_TOKEN": token})
+	tr := startTrainer(t, s3, addr, "S3_ENDPOINT", proxy.URL, "TRAINER_TOKEN", token, "TRAINER_READ_TOKEN", readToken)
 	defer tr.stop()
 	base := "http://" + addr
 
@@ -69,6 +71,17 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("promotions: %v %v %v", good.Promoted, held.Promoted, all.Promoted)
 	}
 	b := newBrowser(t, base, token)
+
+	t.Run("sign in", func(t *testing.T) {
+		b := b.on(t)
+		b.open("/ui/runs", "form.signin")
+		if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.CSS(`form.signin input[name=token]`), readToken)); err != nil {
+			t.Fatal(err)
+		}
+		b.click(`form.signin button[type=submit]`)
+		b.waitFor("signed in, on the page asked for", `location.pathname == "/ui/runs" && !!document.getElementById("runs")`)
+		b.clean("sign in")
+	})
 
 	t.Run("models", func(t *testing.T) {
 		b := b.on(t)
@@ -93,7 +106,7 @@ func TestConsoleInChromium(t *testing.T) {
 	t.Run("model: promote, roll back, integrity", func(t *testing.T) {
 		b := b.on(t)
 		var model struct{ Versions []string }
-		callAPI(t, "GET", base+"/models/iris", "", "", &model)
+		callAPI(t, "GET", base+"/models/iris", token, "", &model)
 		b.open("/ui/models/iris", "#versions")
 		if n := eval[int](b, `document.querySelectorAll("#versions tbody tr").length`); n != len(model.Versions) {
 			t.Errorf("%d version rows, the API lists %d", n, len(model.Versions))
@@ -103,7 +116,7 @@ func TestConsoleInChromium(t *testing.T) {
 			var m struct {
 				Aliases map[string]struct{ Version string }
 			}
-			callAPI(t, "GET", base+"/models/iris", "", "", &m)
+			callAPI(t, "GET", base+"/models/iris", token, "", &m)
 			return m.Aliases["production"].Version
 		}
 		promote := func(version string) {
@@ -155,7 +168,7 @@ func TestConsoleInChromium(t *testing.T) {
 				}
 			}
 		}
-		callAPI(t, "GET", base+"/models/iris/versions/"+good.Version, "", "", &v)
+		callAPI(t, "GET", base+"/models/iris/versions/"+good.Version, token, "", &v)
 		b.open("/ui/models/iris/versions/"+good.Version, "#sha256")
 		for sel, want := range map[string]string{
 			"#sha256": v.SHA256, "#features": "sepal_length, sepal_width, petal_length, petal_width",
@@ -180,7 +193,7 @@ func TestConsoleInChromium(t *testing.T) {
 			Label         string
 			Probabilities map[string]float64
 		}
-		callAPI(t, "POST", base+"/models/iris/versions/"+good.Version+"/predict", "",
+		callAPI(t, "POST", base+"/models/iris/versions/"+good.Version+"/predict", token,
 			`{"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}`, &pred)
 		if got := b.text("#try-label"); got != pred.Label {
 			t.Errorf("label %q, the API says %q", got, pred.Label)
@@ -190,10 +203,12 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("p(%s) %q, the API says %s", class, got, f4(p))
 			}
 		}
+		// The downloads work from the page: the browser's cookie carries
+		// the read token.
 		for _, link := range []string{"#download-artifact", "#download-dataset"} {
-			href := eval[string](b, `document.querySelector("`+link+`").href`)
-			if code := callAPI(t, "GET", href, "", "", nil); code != 200 {
-				t.Errorf("%s %s: %d", link, href, code)
+			status := eval[int](b, `fetch(document.querySelector("`+link+`").href).then(r => r.status)`, chromedp.EvalAwaitPromise)
+			if status != 200 {
+				t.Errorf("%s: %d", link, status)
 			}
 		}
 		b.shot("version")
@@ -203,7 +218,7 @@ func TestConsoleInChromium(t *testing.T) {
 	t.Run("runs", func(t *testing.T) {
 		b := b.on(t)
 		var page struct{ Runs []apiRun }
-		callAPI(t, "GET", base+"/runs", "", "", &page)
+		callAPI(t, "GET", base+"/runs", token, "", &page)
 		b.open("/ui/runs", "#runs")
 		ids := eval[[]string](b, `[...document.querySelectorAll("#runs tbody tr")].map(r => r.dataset.run)`)
 		var want []string
@@ -230,7 +245,7 @@ func TestConsoleInChromium(t *testing.T) {
 	t.Run("run", func(t *testing.T) {
 		b := b.on(t)
 		var r apiRun
-		callAPI(t, "GET", base+"/runs/"+good.ID, "", "", &r)
+		callAPI(t, "GET", base+"/runs/"+good.ID, token, "", &r)
 		b.open("/ui/runs/"+good.ID, "#run-status")
 		if got := b.text(`[data-metric="accuracy"]`); got != f4(r.Metrics.Accuracy) {
 			t.Errorf("accuracy %q, want %s", got, f4(r.Metrics.Accuracy))
@@ -346,7 +361,7 @@ func TestConsoleInChromium(t *testing.T) {
 		// The run ends: the page reloads itself into the finished run.
 		b.waitFor("finished", `!window.stillThisPage && document.querySelector("#run-status").textContent.trim() == "succeeded"`)
 		var done apiRun
-		callAPI(t, "GET", base+"/runs/"+run.ID, "", "", &done)
+		callAPI(t, "GET", base+"/runs/"+run.ID, token, "", &done)
 		if got := b.text(`[data-metric="accuracy"]`); done.Status != "succeeded" || got != f4(done.Metrics.Accuracy) {
 			t.Errorf("finished run %s, accuracy %q want %s", done.Status, got, f4(done.Metrics.Accuracy))
 		}
@@ -354,5 +369,29 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Errorf("finished run: %d rows, %d history points", done.Dataset.Rows, len(done.History))
 		}
 		b.clean("live run")
+	})
+
+	t.Run("a run is cancelled from its page", func(t *testing.T) {
+		b := b.on(t)
+		proxy.hold()
+		var run apiRun
+		if code := callAPI(t, "POST", base+"/train", token, `{"dataset": "`+slowKey+`"}`, &run); code != 202 {
+			t.Fatalf("train: %d", code)
+		}
+		b.open("/ui/runs/"+run.ID, ".live-panel")
+		b.waitFor("loading", `document.querySelector('.live-panel [data-field="stage"]').textContent == "loading"`)
+		b.takeDialogs()
+		b.click("button[data-cancel]")
+		b.waitFor("cancelled", `document.querySelector("#run-status").textContent.trim() == "cancelled"`)
+		var done apiRun
+		callAPI(t, "GET", base+"/runs/"+run.ID, token, "", &done)
+		if done.Status != "cancelled" || done.Version != "" {
+			t.Errorf("run %s, version %q", done.Status, done.Version)
+		}
+		if d := b.takeDialogs(); strings.Join(d, " ") != "confirm" {
+			t.Errorf("dialogs %v", d)
+		}
+		b.shot("run-cancelled")
+		b.clean("cancelled run")
 	})
 }

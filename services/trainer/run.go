@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/envconfig"
 	"github.com/modelferry/modelferry/pkg/httpserver"
@@ -18,6 +23,9 @@ import (
 
 type config struct {
 	token           string
+	readToken       string
+	limits          pipeline.Limits
+	runTimeout      time.Duration
 	dataDir         string
 	tempDir         string
 	maxUpload       int64
@@ -29,6 +37,7 @@ type config struct {
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("TRAINER_TOKEN", "bearer token required on mutating calls; empty means no auth")
+	cfg.readToken = env.Secret("TRAINER_READ_TOKEN", "bearer token required to read runs, models and datasets (TRAINER_TOKEN works too); empty means reads are open")
 	cfg.dataDir = env.String("TRAINER_DATA_DIR", "data", "directory of default datasets, <model>.csv")
 	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train")
 	cfg.maxUpload = env.Int64("TRAINER_MAX_UPLOAD_BYTES", 1<<30, "largest CSV or multipart upload")
@@ -38,6 +47,13 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		MinAccuracy:   env.Float("TRAINER_GATE_MIN_ACCURACY", 0.7, "quality gate: lowest accuracy promoted to production"),
 		MaxRegression: env.Float("TRAINER_GATE_MAX_REGRESSION", 0.05, "quality gate: how far below production's accuracy a new model may be"),
 	}
+	cfg.limits = pipeline.Limits{
+		MaxFeatures:   env.Int("TRAINER_MAX_FEATURES", pipeline.DefaultLimits.MaxFeatures, "most feature columns a dataset may have"),
+		MaxClasses:    env.Int("TRAINER_MAX_CLASSES", pipeline.DefaultLimits.MaxClasses, "most distinct labels a dataset may have"),
+		MaxParameters: env.Int("TRAINER_MAX_PARAMETERS", pipeline.DefaultLimits.MaxParameters, "most coefficients (features × classes) a model may have"),
+		MaxNameBytes:  pipeline.DefaultLimits.MaxNameBytes,
+	}
+	cfg.runTimeout = env.Duration("TRAINER_RUN_TIMEOUT", time.Hour, "longest a run may take from start to end; it then fails")
 	cfg.shutdownTimeout = env.Duration("TRAINER_SHUTDOWN_TIMEOUT", time.Minute, "how long running trainings may take to finish at shutdown")
 	if cfg.maxUpload < 1 {
 		env.Fail("TRAINER_MAX_UPLOAD_BYTES must be positive")
@@ -47,6 +63,12 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	}
 	if cfg.parallel < 1 {
 		env.Fail("TRAINER_PARALLEL_RUNS must be positive")
+	}
+	if cfg.limits.MaxFeatures < 1 || cfg.limits.MaxClasses < 2 || cfg.limits.MaxParameters < 2 {
+		env.Fail("TRAINER_MAX_FEATURES must be positive, TRAINER_MAX_CLASSES and TRAINER_MAX_PARAMETERS at least 2")
+	}
+	if cfg.runTimeout <= 0 {
+		env.Fail("TRAINER_RUN_TIMEOUT must be positive")
 	}
 	// Answers of at most a minute, but /train lifts both limits for its
 	// uploads and its waits.
@@ -71,6 +93,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // start wires the registry, the run queue and the API.
 func start(app *service.App, cfg config) error {
 	started := time.Now()
+	if cfg.token == "" && !service.Loopback(app.Addr) {
+		app.Logger.Warn("TRAINER_TOKEN is empty and the trainer listens beyond loopback: anyone who reaches " +
+			app.Addr + " can train models and move production; set TRAINER_TOKEN")
+	}
+	uploads, err := uploadDir(cfg.tempDir, app.Logger)
+	if err != nil {
+		return err
+	}
 	var queue *jobs.Queue
 	reg := registry.New(registry.Config{
 		Storage: app.Store, Logger: app.Logger, Gate: cfg.gate,
@@ -78,20 +108,27 @@ func start(app *service.App, cfg config) error {
 	})
 	queue = jobs.New(jobs.Config{
 		Saver: reg, Logger: app.Logger, Metrics: jobs.NewMetrics(app.Registry),
-		MaxQueued: cfg.maxQueue, Parallel: cfg.parallel,
+		MaxQueued: cfg.maxQueue, Parallel: cfg.parallel, RunTimeout: cfg.runTimeout,
 		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
 			return pipeline.Run(ctx, pipeline.Input{
-				Run: run, Source: src, Datasets: app.Store, Registry: reg, Logger: app.Logger,
+				Run: run, Source: src, Limits: cfg.limits, Datasets: app.Store, Registry: reg, Logger: app.Logger,
 				TrainerVersion: app.Version, Now: time.Now, Update: update,
 			})
 		},
 	})
+	// With a read token, a browser's reads carry it in the console's
+	// cookie: from here on, for the API's routes and the console's.
+	var readAuth gin.HandlerFunc
+	if cfg.readToken != "" {
+		app.Engine.Use(console.TokenFromCookie)
+		readAuth = httpserver.BearerAuth(app.Logger, "modelferry-trainer", cfg.token, cfg.readToken)
+	}
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
-		DataDir: cfg.dataDir, TempDir: cfg.tempDir, MaxUploadBytes: cfg.maxUpload, Token: cfg.token,
+		DataDir: cfg.dataDir, TempDir: uploads, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
-	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version}).Register(app.Engine, nil)
+	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version}).Register(app.Engine, readAuth)
 
 	// Ready once storage answers and what a dead process left is cleaned
 	// up; then as long as storage answers.
@@ -144,3 +181,24 @@ const (
 	errNotReached  = readiness("model storage not reached yet")
 	errStorageDown = readiness("model storage is unavailable")
 )
+
+// uploadDir is where uploads are spooled: a directory of the trainer's own
+// under tmp, emptied at start of what a killed process left.
+func uploadDir(tmp string, logger *slog.Logger) (string, error) {
+	dir := filepath.Join(tmp, "modelferry-uploads")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("upload directory: %w", err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, "upload-*.csv"))
+	if err != nil {
+		return "", fmt.Errorf("upload directory: %w", err)
+	}
+	for _, f := range left {
+		if err := os.Remove(f); err != nil {
+			logger.Warn("removing a spooled upload left behind", "file", f, "err", err)
+			continue
+		}
+		logger.Info("removed a spooled upload left behind", "file", f)
+	}
+	return dir, nil
+}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
-	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -70,17 +72,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startTrainer runs a trainer on addr over s3; extra variables override
-// the defaults.
-func startTrainer(t *testing.T, s3 *s3test.Server, addr string, extra ...map[string]string) *trainer {
+func startTrainer(t *testing.T, s3 *s3test.Server, addr string, extra ...string) *trainer {
 	t.Helper()
 	env := map[string]string{
 		"TRAINER_ADDR": addr, "S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey,
 		"S3_SECRET_KEY": s3test.SecretKey, "TRAINER_DATA_DIR": "../../data", "TRAINER_TMP_DIR": t.TempDir(),
 		"TRAINER_SHUTDOWN_TIMEOUT": "15s",
 	}
-	for _, m := range extra {
-		maps.Copy(env, m)
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &trainer{t: t, addr: addr, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
@@ -219,4 +219,37 @@ func getStatus(t *testing.T, url string) int {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestStartSweepsUploadsAKilledTrainerLeft(t *testing.T) {
+	s3 := s3test.Start(t)
+	tmp := t.TempDir()
+	left := filepath.Join(tmp, "modelferry-uploads", "upload-123.csv")
+	if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("a,b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr := startTrainer(t, s3, s3test.FreeAddr(t), "TRAINER_TMP_DIR", tmp)
+	defer tr.stop()
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the spooled upload is still there: %v", err)
+	}
+}
+
+func TestWarnsWithoutATokenBeyondLoopback(t *testing.T) {
+	s3 := s3test.Start(t)
+	_, port, _ := net.SplitHostPort(s3test.FreeAddr(t))
+	tr := startTrainer(t, s3, "127.0.0.1:"+port)
+	tr.stop()
+	if strings.Contains(tr.logs.String(), "TRAINER_TOKEN is empty") {
+		t.Error("warned on loopback")
+	}
+	_, port, _ = net.SplitHostPort(s3test.FreeAddr(t))
+	tr = startTrainer(t, s3, ":"+port)
+	tr.stop()
+	if !strings.Contains(tr.logs.String(), "TRAINER_TOKEN is empty and the trainer listens beyond loopback") {
+		t.Errorf("no warning; logs:\n%s", tr.logs)
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 
 	"github.com/modelferry/modelferry/devstack"
 	"github.com/modelferry/modelferry/devstack/licenses"
@@ -20,13 +22,13 @@ const (
 	devSecretKey = "modelferry-dev-secret"
 )
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("usage: devstack run|bench|querycheck|licenses [flags]")
 	}
 	switch args[0] {
 	case "run":
-		return runStack(ctx, args[1:], stdout)
+		return runStack(ctx, args[1:], getenv, stdout)
 	case "bench":
 		return bench(ctx, args[1:], stdout)
 	case "querycheck":
@@ -37,14 +39,35 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return fmt.Errorf("unknown command %q: want run, bench, querycheck or licenses", args[0])
 }
 
-func runStack(ctx context.Context, args []string, stdout io.Writer) error {
+// runPorts are the ports `make run` listens on, each from a variable.
+func runPorts() []struct{ proc, env, def string } {
+	return []struct{ proc, env, def string }{
+		{"s3", "MODELFERRY_S3_PORT", "9000"},
+		{"trainer", "MODELFERRY_TRAINER_PORT", "8080"},
+		{"predictor", "MODELFERRY_PREDICTOR_PORT", "8000"},
+		{"prometheus", "MODELFERRY_PROMETHEUS_PORT", "9090"},
+	}
+}
+
+func runStack(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	state := fs.String("state", ".data", "where S3 and Prometheus keep their data between runs")
 	bin := fs.String("bin", "bin", "directory of the trainer and predictor binaries")
 	data := fs.String("data", "data", "directory of default datasets")
-	promConfig := fs.String("prometheus-config", "prometheus/prometheus.local.yml", "Prometheus configuration")
+	promConfig := fs.String("prometheus-config", "prometheus/prometheus.local.yml", "Prometheus configuration; its targets are replaced by the ports in use")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	port, portVar := map[string]string{}, map[string]string{}
+	for _, v := range runPorts() {
+		p := getenv(v.env)
+		if p == "" {
+			p = v.def
+		}
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s=%q: want a port number, 1 to 65535", v.env, p)
+		}
+		port[v.proc], portVar[v.proc] = p, v.env
 	}
 	vgw, err := exec.LookPath("versitygw")
 	if err != nil {
@@ -59,40 +82,56 @@ func runStack(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(*state, 0o755); err != nil {
+		return err
+	}
+	promFile := filepath.Join(*state, "prometheus.yml")
+	if err := writePrometheusConfig(*promConfig, promFile, map[string]string{
+		"prometheus": "localhost:" + port["prometheus"], "trainer": "localhost:" + port["trainer"],
+		"predictor": "localhost:" + port["predictor"],
+	}); err != nil {
+		return err
+	}
 	cfg := devstack.Config{
-		BinDir: *bin, Versitygw: vgw, Prometheus: prom, PrometheusConfig: *promConfig, PrometheusOptional: true,
+		BinDir: *bin, Versitygw: vgw, Prometheus: prom, PrometheusConfig: promFile,
 		StateDir: *state, DataDir: dataDir,
-		S3Addr: "127.0.0.1:9000", TrainerAddr: "127.0.0.1:8080", PredictorAddrs: []string{"127.0.0.1:8000"},
-		PrometheusAddr: "127.0.0.1:9090", AccessKey: devAccessKey, SecretKey: devSecretKey, Out: stdout,
+		S3Addr: "127.0.0.1:" + port["s3"], TrainerAddr: "127.0.0.1:" + port["trainer"],
+		PredictorAddrs: []string{"127.0.0.1:" + port["predictor"]}, PrometheusAddr: "127.0.0.1:" + port["prometheus"],
+		AccessKey: devAccessKey, SecretKey: devSecretKey, Out: stdout,
 	}
 	stack, err := devstack.Start(ctx, cfg)
+	if pe := (*devstack.PortError)(nil); errors.As(err, &pe) {
+		return fmt.Errorf("%w\nstop that program, or choose another port: %s=<port> make run", err, portVar[pe.Proc])
+	}
 	if err != nil {
 		return err
 	}
-	promLine := "http://localhost:9090"
-	switch {
-	case prom == "":
+	promLine := "http://localhost:" + port["prometheus"]
+	if prom == "" {
 		promLine = "not running (apt-get install prometheus)"
-	case stack.Prometheus == nil:
-		promLine = "not running (see above)"
 	}
 	fmt.Fprintf(stdout, `
 modelferry is running (data in %s; a second make run keeps the models):
-  S3 (versitygw)  http://localhost:9000   access key %s, secret key %s
-  trainer         http://localhost:8080
-  predictor       http://localhost:8000   (no model until the first training)
+  S3 (versitygw)  http://localhost:%s   access key %s, secret key %s
+  trainer         http://localhost:%s
+  predictor       http://localhost:%s   (no model until the first training)
   prometheus      %s
 
 Train, then predict:
-  curl -X POST 'localhost:8080/train?wait=true'
-  curl -X POST localhost:8000/predict -H 'Content-Type: application/json' \
+  curl -X POST 'localhost:%[5]s/train?wait=true'
+  curl -X POST localhost:%[6]s/predict -H 'Content-Type: application/json' \
     -d '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}'
 
 Ctrl-C stops everything.
 
-`, *state, devAccessKey, devSecretKey, promLine)
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "stopping...")
+`, *state, port["s3"], devAccessKey, devSecretKey, port["trainer"], port["predictor"], promLine)
+	err = stack.Wait(ctx)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "stopping...")
+		stack.Stop()
+		return nil
+	}
+	fmt.Fprintf(stdout, "\n%v: stopping everything\n", err)
 	stack.Stop()
-	return nil
+	return err
 }

@@ -108,8 +108,12 @@ type Model struct {
 	TrainerVersion string                 `protobuf:"bytes,12,opt,name=trainer_version,json=trainerVersion,proto3" json:"trainer_version,omitempty"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	RunId          string                 `protobuf:"bytes,14,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What the training data looked like, for drift monitoring in the
+	// predictor. Absent in artifacts made before it existed: monitoring is
+	// then off for them.
+	Baseline      *Baseline `protobuf:"bytes,15,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Model) Reset() {
@@ -240,6 +244,143 @@ func (x *Model) GetRunId() string {
 	return ""
 }
 
+func (x *Model) GetBaseline() *Baseline {
+	if x != nil {
+		return x.Baseline
+	}
+	return nil
+}
+
+// Baseline describes the training rows: each feature's distribution over
+// quantile bins, and the class mix of the labels and of the model's
+// predictions.
+type Baseline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per feature, in feature_names' order.
+	Features []*FeatureBaseline `protobuf:"bytes,1,rep,name=features,proto3" json:"features,omitempty"`
+	// Training rows per class id, by label.
+	LabelCounts []uint64 `protobuf:"varint,2,rep,packed,name=label_counts,json=labelCounts,proto3" json:"label_counts,omitempty"`
+	// Training rows per class id, by the model's prediction.
+	PredictionCounts []uint64 `protobuf:"varint,3,rep,packed,name=prediction_counts,json=predictionCounts,proto3" json:"prediction_counts,omitempty"`
+	// Training rows counted.
+	Rows          uint64 `protobuf:"varint,4,opt,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Baseline) Reset() {
+	*x = Baseline{}
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Baseline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Baseline) ProtoMessage() {}
+
+func (x *Baseline) ProtoReflect() protoreflect.Message {
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Baseline.ProtoReflect.Descriptor instead.
+func (*Baseline) Descriptor() ([]byte, []int) {
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Baseline) GetFeatures() []*FeatureBaseline {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *Baseline) GetLabelCounts() []uint64 {
+	if x != nil {
+		return x.LabelCounts
+	}
+	return nil
+}
+
+func (x *Baseline) GetPredictionCounts() []uint64 {
+	if x != nil {
+		return x.PredictionCounts
+	}
+	return nil
+}
+
+func (x *Baseline) GetRows() uint64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+type FeatureBaseline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Inner bin edges, increasing: bin i holds values v with
+	// edges[i-1] <= v < edges[i] (the first and last bins are open).
+	Edges []float64 `protobuf:"fixed64,1,rep,packed,name=edges,proto3" json:"edges,omitempty"`
+	// Training rows per bin: len(edges) + 1 of them.
+	Counts        []uint64 `protobuf:"varint,2,rep,packed,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeatureBaseline) Reset() {
+	*x = FeatureBaseline{}
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeatureBaseline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeatureBaseline) ProtoMessage() {}
+
+func (x *FeatureBaseline) ProtoReflect() protoreflect.Message {
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeatureBaseline.ProtoReflect.Descriptor instead.
+func (*FeatureBaseline) Descriptor() ([]byte, []int) {
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FeatureBaseline) GetEdges() []float64 {
+	if x != nil {
+		return x.Edges
+	}
+	return nil
+}
+
+func (x *FeatureBaseline) GetCounts() []uint64 {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
 // LinearModel holds coefficients in the standardized space, as
 // scikit-learn's coef_ and intercept_: one row for two classes (the
 // positive class, index 1), one row per class otherwise.
@@ -256,7 +397,7 @@ type LinearModel struct {
 
 func (x *LinearModel) Reset() {
 	*x = LinearModel{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +409,7 @@ func (x *LinearModel) String() string {
 func (*LinearModel) ProtoMessage() {}
 
 func (x *LinearModel) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +422,7 @@ func (x *LinearModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinearModel.ProtoReflect.Descriptor instead.
 func (*LinearModel) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{2}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LinearModel) GetRows() uint32 {
@@ -323,7 +464,7 @@ type Scaler struct {
 
 func (x *Scaler) Reset() {
 	*x = Scaler{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +476,7 @@ func (x *Scaler) String() string {
 func (*Scaler) ProtoMessage() {}
 
 func (x *Scaler) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +489,7 @@ func (x *Scaler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scaler.ProtoReflect.Descriptor instead.
 func (*Scaler) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{3}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Scaler) GetMean() []float64 {
@@ -380,7 +521,7 @@ type TrainingParams struct {
 
 func (x *TrainingParams) Reset() {
 	*x = TrainingParams{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +533,7 @@ func (x *TrainingParams) String() string {
 func (*TrainingParams) ProtoMessage() {}
 
 func (x *TrainingParams) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +546,7 @@ func (x *TrainingParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainingParams.ProtoReflect.Descriptor instead.
 func (*TrainingParams) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{4}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TrainingParams) GetC() float64 {
@@ -471,7 +612,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +624,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +637,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{5}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Metrics) GetMetricsOn() string {
@@ -547,7 +688,7 @@ type DatasetInfo struct {
 
 func (x *DatasetInfo) Reset() {
 	*x = DatasetInfo{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +700,7 @@ func (x *DatasetInfo) String() string {
 func (*DatasetInfo) ProtoMessage() {}
 
 func (x *DatasetInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +713,7 @@ func (x *DatasetInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetInfo.ProtoReflect.Descriptor instead.
 func (*DatasetInfo) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{6}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DatasetInfo) GetUri() string {
@@ -622,7 +763,7 @@ type FitInfo struct {
 
 func (x *FitInfo) Reset() {
 	*x = FitInfo{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +775,7 @@ func (x *FitInfo) String() string {
 func (*FitInfo) ProtoMessage() {}
 
 func (x *FitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +788,7 @@ func (x *FitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FitInfo.ProtoReflect.Descriptor instead.
 func (*FitInfo) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{7}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FitInfo) GetObjective() float64 {
@@ -686,7 +827,7 @@ const file_modelferry_artifact_v1_artifact_proto_rawDesc = "" +
 	"\bEnvelope\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12%\n" +
-	"\x0epayload_sha256\x18\x03 \x01(\fR\rpayloadSha256\"\xff\x04\n" +
+	"\x0epayload_sha256\x18\x03 \x01(\fR\rpayloadSha256\"\xbd\x05\n" +
 	"\x05Model\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -704,7 +845,16 @@ const file_modelferry_artifact_v1_artifact_proto_rawDesc = "" +
 	"\x0ftrainer_version\x18\f \x01(\tR\x0etrainerVersion\x129\n" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x15\n" +
-	"\x06run_id\x18\x0e \x01(\tR\x05runId\"y\n" +
+	"\x06run_id\x18\x0e \x01(\tR\x05runId\x12<\n" +
+	"\bbaseline\x18\x0f \x01(\v2 .modelferry.artifact.v1.BaselineR\bbaseline\"\xb3\x01\n" +
+	"\bBaseline\x12C\n" +
+	"\bfeatures\x18\x01 \x03(\v2'.modelferry.artifact.v1.FeatureBaselineR\bfeatures\x12!\n" +
+	"\flabel_counts\x18\x02 \x03(\x04R\vlabelCounts\x12+\n" +
+	"\x11prediction_counts\x18\x03 \x03(\x04R\x10predictionCounts\x12\x12\n" +
+	"\x04rows\x18\x04 \x01(\x04R\x04rows\"?\n" +
+	"\x0fFeatureBaseline\x12\x14\n" +
+	"\x05edges\x18\x01 \x03(\x01R\x05edges\x12\x16\n" +
+	"\x06counts\x18\x02 \x03(\x04R\x06counts\"y\n" +
 	"\vLinearModel\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
 	"\x04cols\x18\x02 \x01(\rR\x04cols\x12\"\n" +
@@ -756,31 +906,35 @@ func file_modelferry_artifact_v1_artifact_proto_rawDescGZIP() []byte {
 	return file_modelferry_artifact_v1_artifact_proto_rawDescData
 }
 
-var file_modelferry_artifact_v1_artifact_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_modelferry_artifact_v1_artifact_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_modelferry_artifact_v1_artifact_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: modelferry.artifact.v1.Envelope
 	(*Model)(nil),                 // 1: modelferry.artifact.v1.Model
-	(*LinearModel)(nil),           // 2: modelferry.artifact.v1.LinearModel
-	(*Scaler)(nil),                // 3: modelferry.artifact.v1.Scaler
-	(*TrainingParams)(nil),        // 4: modelferry.artifact.v1.TrainingParams
-	(*Metrics)(nil),               // 5: modelferry.artifact.v1.Metrics
-	(*DatasetInfo)(nil),           // 6: modelferry.artifact.v1.DatasetInfo
-	(*FitInfo)(nil),               // 7: modelferry.artifact.v1.FitInfo
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*Baseline)(nil),              // 2: modelferry.artifact.v1.Baseline
+	(*FeatureBaseline)(nil),       // 3: modelferry.artifact.v1.FeatureBaseline
+	(*LinearModel)(nil),           // 4: modelferry.artifact.v1.LinearModel
+	(*Scaler)(nil),                // 5: modelferry.artifact.v1.Scaler
+	(*TrainingParams)(nil),        // 6: modelferry.artifact.v1.TrainingParams
+	(*Metrics)(nil),               // 7: modelferry.artifact.v1.Metrics
+	(*DatasetInfo)(nil),           // 8: modelferry.artifact.v1.DatasetInfo
+	(*FitInfo)(nil),               // 9: modelferry.artifact.v1.FitInfo
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_modelferry_artifact_v1_artifact_proto_depIdxs = []int32{
-	2, // 0: modelferry.artifact.v1.Model.linear:type_name -> modelferry.artifact.v1.LinearModel
-	3, // 1: modelferry.artifact.v1.Model.scaler:type_name -> modelferry.artifact.v1.Scaler
-	4, // 2: modelferry.artifact.v1.Model.params:type_name -> modelferry.artifact.v1.TrainingParams
-	5, // 3: modelferry.artifact.v1.Model.metrics:type_name -> modelferry.artifact.v1.Metrics
-	6, // 4: modelferry.artifact.v1.Model.dataset:type_name -> modelferry.artifact.v1.DatasetInfo
-	7, // 5: modelferry.artifact.v1.Model.fit:type_name -> modelferry.artifact.v1.FitInfo
-	8, // 6: modelferry.artifact.v1.Model.created_at:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	4,  // 0: modelferry.artifact.v1.Model.linear:type_name -> modelferry.artifact.v1.LinearModel
+	5,  // 1: modelferry.artifact.v1.Model.scaler:type_name -> modelferry.artifact.v1.Scaler
+	6,  // 2: modelferry.artifact.v1.Model.params:type_name -> modelferry.artifact.v1.TrainingParams
+	7,  // 3: modelferry.artifact.v1.Model.metrics:type_name -> modelferry.artifact.v1.Metrics
+	8,  // 4: modelferry.artifact.v1.Model.dataset:type_name -> modelferry.artifact.v1.DatasetInfo
+	9,  // 5: modelferry.artifact.v1.Model.fit:type_name -> modelferry.artifact.v1.FitInfo
+	10, // 6: modelferry.artifact.v1.Model.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 7: modelferry.artifact.v1.Model.baseline:type_name -> modelferry.artifact.v1.Baseline
+	3,  // 8: modelferry.artifact.v1.Baseline.features:type_name -> modelferry.artifact.v1.FeatureBaseline
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_modelferry_artifact_v1_artifact_proto_init() }
@@ -794,7 +948,7 @@ func file_modelferry_artifact_v1_artifact_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_modelferry_artifact_v1_artifact_proto_rawDesc), len(file_modelferry_artifact_v1_artifact_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -15,12 +15,15 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Models gives the model to serve; nil means none is loaded yet.
 type Models interface {
 	Current() *serving.Model
+	// Waiting says why no model is served yet.
+	Waiting() string
 }
 
 // Config configures the API.
@@ -33,6 +36,14 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
 	MaxBodyBytes int64
 	MaxBatch     int
+	// Token, when set, is required as a bearer token on predictions and
+	// model details.
+	Token string
+	// Tap, when set, sees every answered prediction (payload sampling,
+	// shadow scoring).
+	Tap *monitor.Tap
+	// ShadowAlias names the alias scored in the shadow, for /model.
+	ShadowAlias string
 	// Ready reports readiness beyond having a model (false while shutting
 	// down).
 	Ready func() bool
@@ -68,17 +79,20 @@ func New(cfg Config) *API {
 
 // Register adds the routes to e.
 func (a *API) Register(e *gin.Engine) {
-	e.POST("/predict", a.predict)
-	e.GET("/model", a.model)
+	// Health and readiness stay open for probes; predictions and model
+	// details take PREDICTOR_TOKEN when it is set.
+	auth := httpserver.BearerAuth(a.log, "modelferry-predictor", a.cfg.Token)
+	e.POST("/predict", auth, a.predict)
+	e.GET("/model", auth, a.model)
 	e.GET("/v2", a.oipServer)
 	e.GET("/v2/health/live", a.oipLive)
 	e.GET("/v2/health/ready", a.oipReady)
-	e.GET("/v2/models/:name", a.oipMetadata)
+	e.GET("/v2/models/:name", auth, a.oipMetadata)
 	e.GET("/v2/models/:name/ready", a.oipModelReady)
-	e.POST("/v2/models/:name/infer", a.oipInfer)
-	e.GET("/v2/models/:name/versions/:version", a.oipMetadata)
+	e.POST("/v2/models/:name/infer", auth, a.oipInfer)
+	e.GET("/v2/models/:name/versions/:version", auth, a.oipMetadata)
 	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
-	e.POST("/v2/models/:name/versions/:version/infer", a.oipInfer)
+	e.POST("/v2/models/:name/versions/:version/infer", auth, a.oipInfer)
 	e.GET("/openapi.json", serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())
@@ -88,7 +102,7 @@ func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, 
 
 func (a *API) noModel() *httpserver.Error {
 	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable,
-		"no model loaded yet: waiting for %s@%s to be published (POST /train on the trainer)", a.cfg.Model, a.cfg.Alias)
+		"no model loaded yet: %s", a.cfg.Models.Waiting())
 }
 
 // jsonContentType accepts a missing type (curl's habit) and
@@ -184,6 +198,7 @@ func (a *API) predict(c *gin.Context) {
 	c.Writer.Header()["Content-Type"] = a.jsonCT
 	c.Writer.WriteHeader(http.StatusOK)
 	_, _ = c.Writer.Write(out)
+	a.cfg.Tap.Answered(m.Name, m.Version, m, req.X[:req.Rows*m.NumFeatures()], m.NumFeatures(), m.NumClasses(), st.body, out)
 }
 
 func (a *API) release(st *state) {
@@ -225,6 +240,21 @@ type modelInfo struct {
 	TrainerVersion string        `json:"trainer_version,omitempty"`
 	CreatedAt      *time.Time    `json:"created_at,omitempty"`
 	LoadedAt       time.Time     `json:"loaded_at"`
+	// Monitored says whether drift is watched: versions made before
+	// training baselines existed are not.
+	Monitored bool        `json:"monitored"`
+	Shadow    *shadowInfo `json:"shadow,omitempty"`
+}
+
+// shadowInfo is how the shadow version compares with the served one.
+type shadowInfo struct {
+	Alias     string   `json:"alias"`
+	Version   string   `json:"version"`
+	Rows      uint64   `json:"rows"`
+	Agreement *float64 `json:"agreement,omitempty"`
+	// MeanAbsProbDiff is the mean absolute difference of the class
+	// probabilities per row.
+	MeanAbsProbDiff *float64 `json:"mean_abs_prob_diff,omitempty"`
 }
 
 func (a *API) model(c *gin.Context) {
@@ -251,6 +281,17 @@ func (a *API) model(c *gin.Context) {
 	if t := m.Meta.CreatedAt; t != nil {
 		ct := t.AsTime()
 		info.CreatedAt = &ct
+	}
+	info.Monitored = m.Drift() != nil
+	if t := a.cfg.Tap; t != nil && t.Shadow != nil {
+		info.Shadow = &shadowInfo{Alias: a.cfg.ShadowAlias}
+		if _, v, ok := t.ShadowOf(m.Name); ok {
+			info.Shadow.Version = v
+		}
+		if st, ok := t.Shadow.Stats(m.Name); ok && st.Version == m.Version && st.ShadowVersion == info.Shadow.Version && st.Rows > 0 {
+			agreement, diff := st.Agreement(), st.AbsDiffSum/float64(st.Rows)
+			info.Shadow.Rows, info.Shadow.Agreement, info.Shadow.MeanAbsProbDiff = st.Rows, &agreement, &diff
+		}
 	}
 	c.JSON(http.StatusOK, info)
 }

@@ -30,10 +30,13 @@ func TestMain(m *testing.M) {
 type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
 func (f *fixedModels) Current() *serving.Model { return f.m.Load() }
+func (f *fixedModels) Waiting() string {
+	return "waiting for iris@production to be published (POST /train on the trainer)"
+}
 
 const version = "20261126T100000Z-00000001"
 
-func newAPI(t testing.TB, loaded bool) (*gin.Engine, *fixedModels) {
+func newAPI(t testing.TB, loaded bool, token ...string) (*gin.Engine, *fixedModels) {
 	t.Helper()
 	models := &fixedModels{}
 	if loaded {
@@ -50,7 +53,11 @@ func newAPI(t testing.TB, loaded bool) (*gin.Engine, *fixedModels) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
-	New(Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 4096, MaxBatch: 5}).Register(e)
+	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 4096, MaxBatch: 5}
+	if len(token) > 0 {
+		cfg.Token = token[0]
+	}
+	New(cfg).Register(e)
 	return e, models
 }
 
@@ -362,5 +369,35 @@ func TestDocsAreServedOffline(t *testing.T) {
 	}
 	if w := do(e, "GET", "/docs", "", ""); w.Code != http.StatusMovedPermanently {
 		t.Errorf("/docs: %d", w.Code)
+	}
+}
+
+func TestPredictorToken(t *testing.T) {
+	e, _ := newAPI(t, true, "s3cret")
+	oip := `{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP64","data":[5.1,3.5,1.4,0.2]}]}`
+	for _, tc := range []struct {
+		method, target, auth, body string
+		status                     int
+	}{
+		{"POST", "/predict", "", seed, 401},
+		{"POST", "/predict", "Bearer nope", seed, 403},
+		{"POST", "/predict", "Bearer s3cret", seed, 200},
+		{"GET", "/model", "", "", 401},
+		{"POST", "/v2/models/iris/infer", "", oip, 401},
+		{"POST", "/v2/models/iris/infer", "Bearer s3cret", oip, 200},
+		{"GET", "/v2/models/iris", "", "", 401},
+		{"GET", "/v2/health/ready", "", "", 200},
+		{"GET", "/v2/health/live", "", "", 200},
+		{"GET", "/v2/models/iris/ready", "", "", 200},
+	} {
+		req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		if w.Code != tc.status {
+			t.Errorf("%s %s with %q: %d, want %d: %s", tc.method, tc.target, tc.auth, w.Code, tc.status, w.Body)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
@@ -41,7 +42,10 @@ type Config struct {
 	// CacheDir, when set, keeps the last good artifact on disk so that a
 	// restart during an S3 outage still serves.
 	CacheDir string
-	Now      func() time.Time
+	// Clock, when set, turns drift monitoring on for models with a
+	// training baseline.
+	Clock *monitor.Clock
+	Now   func() time.Time
 }
 
 // Reloader follows Model@Alias.
@@ -49,6 +53,9 @@ type Reloader struct {
 	cfg     Config
 	log     *slog.Logger
 	current atomic.Pointer[serving.Model]
+
+	// waiting says why no model is served yet, for readiness and 503s.
+	waiting atomic.Pointer[string]
 
 	etag string // of the alias as last read
 	// badSHA is an artifact that failed to load: it is not fetched again
@@ -132,6 +139,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 		if r.Current() == nil {
 			r.log.Debug("no model published yet")
+			r.wait(fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias))
 		}
 		return nil
 	case errors.Is(err, modelstore.ErrIntegrity):
@@ -142,9 +150,12 @@ func (r *Reloader) Poll(ctx context.Context) error {
 			r.fail(modelstore.Alias{}, err)
 			r.etag = etag
 		}
+		r.wait(fmt.Sprintf("the %s@%s alias is unreadable (integrity): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
+			r.cfg.Model, r.cfg.Alias, r.cfg.Model, r.cfg.Alias))
 		return err
 	case err != nil:
 		r.log.Warn("polling alias", "err", err)
+		r.wait("model storage is unavailable; the model loads once it answers")
 		return err
 	}
 	r.lastPoll.Set(float64(r.cfg.Now().Unix()))
@@ -164,6 +175,12 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	}
 	if err := r.load(ctx, alias); err != nil {
 		r.fail(alias, err)
+		if errors.Is(err, modelstore.ErrIntegrity) {
+			r.wait(fmt.Sprintf("%s@%s points at version %s, which failed its integrity check (sha256 or structure): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
+				r.cfg.Model, r.cfg.Alias, alias.Version, r.cfg.Model, r.cfg.Alias))
+		} else {
+			r.wait(fmt.Sprintf("loading version %s of %s@%s failed; retrying", alias.Version, r.cfg.Model, r.cfg.Alias))
+		}
 		if errors.Is(err, modelstore.ErrIntegrity) || errors.Is(err, modelstore.ErrNotFound) {
 			// Retrying cannot help until the alias moves.
 			r.badSHA = alias.SHA256
@@ -188,9 +205,36 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
 	}
+	r.watch(sm)
 	r.swap(sm)
 	r.writeCache(b, alias)
 	return nil
+}
+
+// watch turns drift monitoring on for sm when the predictor monitors and
+// the artifact has a baseline.
+func (r *Reloader) watch(sm *serving.Model) {
+	if r.cfg.Clock != nil {
+		sm.Watch(monitor.NewDrift(sm.Meta, r.cfg.Clock))
+	}
+}
+
+// wait records why no model is served, while none is.
+func (r *Reloader) wait(why string) {
+	if r.Current() == nil {
+		r.waiting.Store(&why)
+	}
+}
+
+// Waiting says why no model is served yet; empty once one is.
+func (r *Reloader) Waiting() string {
+	if r.Current() != nil {
+		return ""
+	}
+	if w := r.waiting.Load(); w != nil {
+		return *w
+	}
+	return fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias)
 }
 
 // swap serves sm from now on; requests already holding the old model
@@ -305,7 +349,9 @@ func (r *Reloader) loadCache() {
 		if derr != nil {
 			err = derr
 		} else {
-			sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now())
+			if sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now()); err == nil {
+				r.watch(sm)
+			}
 		}
 	}
 	if err != nil {

@@ -2,9 +2,11 @@ package reloader
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,4 +248,27 @@ func newFixtureNoBucket(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloa
 	}
 	return New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
 		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
+}
+
+// A predictor that starts while production names a corrupt artifact says
+// so, instead of waiting for a model to be published.
+func TestStartOnACorruptArtifactSaysIntegrity(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := context.Background()
+	if w := f.r.Waiting(); !strings.Contains(w, "waiting for iris@production to be published") {
+		t.Errorf("before any poll: %q", w)
+	}
+	ref := testmodel.Publish(t, f.store, testmodel.Iris(t), "iris", "production", 1)
+	if err := os.WriteFile(f.s3.Path("modelferry", "models/iris/versions/"+ref.Version+"/model.pb"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Poll(ctx); !errors.Is(err, modelstore.ErrIntegrity) {
+		t.Fatalf("poll: %v, want ErrIntegrity", err)
+	}
+	if f.r.Current() != nil {
+		t.Fatal("a corrupt model is served")
+	}
+	if w := f.r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, ref.Version) {
+		t.Errorf("waiting says %q, want the integrity failure of %s", w, ref.Version)
+	}
 }

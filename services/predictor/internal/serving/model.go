@@ -14,6 +14,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 )
 
 // Model is a verified, compiled model. It is immutable once built and is
@@ -33,6 +34,7 @@ type Model struct {
 	classJSON [][]byte
 	modelJSON []byte
 	counted   []prometheus.Counter // predictions per class
+	drift     *monitor.Drift
 }
 
 // New builds a Model from a decoded artifact whose file hashed to sha256.
@@ -81,12 +83,32 @@ func (m *Model) NumClasses() int { return len(m.Classes) }
 // It counts the prediction. It does not allocate. Values so large that a
 // logit overflows get an *InputError rather than NaN probabilities.
 func (m *Model) Predict(x, p []float64) (int, error) {
-	k := m.compiled.PredictProba(x, p)
-	if math.IsNaN(p[k]) {
-		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
+	k, err := m.Score(x, p)
+	if err != nil {
+		return 0, err
 	}
 	if m.counted != nil {
 		m.counted[k].Inc()
 	}
+	if m.drift != nil {
+		m.drift.Observe(x, k)
+	}
 	return k, nil
 }
+
+// Score is Predict without counting: for shadow scoring, which must not
+// show in the served model's metrics.
+func (m *Model) Score(x, p []float64) (int, error) {
+	k := m.compiled.PredictProba(x, p)
+	if math.IsNaN(p[k]) {
+		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
+	}
+	return k, nil
+}
+
+// Watch has the model count its rows for drift monitoring. Call it before
+// the model serves; d nil leaves it unwatched.
+func (m *Model) Watch(d *monitor.Drift) { m.drift = d }
+
+// Drift is the model's drift watch; nil when it is not monitored.
+func (m *Model) Drift() *monitor.Drift { return m.drift }

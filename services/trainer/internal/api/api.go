@@ -4,11 +4,9 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,6 +33,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Token, when set, is required as a bearer token on mutating calls.
 	Token string
+	// ReadToken, when set, is required (or Token) to read runs, models and
+	// datasets.
+	ReadToken string
 
 	// What the endpoints of views.go read: live runs, artifacts and
 	// datasets.
@@ -56,41 +57,25 @@ func New(cfg Config) *API { return &API{cfg: cfg, log: cfg.Logger} }
 
 // Register adds the routes to e.
 func (a *API) Register(e *gin.Engine) {
-	auth := a.requireToken
+	const realm = "modelferry-trainer"
+	auth := httpserver.BearerAuth(a.log, realm, a.cfg.Token)
+	read := httpserver.BearerAuth(a.log, realm, a.cfg.Token, a.cfg.ReadToken)
 	e.POST("/train", auth, a.train)
-	e.GET("/runs", a.listRuns)
-	e.GET("/runs/:id", a.getRun)
-	e.GET("/models", a.listModels)
+	e.GET("/runs", read, a.listRuns)
+	e.GET("/runs/:id", read, a.getRun)
+	e.POST("/runs/:id/cancel", auth, a.cancelRun)
+	e.GET("/models", read, a.listModels)
 	model := e.Group("/models/:model", a.modelPath)
-	model.GET("", a.getModel)
-	model.GET("/versions/:version", a.getVersion)
+	model.GET("", read, a.getModel)
+	model.GET("/versions/:version", read, a.getVersion)
 	model.PUT("/aliases/:alias", auth, a.setAlias)
-	a.registerViews(e, model)
+	a.registerViews(e, model, read)
 }
 
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
 
 func badRequest(format string, args ...any) *httpserver.Error {
 	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
-}
-
-// requireToken enforces TRAINER_TOKEN with a constant-time comparison.
-func (a *API) requireToken(c *gin.Context) {
-	if a.cfg.Token == "" {
-		return
-	}
-	h := c.GetHeader("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if h == "" || !ok {
-		c.Header("WWW-Authenticate", `Bearer realm="modelferry-trainer"`)
-		a.fail(c, httpserver.Errorf(http.StatusUnauthorized, httpserver.CodeUnauthenticated,
-			"this call needs an Authorization: Bearer <token> header"))
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.Token)) != 1 {
-		a.fail(c, httpserver.Errorf(http.StatusForbidden, httpserver.CodePermissionDenied, "the bearer token is not valid"))
-		return
-	}
 }
 
 // storeError maps registry failures to API errors.
@@ -133,7 +118,10 @@ func modelParam(name string) (string, error) {
 		m = DefaultModel
 	}
 	if !modelstore.ValidName(m) {
-		return "", badRequest("model name %q must match [a-z0-9][a-z0-9_-]{0,62}", m)
+		return "", badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m))
 	}
 	return m, nil
 }
+
+// quote cuts a client's value for an error message.
+var quote = httpserver.Quote

@@ -349,7 +349,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"C zero", "/train", "application/json", `{"params":{"c":0}}`, "", 400, "invalid_argument", "c must be a positive finite number, got 0"},
 		{"C negative query", "/train?c=-1", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", "c must be a positive"},
 		{"C not a number", "/train?c=abc", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", `c: "abc" is not a number`},
-		{"max_iter zero", "/train", "application/json", `{"params":{"max_iter":0}}`, "", 400, "invalid_argument", "max_iter must be in [1, 1000000], got 0"},
+		{"max_iter zero", "/train", "application/json", `{"params":{"max_iter":0}}`, "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 0"},
 		{"tol negative", "/train", "application/json", `{"params":{"tol":-1}}`, "", 400, "invalid_argument", "tol must be a positive"},
 		{"test_fraction one", "/train", "application/json", `{"params":{"test_fraction":1}}`, "", 400, "invalid_argument", "test_fraction must be in [0, 1), got 1"},
 		{"test_fraction negative", "/train?test_fraction=-0.1", "", "", "", 400, "invalid_argument", "test_fraction must be in [0, 1)"},
@@ -450,6 +450,7 @@ func TestAuth(t *testing.T) {
 		{"train with wrong token", "POST", "/train", "Bearer nope", 403},
 		{"train with basic auth", "POST", "/train", "Basic czNjcmV0", 401},
 		{"alias without token", "PUT", "/models/iris/aliases/production", "", 401},
+		{"cancel without token", "POST", "/runs/20261126T000000Z-00000000/cancel", "", 401},
 		{"reads need no token", "GET", "/runs", "", 200},
 		{"train with token", "POST", "/train", "Bearer s3cret", 202},
 	} {
@@ -466,6 +467,197 @@ func TestAuth(t *testing.T) {
 				t.Error("401 without WWW-Authenticate")
 			}
 		})
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *jobs.Config) { c.Token, c.ReadToken = "writer", "reader" })
+	for _, tc := range []struct {
+		name, method, target, auth string
+		status                     int
+	}{
+		{"runs without token", "GET", "/runs", "", 401},
+		{"models without token", "GET", "/models", "", 401},
+		{"model without token", "GET", "/models/iris", "", 401},
+		{"run without token", "GET", "/runs/20261126T000000Z-00000000", "", 401},
+		{"runs with the read token", "GET", "/runs", "Bearer reader", 200},
+		{"runs with the write token", "GET", "/runs", "Bearer writer", 200},
+		{"runs with a wrong token", "GET", "/runs", "Bearer nope", 403},
+		{"train with the read token", "POST", "/train", "Bearer reader", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h []string
+			if tc.auth != "" {
+				h = []string{"Authorization", tc.auth}
+			}
+			if resp := e.do(tc.method, tc.target, "", nil, h...); resp.code != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.code, tc.status, resp.body)
+			}
+		})
+	}
+}
+
+func TestCancelRun(t *testing.T) {
+	e := newEnv(t)
+	release := e.block("/run.json")
+	running := e.do("POST", "/train", "", nil).run(t)
+	waitRun(t, e, running.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
+	queued := e.do("POST", "/train", "", nil).run(t)
+
+	resp := e.do("POST", "/runs/"+queued.ID+"/cancel", "", nil)
+	if resp.code != 200 || resp.run(t).Status != registry.StatusCancelled {
+		t.Fatalf("cancel queued: %d %s", resp.code, resp.body)
+	}
+	if got := e.do("GET", "/runs?status=cancelled", "", nil); !strings.Contains(string(got.body), queued.ID) {
+		t.Errorf("cancelled run not listed by status: %s", got.body)
+	}
+	resp = e.do("POST", "/runs/"+queued.ID+"/cancel", "", nil)
+	if resp.code != http.StatusConflict || !strings.Contains(resp.apiError(t).Message, "only queued or running runs") {
+		t.Errorf("cancel twice: %d %s", resp.code, resp.body)
+	}
+	if resp := e.do("POST", "/runs/20261126T000000Z-00000000/cancel", "", nil); resp.code != http.StatusNotFound {
+		t.Errorf("cancel unknown: %d %s", resp.code, resp.body)
+	}
+	release()
+	done := waitRun(t, e, running.ID, func(r registry.Run) bool { return r.Status.Terminal() })
+	if done.Status != registry.StatusSucceeded {
+		t.Errorf("the running run ended %s", done.Status)
+	}
+}
+
+func TestCancelStopsARunningFit(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *jobs.Config) { c.MaxUploadBytes = 64 << 20 })
+	// Unscaled and badly conditioned: thousands of iterations.
+	var b strings.Builder
+	b.WriteString("a,b,label\n")
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 20_000 {
+		fmt.Fprintf(&b, "%.3f,%.3f,k%d\n", 1e4*r.NormFloat64()+float64(i%3), 1e-3*r.NormFloat64()+float64(i%3)*1e-4, i%3)
+	}
+	resp := e.do("POST", "/train?standardize=false&max_iter=100000&tol=1e-12", "text/csv", strings.NewReader(b.String()))
+	id := resp.run(t).ID
+	waitRun(t, e, id, func(r registry.Run) bool { return r.Progress != nil && r.Progress.Iteration > 0 })
+	resp = e.do("POST", "/runs/"+id+"/cancel", "", nil)
+	got := resp.run(t)
+	if resp.code != 200 || got.Status != registry.StatusCancelled || got.Error.Code != "cancelled" || got.Version != "" {
+		t.Fatalf("cancel running: %d %+v", resp.code, got)
+	}
+	if versions, _ := e.store.ListVersions(context.Background(), "iris"); len(versions) != 0 {
+		t.Errorf("a cancelled run published %v", versions)
+	}
+}
+
+func TestQueueFullRefusesBeforeReadingTheBody(t *testing.T) {
+	e := newEnv(t, func(_ *Config, tc *jobs.Config) { tc.MaxQueued = 1 })
+	e.block("/run.json")
+	first := e.do("POST", "/train", "", nil).run(t)
+	waitRun(t, e, first.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
+	e.do("POST", "/train", "", nil) // queued: the queue is full
+	body := &countingReader{r: bytes.NewReader(iris(t))}
+	resp := e.do("POST", "/train", "text/csv", body)
+	if resp.code != http.StatusTooManyRequests {
+		t.Fatalf("%d %s", resp.code, resp.body)
+	}
+	if body.n != 0 {
+		t.Errorf("%d bytes of the body were read before the 429", body.n)
+	}
+	if entries, _ := os.ReadDir(e.tmp); len(entries) != 0 {
+		t.Errorf("%d files spooled", len(entries))
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestTrainingLimits(t *testing.T) {
+	e := newEnv(t, func(c *Config, qc *jobs.Config) { c.MaxUploadBytes = 32 << 20 })
+	wide := func(cols int) string {
+		var b strings.Builder
+		for j := range cols {
+			fmt.Fprintf(&b, "f%d,", j)
+		}
+		b.WriteString("y\n")
+		for range 2 {
+			b.WriteString(strings.Repeat("1,", cols) + "a\n")
+		}
+		return b.String()
+	}
+	manyClasses := func(k int) string {
+		var b strings.Builder
+		b.WriteString("x,y\n")
+		for i := range 2 * k {
+			fmt.Fprintf(&b, "%d,c%d\n", i, i%k)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, query, body string
+		want              string
+	}{
+		{"a million columns", "", wide(1_000_000), "TRAINER_MAX_FEATURES"},
+		{"too many features", "", wide(10_001), "10001 feature columns; the limit is 10000 (TRAINER_MAX_FEATURES)"},
+		{"a long column name", "", "x,y,z" + strings.Repeat("n", 5000) + "\n1,2,a\n3,4,b\n", "is 5001 bytes; the limit is 256"},
+		{"a long label", "", "x,y\n1," + strings.Repeat("a", 5000) + "\n2,b\n", "class label"},
+		{"too many classes", "", manyClasses(1001), "TRAINER_MAX_CLASSES"},
+		{"features times classes", "", manyClassesWide(1000, 1001), "TRAINER_MAX_PARAMETERS"},
+		{"overflowing values", "test_fraction=0", "a,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n", `column "a" has values up to 1e+308`},
+		{"overflowing values, split", "", "a,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n", "rescale"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.do("POST", "/train?wait=true&"+tc.query, "text/csv", strings.NewReader(tc.body))
+			if resp.code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %.300s", resp.code, resp.body)
+			}
+			run := resp.run(t)
+			if run.Error == nil || run.Error.Code != "invalid_argument" || !strings.Contains(run.Error.Message, tc.want) {
+				t.Errorf("error %+v, want %q", run.Error, tc.want)
+			}
+			if len(resp.body) > 4096 {
+				t.Errorf("a %d-byte answer echoes the input", len(resp.body))
+			}
+		})
+	}
+}
+
+// manyClassesWide is a dataset of k classes and f features.
+func manyClassesWide(k, f int) string {
+	var b strings.Builder
+	for j := range f {
+		fmt.Fprintf(&b, "f%d,", j)
+	}
+	b.WriteString("y\n")
+	row := strings.Repeat("1,", f)
+	for i := range 2 * k {
+		fmt.Fprintf(&b, "%sc%d\n", row, i%k)
+	}
+	return b.String()
+}
+
+func TestErrorsQuoteAtMost100BytesOfInput(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("x", 5000)
+	for _, target := range []string{"/train?model=" + long, "/train?" + long + "=1", "/train?c=" + long, "/runs?status=" + long} {
+		method := "POST"
+		if strings.HasPrefix(target, "/runs") {
+			method = "GET"
+		}
+		resp := e.do(method, target, "", nil)
+		msg := resp.apiError(t).Message
+		if resp.code != 400 || len(msg) > 400 || !strings.Contains(msg, "(5000 bytes)") {
+			t.Errorf("%s %.40s: %d, %d-byte message %.200s", method, target, resp.code, len(msg), msg)
+		}
+	}
+	resp := e.do("PUT", "/models/iris/aliases/production", "application/json", strings.NewReader(`{"`+long+`": 1}`))
+	if msg := resp.apiError(t).Message; len(msg) > 400 {
+		t.Errorf("unknown JSON field echoed: %d bytes", len(msg))
 	}
 }
 

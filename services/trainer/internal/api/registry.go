@@ -3,13 +3,16 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -38,26 +41,26 @@ func (a *API) listRuns(c *gin.Context) {
 	q := registry.RunQuery{Limit: 50, PageToken: c.Query("page_token")}
 	if m := c.Query("model"); m != "" {
 		if !modelstore.ValidName(m) {
-			a.fail(c, badRequest("model name %q must match [a-z0-9][a-z0-9_-]{0,62}", m))
+			a.fail(c, badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m)))
 			return
 		}
 		q.Model = m
 	}
 	if s := c.Query("status"); s != "" {
 		if q.Status = registry.Status(s); !q.Status.Valid() {
-			a.fail(c, badRequest("status %q is not one of queued, running, succeeded, failed", s))
+			a.fail(c, badRequest("status %s is not one of queued, running, succeeded, failed, cancelled", quote(s)))
 			return
 		}
 	}
 	if s := c.Query("limit"); s != "" {
 		var err error
 		if q.Limit, err = strconv.Atoi(s); err != nil || q.Limit < 1 || q.Limit > maxRunsListed {
-			a.fail(c, badRequest("limit must be an integer in [1, %d], got %q", maxRunsListed, s))
+			a.fail(c, badRequest("limit must be an integer in [1, %d], got %s", maxRunsListed, quote(s)))
 			return
 		}
 	}
 	if q.PageToken != "" && !modelstore.ValidVersion(q.PageToken) {
-		a.fail(c, badRequest("page_token %q is not one this API gave out", q.PageToken))
+		a.fail(c, badRequest("page_token %s is not one this API gave out", quote(q.PageToken)))
 		return
 	}
 	page, err := a.cfg.Registry.Runs(c, q)
@@ -73,7 +76,7 @@ func (a *API) listRuns(c *gin.Context) {
 
 func (a *API) getRun(c *gin.Context) {
 	id := c.Param("id")
-	notFound := httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %q not found", id)
+	notFound := httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id))
 	if !modelstore.ValidVersion(id) {
 		a.fail(c, notFound)
 		return
@@ -88,6 +91,34 @@ func (a *API) getRun(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, run)
+}
+
+// cancelRun stops a queued or running run and answers it as it ended.
+func (a *API) cancelRun(c *gin.Context) {
+	id := c.Param("id")
+	if !modelstore.ValidVersion(id) {
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c, 30*time.Second)
+	defer cancel()
+	run, err := a.cfg.Queue.Cancel(ctx, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotLive):
+		run, err := a.cfg.Registry.Run(c, id)
+		if err != nil {
+			a.fail(c, storeError(err, "run "+id))
+			return
+		}
+		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+			"run %s is %s: only queued or running runs can be cancelled", id, run.Status))
+	case err != nil:
+		// Still stopping: it ends at its next iteration or load chunk.
+		c.JSON(http.StatusAccepted, run)
+	default:
+		a.log.Info("run cancelled", "run", id, "model", run.Model)
+		c.JSON(http.StatusOK, run)
+	}
 }
 
 func (a *API) listModels(c *gin.Context) {
@@ -115,7 +146,7 @@ func (a *API) getVersion(c *gin.Context) {
 	model := modelOf(c)
 	version := c.Param("version")
 	if !modelstore.ValidVersion(version) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %q of model %q not found", version, model))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %s of model %s not found", quote(version), model))
 		return
 	}
 	view, err := a.cfg.Registry.Version(c, model, version)
@@ -136,12 +167,12 @@ func (a *API) setAlias(c *gin.Context) {
 	model := modelOf(c)
 	alias := c.Param("alias")
 	if !modelstore.ValidName(alias) {
-		a.fail(c, badRequest("alias name %q must match [a-z0-9][a-z0-9_-]{0,62}", alias))
+		a.fail(c, badRequest("alias name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(alias)))
 		return
 	}
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
 		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
-			"content type %q is not supported: send application/json", ct))
+			"content type %s is not supported: send application/json", quote(ct)))
 		return
 	}
 	var req setAliasRequest
@@ -156,7 +187,7 @@ func (a *API) setAlias(c *gin.Context) {
 		return
 	}
 	if !modelstore.ValidVersion(req.Version) {
-		a.fail(c, badRequest("version %q must look like 20261126T221500Z-1a2b3c4d", req.Version))
+		a.fail(c, badRequest("version %s must look like 20261126T221500Z-1a2b3c4d", quote(req.Version)))
 		return
 	}
 	change, err := a.cfg.Registry.SetAlias(c, model, alias, req.Version)

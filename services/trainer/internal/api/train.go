@@ -26,9 +26,11 @@ import (
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
-// Queue takes runs; *jobs.Queue has it.
+// Queue takes and cancels runs; *jobs.Queue has it.
 type Queue interface {
-	Submit(ctx context.Context, run registry.Run, src pipeline.Source) (*jobs.Job, error)
+	Admit() (*jobs.Ticket, error)
+	Submit(ctx context.Context, t *jobs.Ticket, run registry.Run, src pipeline.Source) (*jobs.Job, error)
+	Cancel(ctx context.Context, id string) (registry.Run, error)
 }
 
 // Pinger tells whether model storage answers; *modelstore.Store has it.
@@ -54,7 +56,7 @@ func (a *API) train(c *gin.Context) {
 	q := c.Request.URL.Query()
 	for k := range q {
 		if !slices.Contains(queryKeys, k) {
-			a.fail(c, badRequest("unknown query parameter %q; known: %s", k, strings.Join(queryKeys, ", ")))
+			a.fail(c, badRequest("unknown query parameter %s; known: %s", quote(k), strings.Join(queryKeys, ", ")))
 			return
 		}
 	}
@@ -66,7 +68,7 @@ func (a *API) train(c *gin.Context) {
 	wait := false
 	if s := q.Get("wait"); s != "" {
 		if wait, err = strconv.ParseBool(s); err != nil {
-			a.fail(c, badRequest("wait: %q is not a boolean", s))
+			a.fail(c, badRequest("wait: %s is not a boolean", quote(s)))
 			return
 		}
 	}
@@ -74,6 +76,14 @@ func (a *API) train(c *gin.Context) {
 		a.fail(c, storeError(err, "model storage"))
 		return
 	}
+	// A place in the queue before the body is read: a full queue refuses
+	// without receiving, let alone spooling, an upload.
+	ticket, err := a.cfg.Queue.Admit()
+	if err != nil {
+		a.fail(c, queueError(err))
+		return
+	}
+	defer ticket.Release()
 	// An upload may take longer than the server's read limit, and a wait
 	// as long as the training.
 	rc := http.NewResponseController(c.Writer)
@@ -93,18 +103,10 @@ func (a *API) train(c *gin.Context) {
 	}
 
 	now := time.Now()
-	job, err := a.cfg.Queue.Submit(c, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
+	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
 		Dataset: registry.DatasetInfo{URI: src.Ref}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
-	switch {
-	case errors.Is(err, jobs.ErrQueueFull):
-		a.fail(c, httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
-			"the training queue is full; try again later"))
-		return
-	case errors.Is(err, jobs.ErrShuttingDown):
-		a.fail(c, httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down"))
-		return
-	case err != nil:
-		a.fail(c, storeError(err, "run record"))
+	if err != nil {
+		a.fail(c, queueError(err))
 		return
 	}
 	run := job.Snapshot()
@@ -125,6 +127,18 @@ func (a *API) train(c *gin.Context) {
 	c.JSON(runStatus(run), run)
 }
 
+// queueError maps the queue's refusals to API errors.
+func queueError(err error) error {
+	switch {
+	case errors.Is(err, jobs.ErrQueueFull):
+		return httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
+			"the training queue is full (TRAINER_MAX_QUEUE); try again later")
+	case errors.Is(err, jobs.ErrShuttingDown):
+		return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down")
+	}
+	return storeError(err, "run record")
+}
+
 // runStatus is the HTTP status of a finished run.
 func runStatus(r registry.Run) int {
 	if r.Error == nil {
@@ -137,6 +151,10 @@ func runStatus(r registry.Run) int {
 		return http.StatusNotFound
 	case httpserver.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case registry.CodeCancelled:
+		return http.StatusConflict
+	case registry.CodeDeadline:
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -221,7 +239,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registr
 
 func unsupported(ct string) error {
 	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
-		"content type %q is not supported: send application/json, text/csv or multipart/form-data (a \"file\" part), or no body for the default dataset", ct)
+		"content type %s is not supported: send application/json, text/csv or multipart/form-data (a \"file\" part), or no body for the default dataset", quote(ct))
 }
 
 func hasParams(q url.Values) bool {
@@ -240,7 +258,7 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 		if s := q.Get(key); s != "" {
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
-				return badRequest("%s: %q is not a number", key, s)
+				return badRequest("%s: %s is not a number", key, quote(s))
 			}
 			*dst = v
 		}
@@ -258,21 +276,21 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 	if s := q.Get("max_iter"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil {
-			return "", badRequest("max_iter: %q is not an integer", s)
+			return "", badRequest("max_iter: %s is not an integer", quote(s))
 		}
 		p.MaxIter = v
 	}
 	if s := q.Get("seed"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return "", badRequest("seed: %q is not a non-negative integer", s)
+			return "", badRequest("seed: %s is not a non-negative integer", quote(s))
 		}
 		p.Seed = v
 	}
 	if s := q.Get("standardize"); s != "" {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
-			return "", badRequest("standardize: %q is not a boolean", s)
+			return "", badRequest("standardize: %s is not a boolean", quote(s))
 		}
 		p.Standardize = v
 	}
@@ -283,7 +301,7 @@ func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 	path := filepath.Join(a.cfg.DataDir, model+".csv")
 	if _, err := os.Stat(path); err != nil {
 		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
-			"model %q has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", model, model)
+			"model %s has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", quote(model), model)
 	}
 	return pipeline.Source{Path: path}, nil
 }
@@ -345,7 +363,7 @@ func (a *API) spoolMultipart(c *gin.Context) (pipeline.Source, error) {
 		name := part.FormName()
 		if name != "file" {
 			src.Release()
-			return pipeline.Source{}, badRequest("unknown form field %q: send the CSV as a part named \"file\"; parameters go in the query string", name)
+			return pipeline.Source{}, badRequest("unknown form field %s: send the CSV as a part named \"file\"; parameters go in the query string", quote(name))
 		}
 		if src.Path != "" {
 			src.Release()

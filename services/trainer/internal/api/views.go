@@ -7,15 +7,16 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// registerViews adds the endpoints the console reads through: run event
-// streams, artifact and dataset downloads, predictions from any version,
-// and the OpenAPI document with Swagger UI.
-func (a *API) registerViews(e *gin.Engine, model *gin.RouterGroup) {
-	e.GET("/runs/:id/events", a.runEvents)
-	model.GET("/versions/:version/artifact", a.getArtifact)
-	model.POST("/versions/:version/predict", a.predict)
-	e.GET("/datasets", a.listDatasets)
-	e.GET("/datasets/:sha256", a.getDataset)
+// registerViews adds the endpoints the console reads through, behind
+// read: run event streams, artifact and dataset downloads, predictions
+// from any version; and the OpenAPI document with Swagger UI, which
+// describe the API and hold no data.
+func (a *API) registerViews(e *gin.Engine, model *gin.RouterGroup, read gin.HandlerFunc) {
+	e.GET("/runs/:id/events", read, a.runEvents)
+	model.GET("/versions/:version/artifact", read, a.getArtifact)
+	model.POST("/versions/:version/predict", read, a.predict)
+	e.GET("/datasets", read, a.listDatasets)
+	e.GET("/datasets/:sha256", read, a.getDataset)
 	e.GET("/openapi.json", serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())

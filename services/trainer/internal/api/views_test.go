@@ -19,6 +19,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -430,4 +431,33 @@ func jsonFields(t reflect.Type) []string {
 		}
 	}
 	return out
+}
+
+// TestReadTokenGuardsTheViews: with a read token, what the console reads
+// needs it (or the write token); the API's description stays open.
+func TestReadTokenGuardsTheViews(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *jobs.Config) { c.Token, c.ReadToken = "write", "read" })
+	v := e.do("POST", "/train?wait=true", "", nil, "Authorization", "Bearer write").run(t).Version
+	sum := modelstore.SHA256(iris(t))
+	for _, path := range []string{"/datasets", "/datasets/" + sum, "/runs/" + v + "/events",
+		"/models/iris/versions/" + v + "/artifact"} {
+		for auth, want := range map[string]int{"": 401, "Bearer nope": 403, "Bearer read": 200, "Bearer write": 200} {
+			var h []string
+			if auth != "" {
+				h = []string{"Authorization", auth}
+			}
+			if resp := e.do("GET", path, "", nil, h...); resp.code != want {
+				t.Errorf("GET %s with %q: %d, want %d", path, auth, resp.code, want)
+			}
+		}
+	}
+	body := `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
+	if resp := e.do("POST", "/models/iris/versions/"+v+"/predict", "", strings.NewReader(body)); resp.code != 401 {
+		t.Errorf("predict without the read token: %d", resp.code)
+	}
+	for _, path := range []string{"/openapi.json", "/docs/"} {
+		if resp := e.do("GET", path, "", nil); resp.code != 200 {
+			t.Errorf("%s: %d", path, resp.code)
+		}
+	}
 }

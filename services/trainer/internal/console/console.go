@@ -47,13 +47,15 @@ type Config struct {
 type Console struct {
 	cfg   Config
 	pages map[string]*template.Template
+	// signedIn: pages are behind a token, and offer to sign out.
+	signedIn bool
 }
 
 //go:embed templates static
 var files embed.FS
 
 // pageNames are the templates under templates/, one per page.
-var pageNames = []string{"models", "model", "version", "runs", "run", "compare", "datasets", "error"}
+var pageNames = []string{"models", "model", "version", "runs", "run", "compare", "datasets", "error", "signin"}
 
 // New parses the templates.
 func New(cfg Config) *Console {
@@ -66,12 +68,23 @@ func New(cfg Config) *Console {
 }
 
 // Register serves the console under /ui/ and redirects / there. auth,
-// when set, guards every page and asset (the read token).
+// when set, guards every page (the read token): a browser without the
+// token is sent to a sign-in page that keeps it in a cookie (see
+// TokenFromCookie). The stylesheet and script hold no data and stay open.
 func (c *Console) Register(e *gin.Engine, auth gin.HandlerFunc) {
 	e.GET("/", func(ctx *gin.Context) { ctx.Redirect(http.StatusFound, "/ui/") })
+	static, _ := fs.Sub(files, "static")
+	e.GET("/ui/static/*file", func(ctx *gin.Context) {
+		ctx.Header("Cache-Control", "public, max-age=3600")
+		ctx.FileFromFS(ctx.Param("file"), http.FS(static))
+	})
 	ui := e.Group("/ui")
 	if auth != nil {
-		ui.Use(auth)
+		c.signedIn = true
+		e.GET("/ui/signin", c.signinPage)
+		e.POST("/ui/signin", c.signin)
+		e.POST("/ui/signout", c.signout)
+		ui.Use(TokenFromCookie, guard(auth))
 	}
 	ui.GET("/", c.modelsPage)
 	ui.GET("/models/:model", c.modelPage)
@@ -80,11 +93,6 @@ func (c *Console) Register(e *gin.Engine, auth gin.HandlerFunc) {
 	ui.GET("/runs/:id", c.runPage)
 	ui.GET("/compare", c.comparePage)
 	ui.GET("/datasets", c.datasetsPage)
-	static, _ := fs.Sub(files, "static")
-	ui.GET("/static/*file", func(ctx *gin.Context) {
-		ctx.Header("Cache-Control", "public, max-age=3600")
-		ctx.FileFromFS(ctx.Param("file"), http.FS(static))
-	})
 }
 
 // layout is what every page shows around its content.
@@ -93,6 +101,8 @@ type layout struct {
 	// Nav is the menu entry of the page: models, runs or datasets.
 	Nav            string
 	TrainerVersion string
+	// SignOut offers to forget the token.
+	SignOut bool
 }
 
 // render writes a page whole, or an error page if it fails to render.
@@ -108,7 +118,7 @@ func (c *Console) render(ctx *gin.Context, status int, name string, data any) {
 }
 
 func (c *Console) layout(title, nav string) layout {
-	return layout{Title: title, Nav: nav, TrainerVersion: c.cfg.TrainerVersion}
+	return layout{Title: title, Nav: nav, TrainerVersion: c.cfg.TrainerVersion, SignOut: c.signedIn}
 }
 
 // errorPage is the data of templates/error.html.

@@ -3,6 +3,8 @@ package console
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -223,18 +226,60 @@ func htmlEscape(s string) string {
 	return b.String()
 }
 
-func TestAuthGuardsTheConsole(t *testing.T) {
+// TestSignIn: with a read token, a browser is sent to sign in, its token
+// is kept in a cookie that reads (only) turn into a bearer token, and a
+// refused token sends it back to sign in.
+func TestSignIn(t *testing.T) {
 	e := newEnv(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	read := httpserver.BearerAuth(logger, "test", "write", "read")
 	engine := gin.New()
-	New(Config{Registry: e.reg, Logger: nil}).Register(engine, func(c *gin.Context) {
-		c.AbortWithStatus(http.StatusUnauthorized)
-	})
-	for _, path := range []string{"/ui/", "/ui/runs", "/ui/static/app.js"} {
-		w := httptest.NewRecorder()
-		engine.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-		if w.Code != http.StatusUnauthorized {
-			t.Errorf("%s: %d", path, w.Code)
+	engine.Use(TokenFromCookie)
+	engine.GET("/runs", read, func(c *gin.Context) { c.String(200, "runs") })
+	engine.POST("/runs", func(c *gin.Context) { c.String(200, c.GetHeader("Authorization")) })
+	New(Config{Registry: e.reg, Logger: logger}).Register(engine, read)
+	do := func(method, target, cookie, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: tokenCookie, Value: cookie})
+		}
+		w := httptest.NewRecorder()
+		engine.ServeHTTP(w, req)
+		return w
+	}
+	if w := do("GET", "/ui/runs?status=failed", "", ""); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/ui/signin?next=%2Fui%2Fruns%3Fstatus%3Dfailed" {
+		t.Fatalf("no token: %d %s", w.Code, w.Header())
+	}
+	if w := do("GET", "/ui/signin?next=%2Fui%2Fruns", "", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `name="next" value="/ui/runs"`) {
+		t.Errorf("sign-in page: %d", w.Code)
+	}
+	w := do("POST", "/ui/signin", "", "token=read&next=%2Fui%2Fruns")
+	cookie := w.Header().Get("Set-Cookie")
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/ui/runs" ||
+		!strings.Contains(cookie, tokenCookie+"=read") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Fatalf("sign in: %d %s", w.Code, w.Header())
+	}
+	if w := do("POST", "/ui/signin", "", "token=read&next=https%3A%2F%2Fevil.example"); w.Header().Get("Location") != "/ui/" {
+		t.Errorf("redirect out of the console: %s", w.Header().Get("Location"))
+	}
+	if w := do("GET", "/ui/runs", "read", ""); w.Code != 200 || !strings.Contains(w.Body.String(), "Sign out") {
+		t.Errorf("with the cookie: %d", w.Code)
+	}
+	if w := do("GET", "/runs", "read", ""); w.Code != 200 {
+		t.Errorf("an API read with the cookie: %d", w.Code)
+	}
+	if w := do("POST", "/runs", "read", ""); w.Body.String() != "" {
+		t.Errorf("a POST got the cookie's token: %q", w.Body.String())
+	}
+	if w := do("GET", "/ui/", "wrong", ""); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/ui/signin?refused=1") ||
+		!strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") || strings.Contains(w.Body.String(), "bearer") {
+		t.Errorf("refused token: %d %s %s", w.Code, w.Header(), w.Body)
+	}
+	if w := do("GET", "/ui/static/app.css", "", ""); w.Code != 200 {
+		t.Errorf("stylesheet: %d", w.Code)
 	}
 }
 

@@ -52,8 +52,6 @@ var sortKeys = []sortKey{
 	}},
 }
 
-var statuses = []registry.Status{registry.StatusQueued, registry.StatusRunning, registry.StatusSucceeded, registry.StatusFailed}
-
 type runsPage struct {
 	layout
 	Models   []string
@@ -68,14 +66,14 @@ type runsPage struct {
 }
 
 func (c *Console) runsPage(ctx *gin.Context) {
-	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: statuses, Sorts: sortKeys,
+	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: registry.Statuses, Sorts: sortKeys,
 		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created")}
 	if page.Model != "" && !modelstore.ValidName(page.Model) {
 		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
 		return
 	}
 	if page.Status != "" && !registry.Status(page.Status).Valid() {
-		c.badRequest(ctx, "Status must be one of queued, running, succeeded, failed.")
+		c.badRequest(ctx, "Status must be one of queued, running, succeeded, failed, cancelled.")
 		return
 	}
 	i := slices.IndexFunc(sortKeys, func(k sortKey) bool { return k.Key == page.Sort })
@@ -152,10 +150,11 @@ func (c *Console) runsPage(ctx *gin.Context) {
 
 type runPage struct {
 	layout
-	Run       registry.Run
-	Live      bool
-	Loss      template.HTML
-	GradNorm  template.HTML
+	Run      registry.Run
+	Live     bool
+	Loss     template.HTML
+	GradNorm template.HTML
+	// Timings is empty for a run that ended before any stage was timed.
 	Timings   template.HTML
 	Confusion template.HTML
 }
@@ -173,8 +172,9 @@ func (c *Console) runPage(ctx *gin.Context) {
 	}
 	page := runPage{layout: c.layout("Run "+id, "runs"), Run: run, Live: !run.Status.Terminal()}
 	page.Loss, page.GradNorm = historyCharts([]*registry.Run{&run}, false)
-	t := run.Timings
-	page.Timings = timingsBar([]segment{{"load", t.LoadSeconds}, {"fit", t.FitSeconds}, {"evaluate", t.EvaluateSeconds}, {"publish", t.PublishSeconds}})
+	if t := run.Timings; t != (registry.Timings{}) {
+		page.Timings = timingsBar([]segment{{"load", t.LoadSeconds}, {"fit", t.FitSeconds}, {"evaluate", t.EvaluateSeconds}, {"publish", t.PublishSeconds}})
+	}
 	if run.Metrics != nil {
 		page.Confusion = confusionMap("Confusion matrix", run.Metrics, run.Dataset.Classes)
 	}

@@ -8,7 +8,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,10 +18,13 @@ import (
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
-// Errors of Submit.
+// Errors of Admit, Submit and Cancel.
 var (
 	ErrQueueFull    = errors.New("training queue is full")
 	ErrShuttingDown = errors.New("trainer is shutting down")
+	// ErrNotLive is a run this process is not working on: finished, or
+	// never its own.
+	ErrNotLive = errors.New("run is not queued or running in this trainer")
 )
 
 // Job is a run in this process: its live record and its input.
@@ -28,6 +33,9 @@ type Job struct {
 	run  registry.Run
 	src  pipeline.Source
 	done chan struct{}
+	// cancel stops the running work; cancelled says a user asked.
+	cancel    context.CancelFunc
+	cancelled bool
 }
 
 // Snapshot returns a copy of the run record.
@@ -64,6 +72,8 @@ type Config struct {
 	Metrics *Metrics
 	// MaxQueued bounds the runs waiting across all models.
 	MaxQueued int
+	// RunTimeout bounds one run's work; 0 means no bound.
+	RunTimeout time.Duration
 	// Parallel bounds the runs training at once across models; runs of one
 	// model always go one at a time.
 	Parallel int
@@ -89,6 +99,9 @@ type Queue struct {
 }
 
 type modelQueue struct {
+	// submit orders a model's submissions: positions are given and runs
+	// queued in one order, even while their first records are written.
+	submit  sync.Mutex
 	pending []*Job
 	running bool
 }
@@ -115,35 +128,70 @@ func New(cfg Config) *Queue {
 	}
 }
 
+// Ticket is a place in the queue, taken before a request's body is read
+// so that a full queue refuses at once. Submit uses it; Release gives it
+// back when the request fails before.
+type Ticket struct {
+	q    *Queue
+	once sync.Once
+}
+
+// Release gives the place back; after Submit it does nothing.
+func (t *Ticket) Release() {
+	t.once.Do(func() {
+		t.q.mu.Lock()
+		defer t.q.mu.Unlock()
+		t.q.queued--
+	})
+}
+
+// Admit takes a place in the queue, or fails with ErrQueueFull or
+// ErrShuttingDown.
+func (q *Queue) Admit() (*Ticket, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.closed:
+		return nil, ErrShuttingDown
+	case q.queued >= q.cfg.MaxQueued:
+		return nil, ErrQueueFull
+	}
+	q.queued++
+	return &Ticket{q: q}, nil
+}
+
 // Submit records run (queued: ID, Model, Params, Label set) and schedules
-// it. The source is released when the run ends, or at once if Submit
-// fails.
-func (q *Queue) Submit(ctx context.Context, run registry.Run, src pipeline.Source) (*Job, error) {
+// it in the place t holds. The source is released when the run ends, or
+// at once if Submit fails.
+func (q *Queue) Submit(ctx context.Context, t *Ticket, run registry.Run, src pipeline.Source) (*Job, error) {
 	run.Status = registry.StatusQueued
 	run.Progress = &registry.Progress{Stage: registry.StageQueued}
 	j := &Job{run: run, src: src, done: make(chan struct{})}
+	fail := func(err error) (*Job, error) {
+		t.Release()
+		src.Release()
+		return nil, err
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		src.Release()
-		return nil, ErrShuttingDown
-	}
-	if q.queued >= q.cfg.MaxQueued {
-		q.mu.Unlock()
-		src.Release()
-		return nil, ErrQueueFull
+		return fail(ErrShuttingDown)
 	}
 	mq := q.models[run.Model]
 	if mq == nil {
 		mq = &modelQueue{}
 		q.models[run.Model] = mq
 	}
+	q.mu.Unlock()
+
+	mq.submit.Lock()
+	defer mq.submit.Unlock()
+	q.mu.Lock()
 	ahead := len(mq.pending)
 	if mq.running {
 		ahead++
 	}
 	j.run.QueuePosition = ahead
-	q.queued++
 	// Known in memory before its record exists, so recovery never
 	// mistakes it for a run of a dead process.
 	q.jobs[run.ID] = j
@@ -153,24 +201,24 @@ func (q *Queue) Submit(ctx context.Context, run registry.Run, src pipeline.Sourc
 	// not run.
 	err := q.cfg.Saver.SaveRun(ctx, j.Snapshot(), registry.SaveOptions{First: true})
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	recorded := err == nil
 	if recorded && q.closed {
 		err = ErrShuttingDown
 	}
 	if err != nil {
 		delete(q.jobs, run.ID)
-		q.queued--
-		if recorded {
-			// Its queued record must not outlive this answer.
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
-			defer cancel()
-			q.abandon(sctx, j, "the trainer shut down before the run started")
-		} else {
-			src.Release()
+		q.mu.Unlock()
+		if !recorded {
+			return fail(err)
 		}
+		// Its queued record must not outlive this answer.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
+		defer cancel()
+		q.finish(sctx, j, registry.StatusFailed, registry.CodeUnavailable, "the trainer shut down before the run started")
+		t.Release()
 		return nil, err
 	}
+	t.once.Do(func() {}) // the place is the run's now
 	q.remember(j)
 	mq.pending = append(mq.pending, j)
 	if !mq.running {
@@ -178,6 +226,7 @@ func (q *Queue) Submit(ctx context.Context, run registry.Run, src pipeline.Sourc
 		q.wg.Add(1)
 		go q.drain(mq)
 	}
+	q.mu.Unlock()
 	return j, nil
 }
 
@@ -210,9 +259,7 @@ func (q *Queue) drain(mq *modelQueue) {
 		}
 		j := mq.pending[0]
 		mq.pending = mq.pending[1:]
-		for i, rest := range mq.pending {
-			rest.update(func(r *registry.Run) { r.QueuePosition = i + 1 })
-		}
+		renumber(mq)
 		q.mu.Unlock()
 
 		acquired := false
@@ -225,13 +272,19 @@ func (q *Queue) drain(mq *modelQueue) {
 		q.queued--
 		closed := q.closed
 		q.mu.Unlock()
-		if closed {
-			sctx, cancel := context.WithTimeout(context.Background(), finalSaveTimeout)
+		j.mu.Lock()
+		cancelled := j.cancelled
+		j.mu.Unlock()
+		sctx, cancel := context.WithTimeout(context.Background(), finalSaveTimeout)
+		switch {
+		case closed:
 			q.abandon(sctx, j, "the trainer shut down before the run started")
-			cancel()
-		} else {
+		case cancelled:
+			q.finish(sctx, j, registry.StatusCancelled, registry.CodeCancelled, "cancelled before it started")
+		default:
 			q.execute(q.runCtx, j)
 		}
+		cancel()
 		if acquired {
 			<-q.slots
 		}
@@ -239,12 +292,72 @@ func (q *Queue) drain(mq *modelQueue) {
 	}
 }
 
+// renumber gives the runs waiting in mq their positions: the running one
+// is ahead of them all. Called with q.mu held.
+func renumber(mq *modelQueue) {
+	for i, rest := range mq.pending {
+		rest.update(func(r *registry.Run) { r.QueuePosition = i + 1 })
+	}
+}
+
+// Cancel stops a run of this process: a queued one leaves the queue, a
+// running one stops at its next iteration or load chunk (one whose
+// version is already published ends as it was going to). It returns once
+// the run has ended, or ctx did; ErrNotLive when the run is not queued or
+// running here.
+func (q *Queue) Cancel(ctx context.Context, id string) (registry.Run, error) {
+	q.mu.Lock()
+	j, ok := q.jobs[id]
+	if !ok {
+		q.mu.Unlock()
+		return registry.Run{}, ErrNotLive
+	}
+	select {
+	case <-j.done:
+		q.mu.Unlock()
+		return j.Snapshot(), ErrNotLive
+	default:
+	}
+	if mq := q.models[j.Snapshot().Model]; mq != nil {
+		if i := slices.Index(mq.pending, j); i >= 0 {
+			mq.pending = slices.Delete(mq.pending, i, i+1)
+			renumber(mq)
+			q.queued--
+			q.mu.Unlock()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
+			defer cancel()
+			q.finish(sctx, j, registry.StatusCancelled, registry.CodeCancelled, "cancelled before it started")
+			close(j.done)
+			return j.Snapshot(), nil
+		}
+	}
+	q.mu.Unlock()
+	j.mu.Lock()
+	j.cancelled = true
+	stop := j.cancel
+	j.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	select {
+	case <-j.done:
+		return j.Snapshot(), nil
+	case <-ctx.Done():
+		return j.Snapshot(), ctx.Err()
+	}
+}
+
 // abandon fails a queued run that will never start, recording it within
 // ctx.
 func (q *Queue) abandon(ctx context.Context, j *Job, why string) {
+	q.finish(ctx, j, registry.StatusFailed, registry.CodeUnavailable, why)
+}
+
+// finish ends a run that never ran, recording it within ctx.
+func (q *Queue) finish(ctx context.Context, j *Job, status registry.Status, code, why string) {
 	j.src.Release()
-	j.update(func(r *registry.Run) { r.Fail(q.cfg.Now(), registry.CodeUnavailable, why) })
-	q.cfg.Metrics.runs.WithLabelValues(j.run.Model, string(registry.StatusFailed)).Inc()
+	j.update(func(r *registry.Run) { r.End(q.cfg.Now(), status, code, why) })
+	q.cfg.Metrics.runs.WithLabelValues(j.run.Model, string(status)).Inc()
 	q.save(ctx, j)
 }
 
@@ -319,7 +432,21 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 		q.cfg.Logger.Warn("recording a run's start", "run", j.run.ID, "err", err)
 	}
 
-	err := q.cfg.Work(ctx, j.Snapshot(), j.src, j.update)
+	wctx, stop := context.WithCancel(ctx)
+	if q.cfg.RunTimeout > 0 {
+		wctx, stop = context.WithTimeout(ctx, q.cfg.RunTimeout)
+	}
+	defer stop()
+	j.mu.Lock()
+	j.cancel = stop
+	if j.cancelled {
+		stop() // asked while it was being started
+	}
+	j.mu.Unlock()
+	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update)
+	j.mu.Lock()
+	cancelled := j.cancelled
+	j.mu.Unlock()
 
 	q.cfg.Metrics.inProgress.Dec()
 	end := q.cfg.Now()
@@ -327,11 +454,19 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 		r.FinishedAt = &end
 		r.DurationSeconds = end.Sub(start).Seconds()
 		r.Progress = nil
-		if err != nil {
+		switch {
+		case err == nil:
+			r.Status = registry.StatusSucceeded
+		case cancelled && errors.Is(err, context.Canceled):
+			r.Status = registry.StatusCancelled
+			r.Error = &registry.RunError{Code: registry.CodeCancelled, Message: "cancelled while running"}
+		case errors.Is(err, context.DeadlineExceeded) && errors.Is(wctx.Err(), context.DeadlineExceeded):
+			r.Status = registry.StatusFailed
+			r.Error = &registry.RunError{Code: registry.CodeDeadline,
+				Message: fmt.Sprintf("the run took longer than %s, the limit TRAINER_RUN_TIMEOUT sets", q.cfg.RunTimeout)}
+		default:
 			r.Status = registry.StatusFailed
 			r.Error = pipeline.RunError(err)
-		} else {
-			r.Status = registry.StatusSucceeded
 		}
 	})
 	run := j.Snapshot()

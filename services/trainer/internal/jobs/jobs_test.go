@@ -82,6 +82,16 @@ func newRun(model string, i int) registry.Run {
 	return registry.Run{ID: fmt.Sprintf("20261126T1000%02dZ-%08x", i, i), Model: model, Params: registry.DefaultParams()}
 }
 
+// submit takes a place and submits, as the API does.
+func submit(q *Queue, ctx context.Context, run registry.Run, src pipeline.Source) (*Job, error) {
+	t, err := q.Admit()
+	if err != nil {
+		src.Release()
+		return nil, err
+	}
+	return q.Submit(ctx, t, run, src)
+}
+
 func waitStarted(t *testing.T, g *gatedWork) string {
 	t.Helper()
 	select {
@@ -98,7 +108,7 @@ func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 	ctx := context.Background()
 	var jobs []*Job
 	for i := range 4 {
-		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +141,7 @@ func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
 	ctx := context.Background()
 	var jobs []*Job
 	for i := range 4 {
-		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,18 +169,18 @@ func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
 func TestFullQueueRefusesAndReleasesTheSource(t *testing.T) {
 	q, _, g := newQueue(t, 1, 1)
 	ctx := context.Background()
-	if _, err := q.Submit(ctx, newRun("iris", 0), pipeline.Source{}); err != nil {
+	if _, err := submit(q, ctx, newRun("iris", 0), pipeline.Source{}); err != nil {
 		t.Fatal(err)
 	}
 	waitStarted(t, g) // running: no longer counted as queued
-	if _, err := q.Submit(ctx, newRun("iris", 1), pipeline.Source{}); err != nil {
+	if _, err := submit(q, ctx, newRun("iris", 1), pipeline.Source{}); err != nil {
 		t.Fatal(err)
 	}
 	tmp := filepath.Join(t.TempDir(), "upload.csv")
 	if err := os.WriteFile(tmp, []byte("a,b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Submit(ctx, newRun("iris", 2), pipeline.Source{Path: tmp, Temporary: true}); !errors.Is(err, ErrQueueFull) {
+	if _, err := submit(q, ctx, newRun("iris", 2), pipeline.Source{Path: tmp, Temporary: true}); !errors.Is(err, ErrQueueFull) {
 		t.Errorf("got %v, want ErrQueueFull", err)
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
@@ -186,7 +196,7 @@ func TestSubmitFailsWhenStorageIsDown(t *testing.T) {
 	if err := os.WriteFile(tmp, []byte("a,b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := q.Submit(context.Background(), newRun("iris", 0), pipeline.Source{Path: tmp, Temporary: true})
+	_, err := submit(q, context.Background(), newRun("iris", 0), pipeline.Source{Path: tmp, Temporary: true})
 	if !errors.Is(err, modelstore.ErrUnavailable) {
 		t.Errorf("got %v, want ErrUnavailable", err)
 	}
@@ -203,7 +213,7 @@ func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 	ctx := context.Background()
 	var jobs []*Job
 	for i := range 3 {
-		j, err := q.Submit(ctx, newRun("iris", i), pipeline.Source{})
+		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +224,7 @@ func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	q.Shutdown(sctx)
-	if _, err := q.Submit(ctx, newRun("iris", 9), pipeline.Source{}); !errors.Is(err, ErrShuttingDown) {
+	if _, err := submit(q, ctx, newRun("iris", 9), pipeline.Source{}); !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("submit after shutdown: %v", err)
 	}
 	for i, j := range jobs {
@@ -233,7 +243,7 @@ func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 func TestFailedWorkIsAFailedRun(t *testing.T) {
 	q, s, g := newQueue(t, 4, 1)
 	g.err = errors.New("disk exploded at /var/secret")
-	j, err := q.Submit(context.Background(), newRun("iris", 0), pipeline.Source{})
+	j, err := submit(q, context.Background(), newRun("iris", 0), pipeline.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +252,104 @@ func TestFailedWorkIsAFailedRun(t *testing.T) {
 	<-j.Done()
 	r := s.last(j.Snapshot().ID)
 	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeInternal || r.Error.Message != "internal error" {
+		t.Errorf("saved %s %+v", r.Status, r.Error)
+	}
+}
+
+func TestConcurrentSubmitsGetUniquePositionsInOrder(t *testing.T) {
+	q, _, g := newQueue(t, 64, 1)
+	ctx := context.Background()
+	first, err := submit(q, ctx, newRun("iris", 0), pipeline.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStarted(t, g)
+	jobs := make([]*Job, 16)
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Go(func() {
+			j, err := submit(q, ctx, newRun("iris", i+1), pipeline.Source{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			jobs[i] = j
+		})
+	}
+	wg.Wait()
+	byPosition := map[int]*Job{}
+	for _, j := range jobs {
+		pos := j.Snapshot().QueuePosition
+		if byPosition[pos] != nil {
+			t.Fatalf("two runs at position %d", pos)
+		}
+		byPosition[pos] = j
+	}
+	// They run in the order of their positions.
+	close(g.release)
+	<-first.Done()
+	for pos := 1; pos <= len(jobs); pos++ {
+		if id := waitStarted(t, g); id != byPosition[pos].Snapshot().ID {
+			t.Fatalf("position %d: %s started instead of %s", pos, id, byPosition[pos].Snapshot().ID)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	q, s, g := newQueue(t, 16, 1)
+	ctx := context.Background()
+	running, _ := submit(q, ctx, newRun("iris", 0), pipeline.Source{})
+	waitStarted(t, g)
+	queued, _ := submit(q, ctx, newRun("iris", 1), pipeline.Source{})
+	last, _ := submit(q, ctx, newRun("iris", 2), pipeline.Source{})
+
+	t.Run("a queued run leaves the queue", func(t *testing.T) {
+		r, err := q.Cancel(ctx, queued.Snapshot().ID)
+		if err != nil || r.Status != registry.StatusCancelled || r.Error.Code != registry.CodeCancelled {
+			t.Fatalf("%+v, %v", r, err)
+		}
+		if saved := s.last(r.ID); saved.Status != registry.StatusCancelled {
+			t.Errorf("saved as %s", saved.Status)
+		}
+		if pos := last.Snapshot().QueuePosition; pos != 1 {
+			t.Errorf("the run behind it is at position %d, want 1", pos)
+		}
+	})
+	t.Run("a running run stops", func(t *testing.T) {
+		r, err := q.Cancel(ctx, running.Snapshot().ID)
+		if err != nil || r.Status != registry.StatusCancelled || r.FinishedAt == nil {
+			t.Fatalf("%+v, %v", r, err)
+		}
+		if saved := s.last(r.ID); saved.Status != registry.StatusCancelled {
+			t.Errorf("saved as %s", saved.Status)
+		}
+	})
+	t.Run("a finished run cannot be cancelled", func(t *testing.T) {
+		if _, err := q.Cancel(ctx, queued.Snapshot().ID); !errors.Is(err, ErrNotLive) {
+			t.Errorf("got %v, want ErrNotLive", err)
+		}
+		if _, err := q.Cancel(ctx, "20261126T000000Z-00000000"); !errors.Is(err, ErrNotLive) {
+			t.Errorf("unknown run: %v", err)
+		}
+	})
+	if id := waitStarted(t, g); id != last.Snapshot().ID {
+		t.Errorf("%s started, want %s", id, last.Snapshot().ID)
+	}
+	close(g.release)
+}
+
+func TestRunTimeoutFailsTheRun(t *testing.T) {
+	s := &saver{states: map[string][]registry.Run{}}
+	g := &gatedWork{started: make(chan string, 1), release: make(chan struct{})}
+	q := New(Config{Saver: s, Work: g.work, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: NewMetrics(prometheus.NewRegistry()), MaxQueued: 4, RunTimeout: 50 * time.Millisecond})
+	j, err := submit(q, context.Background(), newRun("iris", 0), pipeline.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-j.Done() // the work never finishes by itself
+	r := s.last(j.Snapshot().ID)
+	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeDeadline || !strings.Contains(r.Error.Message, "TRAINER_RUN_TIMEOUT") {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
 	}
 }

@@ -33,6 +33,7 @@ type Input struct {
 	// Run is the run as queued: id, model, params, label.
 	Run    registry.Run
 	Source Source
+	Limits Limits
 
 	Datasets       Datasets
 	Registry       Registry
@@ -53,7 +54,7 @@ func Run(ctx context.Context, in Input) error {
 	t0 := in.Now()
 	defer in.Source.Release()
 	in.enter(registry.StageLoading)
-	d, info, err := load(ctx, in.Datasets, in.Source, run.Label, in.loadProgress)
+	d, info, err := load(ctx, in.Datasets, in.Source, run.Label, in.Limits, in.loadProgress)
 	if err != nil {
 		return stageError{"load", err}
 	}
@@ -65,6 +66,9 @@ func Run(ctx context.Context, in Input) error {
 	// Stored only once it is known to be trainable.
 	if info.URI, err = persist(ctx, in.Datasets, in.Source, info); err != nil {
 		return stageError{"load", err}
+	}
+	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
+		return stageError{"fit", err}
 	}
 	info.TrainRows = train.Rows()
 	if test != nil {
@@ -120,6 +124,7 @@ func Run(ctx context.Context, in Input) error {
 	t3 := in.Now()
 	in.enter(registry.StagePublishing)
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
+	model.Baseline = baseline(train, len(d.Classes), compiled)
 	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,

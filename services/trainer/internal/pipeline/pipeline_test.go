@@ -95,7 +95,31 @@ func TestPipelineTrainsPublishesAndPromotes(t *testing.T) {
 	}
 	m, _, err := f.reg.ReadModel(ctx, "iris", run.Version)
 	if err != nil || m.Metrics.Accuracy != run.Metrics.Accuracy || len(m.FeatureNames) != 4 {
-		t.Errorf("artifact %v, %v", m, err)
+		t.Fatalf("artifact %v, %v", m, err)
+	}
+	// The drift baseline describes the training rows.
+	b := m.Baseline
+	if b == nil || b.Rows != uint64(run.Dataset.TrainRows) || len(b.Features) != 4 {
+		t.Fatalf("baseline %v", b)
+	}
+	for j, fb := range b.Features {
+		var n uint64
+		for _, c := range fb.Counts {
+			n += c
+		}
+		if n != b.Rows || len(fb.Edges) < 5 {
+			t.Errorf("feature %d: %d rows in %d bins", j, n, len(fb.Counts))
+		}
+	}
+	// A stratified split of iris: 40 training rows per class; the model
+	// predicts most of them right.
+	if fmt.Sprint(b.LabelCounts) != "[40 40 40]" {
+		t.Errorf("label counts %v", b.LabelCounts)
+	}
+	for k, c := range b.PredictionCounts {
+		if c < 35 || c > 45 {
+			t.Errorf("predicted class %d on %d training rows", k, c)
+		}
 	}
 
 	// Fitted on every row: published, never promoted by the gate.

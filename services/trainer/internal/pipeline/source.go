@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,7 +51,7 @@ var (
 
 // load parses the source, hashing it on the way and reporting the bytes
 // read.
-func load(ctx context.Context, store Datasets, src Source, label string, report func(read, total int64)) (*dataset.Dataset, registry.DatasetInfo, error) {
+func load(ctx context.Context, store Datasets, src Source, label string, lim Limits, report func(read, total int64)) (*dataset.Dataset, registry.DatasetInfo, error) {
 	var r io.ReadCloser
 	var size int64
 	if src.Path != "" {
@@ -79,14 +81,28 @@ func load(ctx context.Context, store Datasets, src Source, label string, report 
 			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
 		}
 	}
+	lim = lim.orDefaults()
 	h := sha256.New()
 	report(0, size)
 	counted := &countingReader{r: r, total: size, report: report}
-	d, err := dataset.Parse(io.TeeReader(counted, h), dataset.Options{Label: label, SizeHint: size})
+	br := bufio.NewReaderSize(ctxReader{ctx, counted}, 64<<10)
+	header, err := lim.readHeader(br)
+	var d *dataset.Dataset
+	if err == nil {
+		d, err = dataset.Parse(io.TeeReader(io.MultiReader(bytes.NewReader(header), br), h),
+			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses})
+		err = classLimit(err)
+	}
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close dataset: %w", cerr)
 	}
-	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) {
+	if err == nil {
+		err = lim.checkDataset(d)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, registry.DatasetInfo{}, ctx.Err()
+	}
+	if err != nil && src.Path == "" && !errors.Is(err, dataset.ErrInvalid) && !errors.Is(err, ErrLimit) {
 		// Not the data's fault: the object stopped streaming.
 		return nil, registry.DatasetInfo{}, fmt.Errorf("read dataset %s: %w: %w", src.Ref, modelstore.ErrUnavailable, err)
 	}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"slices"
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/evaluation"
@@ -9,25 +10,25 @@ import (
 // Status is where a run is in its life.
 type Status string
 
-// Run states. Succeeded and failed are terminal.
+// Run states. Succeeded, failed and cancelled are terminal.
 const (
 	StatusQueued    Status = "queued"
 	StatusRunning   Status = "running"
 	StatusSucceeded Status = "succeeded"
 	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
 )
 
+// Statuses lists every state, in a run's order.
+var Statuses = []Status{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled}
+
 // Terminal reports whether a run in this state has ended.
-func (s Status) Terminal() bool { return s == StatusSucceeded || s == StatusFailed }
+func (s Status) Terminal() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusCancelled
+}
 
 // Valid reports whether s is a known state.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusQueued, StatusRunning, StatusSucceeded, StatusFailed:
-		return true
-	}
-	return false
-}
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Error codes of failed runs, in the API's error shape; the API maps them
 // to HTTP statuses.
@@ -36,6 +37,10 @@ const (
 	CodeNotFound    = "not_found"
 	CodeUnavailable = "unavailable"
 	CodeInternal    = "internal"
+	// CodeCancelled ends a cancelled run; CodeDeadline a run that took
+	// longer than TRAINER_RUN_TIMEOUT.
+	CodeCancelled = "cancelled"
+	CodeDeadline  = "deadline_exceeded"
 )
 
 // Aliases the trainer moves.
@@ -92,7 +97,13 @@ func (r Run) Clone() Run {
 
 // Fail ends r as failed at the given time.
 func (r *Run) Fail(at time.Time, code, message string) {
-	r.Status = StatusFailed
+	r.End(at, StatusFailed, code, message)
+}
+
+// End ends r in a terminal state; code and message say why when it did
+// not succeed.
+func (r *Run) End(at time.Time, status Status, code, message string) {
+	r.Status = status
 	r.Error = &RunError{Code: code, Message: message}
 	r.FinishedAt = &at
 	r.Progress = nil

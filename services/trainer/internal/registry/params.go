@@ -32,7 +32,7 @@ func DefaultParams() Params {
 
 // MaxIterLimit bounds max_iter so one request cannot hold the trainer for
 // days.
-const MaxIterLimit = 1_000_000
+const MaxIterLimit = 100_000
 
 // Validate reports the first out-of-range parameter, naming it.
 func (p Params) Validate() error {

@@ -62,6 +62,22 @@
     });
   });
 
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest("button[data-cancel]");
+    if (!b || !window.confirm("Cancel run " + b.dataset.run + "?")) return;
+    b.disabled = true;
+    call("POST", "/runs/" + b.dataset.run + "/cancel").then(function (resp) {
+      if (resp.ok) {
+        notice("Cancelling: the run stops at its next iteration or load chunk.");
+        return;
+      }
+      return errorText(resp).then(function (t) { b.disabled = false; notice(t, true); });
+    }, function (err) {
+      b.disabled = false;
+      notice("The trainer did not answer: " + err, true);
+    });
+  });
+
   function fmtBytes(n) {
     if (n < 1000) return n + " B";
     var u = "kMGT", i = -1;

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/modelferry/modelferry/pkg/client"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) modelsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "models",
+		Short: "List models and their production and latest versions",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			models, err := a.tc.Models(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return listing(a, models, []string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
+				return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
+			})
+		},
+	}
+}
+
+func (a *app) modelCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "model NAME",
+		Short:   "Show a model's versions, newest first, with their aliases and accuracy",
+		Example: "  ferry model iris",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.tc.Model(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(m)
+			}
+			pointing := map[string][]string{}
+			for name, al := range m.Aliases {
+				pointing[al.Version] = append(pointing[al.Version], name)
+			}
+			rows := make([][]string, 0, len(m.Versions))
+			for _, v := range m.Versions {
+				acc := "-"
+				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil && vv.Record.Metrics != nil {
+					acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
+				}
+				slices.Sort(pointing[v])
+				rows = append(rows, []string{v, join(pointing[v]), acc})
+			}
+			return a.table([]string{"VERSION", "ALIASES", "ACCURACY"}, rows)
+		},
+	}
+}
+
+func (a *app) promoteCommand() *cobra.Command {
+	alias := "production"
+	cmd := &cobra.Command{
+		Use:     "promote MODEL VERSION",
+		Short:   "Point an alias (production by default) at a version",
+		Example: "  ferry promote iris 20261126T221500Z-1a2b3c4d\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
+		Args:    args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(ch)
+			}
+			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&alias, "alias", alias, "alias to move")
+	return cmd
+}
+
+func (a *app) rollbackCommand() *cobra.Command {
+	var yes bool
+	alias := "production"
+	cmd := &cobra.Command{
+		Use:   "rollback MODEL",
+		Short: "Point production back at the version before the one it names",
+		Long: `Rollback moves the alias (production by default) to the newest version older
+than the one it names now. It shows the move and asks before it acts;
+--yes skips the question.`,
+		Example: "  ferry rollback iris\n  ferry rollback iris --yes",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.tc.Model(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			cur, ok := m.Aliases[alias]
+			if !ok {
+				return fmt.Errorf("%s has no %s alias to roll back", m.Name, alias)
+			}
+			i := slices.Index(m.Versions, cur.Version)
+			if i < 0 || i == len(m.Versions)-1 {
+				return fmt.Errorf("%s@%s is %s, and no older version exists", m.Name, alias, cur.Version)
+			}
+			prev := m.Versions[i+1]
+			fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
+			if !yes && !a.confirm("roll back?") {
+				return errors.New("not rolled back")
+			}
+			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(ch)
+			}
+			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
+	cmd.Flags().StringVar(&alias, "alias", alias, "alias to move")
+	return cmd
+}
+
+func (a *app) datasetsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "datasets",
+		Short: "List the datasets stored in the bucket",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ds, err := a.tc.Datasets(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return listing(a, ds, []string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+				return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+					strconv.Itoa(len(d.Runs)), d.URI}
+			})
+		},
+	}
+}

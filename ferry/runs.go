@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelferry/modelferry/pkg/client"
+)
+
+func (a *app) runsCommand() *cobra.Command {
+	var q client.RunsQuery
+	cmd := &cobra.Command{
+		Use:     "runs",
+		Short:   "List runs, newest first",
+		Example: "  ferry runs --model iris --status failed --limit 20",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			page, err := a.tc.Runs(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(page)
+			}
+			rows := make([][]string, 0, len(page.Runs))
+			for _, r := range page.Runs {
+				rows = append(rows, []string{r.ID, r.Model, a.colour(r.Status), accuracy(r.Metrics), promoted(r), r.CreatedAt.Format("2006-01-02 15:04:05")})
+			}
+			if err := a.table([]string{"ID", "MODEL", "STATUS", "ACCURACY", "PROMOTED", "CREATED"}, rows); err != nil {
+				return err
+			}
+			if page.NextPageToken != "" {
+				fmt.Fprintf(a.stderr, "more runs: raise --limit (at most 500)\n")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&q.Model, "model", "", "only this model's runs")
+	cmd.Flags().StringVar(&q.Status, "status", "", "only runs in this state: queued, running, succeeded, failed, cancelled")
+	cmd.Flags().IntVar(&q.Limit, "limit", 20, "most runs listed")
+	return cmd
+}
+
+func accuracy(m *client.Metrics) string {
+	if m == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(m.Accuracy, 'f', 4, 64)
+}
+
+func promoted(r client.Run) string {
+	switch {
+	case r.Promoted:
+		return "yes"
+	case r.Status == "succeeded":
+		return "no"
+	}
+	return "-"
+}
+
+func (a *app) runCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "run ID",
+		Short:   "Show one run",
+		Example: "  ferry run 20261126T221500Z-1a2b3c4d",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := a.tc.Run(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(r)
+			}
+			rows := [][]string{
+				{"model", r.Model}, {"status", a.colour(r.Status)},
+			}
+			if r.Error != nil {
+				rows = append(rows, []string{"error", r.Error.Code + ": " + r.Error.Message})
+			}
+			if r.Progress != nil {
+				rows = append(rows, []string{"progress", fmt.Sprintf("%s, iteration %d, loss %.6g", r.Progress.Stage, r.Progress.Iteration, r.Progress.Loss)})
+			}
+			rows = append(rows, paramRows(r.Params)...)
+			rows = append(rows,
+				[]string{"dataset", fmt.Sprintf("%s (%d rows, %d features, %d classes)", orDash(r.Dataset.URI), r.Dataset.Rows, len(r.Dataset.Features), len(r.Dataset.Classes))},
+				[]string{"accuracy", accuracy(r.Metrics)},
+				[]string{"version", orDash(r.Version)},
+				[]string{"promoted", promoted(r) + reason(r)},
+				[]string{"created", r.CreatedAt.Format("2006-01-02 15:04:05Z07:00")},
+			)
+			if r.DurationSeconds > 0 {
+				rows = append(rows, []string{"duration", fmt.Sprintf("%.3fs (%d iterations)", r.DurationSeconds, r.Iterations)})
+			}
+			return a.table([]string{"RUN", r.ID}, rows)
+		},
+	}
+}
+
+func reason(r client.Run) string {
+	if r.PromotionReason == "" {
+		return ""
+	}
+	return ": " + r.PromotionReason
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func paramRows(p client.Params) [][]string {
+	return [][]string{
+		{"c", strconv.FormatFloat(p.C, 'g', -1, 64)},
+		{"max_iter", strconv.Itoa(p.MaxIter)},
+		{"tol", strconv.FormatFloat(p.Tol, 'g', -1, 64)},
+		{"test_fraction", strconv.FormatFloat(p.TestFraction, 'g', -1, 64)},
+		{"seed", strconv.FormatUint(p.Seed, 10)},
+		{"standardize", strconv.FormatBool(p.Standardize)},
+	}
+}
+
+func (a *app) compareCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "compare ID ID...",
+		Short:   "Show runs side by side; differences are marked with *",
+		Example: "  ferry compare 20261126T221500Z-1a2b3c4d 20261126T223000Z-5e6f7a8b",
+		Args:    args(cobra.RangeArgs(2, 10)),
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			runs := make([]client.Run, len(ids))
+			for i, id := range ids {
+				var err error
+				if runs[i], err = a.tc.Run(cmd.Context(), id); err != nil {
+					return err
+				}
+			}
+			if a.output == "json" {
+				return a.printJSON(runs)
+			}
+			lines := []struct {
+				name string
+				get  func(client.Run) string
+			}{
+				{"model", func(r client.Run) string { return r.Model }},
+				{"status", func(r client.Run) string { return r.Status }},
+				{"dataset", func(r client.Run) string { return shortSHA(r.Dataset.SHA256) }},
+			}
+			for i, p := range []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize"} {
+				lines = append(lines, struct {
+					name string
+					get  func(client.Run) string
+				}{p, func(r client.Run) string { return paramRows(r.Params)[i][1] }})
+			}
+			lines = append(lines, []struct {
+				name string
+				get  func(client.Run) string
+			}{
+				{"accuracy", func(r client.Run) string { return accuracy(r.Metrics) }},
+				{"log_loss", func(r client.Run) string {
+					return metric(r.Metrics, func(m *client.Metrics) float64 { return m.LogLoss })
+				}},
+				{"macro_f1", func(r client.Run) string {
+					return metric(r.Metrics, func(m *client.Metrics) float64 { return m.MacroF1 })
+				}},
+				{"iterations", func(r client.Run) string { return strconv.Itoa(r.Iterations) }},
+				{"version", func(r client.Run) string { return orDash(r.Version) }},
+				{"promoted", promoted},
+			}...)
+			header := append([]string{""}, ids...)
+			var rows [][]string
+			for _, l := range lines {
+				row := []string{l.name}
+				same := true
+				for _, r := range runs {
+					v := l.get(r)
+					same = same && v == l.get(runs[0])
+					row = append(row, v)
+				}
+				if !same {
+					row[0] = "* " + row[0]
+				} else {
+					row[0] = "  " + row[0]
+				}
+				rows = append(rows, row)
+			}
+			return a.table(header, rows)
+		},
+	}
+}
+
+func metric(m *client.Metrics, get func(*client.Metrics) float64) string {
+	if m == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(get(m), 'f', 4, 64)
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return orDash(s)
+}
+
+func (a *app) cancelCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "cancel ID",
+		Short:   "Cancel a queued or running run",
+		Example: "  ferry cancel 20261126T221500Z-1a2b3c4d",
+		Args:    args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := a.tc.Cancel(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.printJSON(r)
+			}
+			fmt.Fprintf(a.stdout, "run %s %s\n", r.ID, a.colour(r.Status))
+			return nil
+		},
+	}
+}
+
+// join lists names for a table cell.
+func join(names []string) string {
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, ",")
+}

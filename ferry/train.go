@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/modelferry/modelferry/pkg/client"
+)
+
+type trainFlags struct {
+	model, label, dataset string
+	c, testFraction, tol  float64
+	maxIter               int
+	seed                  uint64
+	noStandardize, wait   bool
+}
+
+func (a *app) trainCommand() *cobra.Command {
+	var f trainFlags
+	cmd := &cobra.Command{
+		Use:   "train [FILE.csv]",
+		Short: "Train a model on a CSV file, a stored dataset, or the model's default data",
+		Long: `Train uploads FILE.csv (with a progress bar on a terminal) and starts a run.
+Without --wait it prints the run's id; with --wait it follows the run live
+(stage, iterations against --max-iter, the loss) and ends with a summary:
+the version, its accuracy, and whether production moved (or why not).
+Ctrl-C while waiting asks whether to cancel the run.`,
+		Example: `  ferry train data/iris.csv --model iris --wait
+  ferry train wine.csv --model wine --label class --c 0.5 --test-fraction 0.25
+  ferry train --model iris --dataset datasets/<sha256>.csv --wait`,
+		Args: args(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && f.dataset != "" {
+				return usageError{errors.New("give a FILE or --dataset, not both")}
+			}
+			return a.train(cmd, args, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "iris", "model name")
+	fl.StringVar(&f.label, "label", "", "label column (default: the last column)")
+	fl.StringVar(&f.dataset, "dataset", "", "a dataset already in the bucket (datasets/<sha256>.csv)")
+	fl.Float64Var(&f.c, "c", 1, "inverse L2 regularization strength")
+	fl.Float64Var(&f.testFraction, "test-fraction", 0.2, "share of rows held out for evaluation (0 fits on every row)")
+	fl.Float64Var(&f.tol, "tol", 1e-8, "stopping tolerance on the gradient")
+	fl.IntVar(&f.maxIter, "max-iter", 1000, "most solver iterations")
+	fl.Uint64Var(&f.seed, "seed", 42, "seed of the stratified split")
+	fl.BoolVar(&f.noStandardize, "no-standardize", false, "fit on the raw features")
+	fl.BoolVar(&f.wait, "wait", false, "follow the run to its end")
+	return cmd
+}
+
+func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
+	params := url.Values{}
+	for _, p := range []struct {
+		name, value string
+	}{
+		{"c", strconv.FormatFloat(f.c, 'g', -1, 64)},
+		{"test_fraction", strconv.FormatFloat(f.testFraction, 'g', -1, 64)},
+		{"tol", strconv.FormatFloat(f.tol, 'g', -1, 64)},
+		{"max_iter", strconv.Itoa(f.maxIter)},
+		{"seed", strconv.FormatUint(f.seed, 10)},
+		{"standardize", strconv.FormatBool(!f.noStandardize)},
+	} {
+		if cmd.Flags().Changed(strings.ReplaceAll(p.name, "_", "-")) || (p.name == "standardize" && f.noStandardize) {
+			params.Set(p.name, p.value)
+		}
+	}
+	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params}
+	start := time.Now()
+	if len(args) == 1 {
+		file, err := os.Open(args[0])
+		if err != nil {
+			return usageError{err}
+		}
+		defer file.Close()
+		st, err := file.Stat()
+		if err != nil {
+			return err
+		}
+		req.Body, req.Size = file, st.Size()
+		if a.terminal && a.output == "table" {
+			bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(a.stderr),
+				progressbar.OptionSetDescription("uploading "+args[0]), progressbar.OptionShowBytes(true),
+				progressbar.OptionShowTotalBytes(true), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish())
+			req.Body = io.TeeReader(file, bar)
+			defer bar.Close()
+		} else if a.output == "table" {
+			fmt.Fprintf(a.stderr, "uploading %s (%s)\n", args[0], humanBytes(st.Size()))
+		}
+	}
+	run, err := a.tc.Train(cmd.Context(), req)
+	if err != nil {
+		return err
+	}
+	if !f.wait {
+		if a.output == "json" {
+			return a.printJSON(run)
+		}
+		fmt.Fprintf(a.stdout, "%s\n", run.ID)
+		if a.terminal {
+			fmt.Fprintf(a.stderr, "run %s is %s: follow it with 'ferry run %s'\n", run.ID, run.Status, run.ID)
+		}
+		return nil
+	}
+	if a.output == "table" {
+		fmt.Fprintf(a.stderr, "run %s %s (%s)\n", run.ID, run.Status, time.Since(start).Round(time.Millisecond))
+	}
+	final, err := a.follow(cmd.Context(), run, f.maxIter)
+	if err != nil {
+		return err
+	}
+	return a.summary(final, time.Since(start))
+}
+
+// follow shows a run's progress until it ends. Ctrl-C asks whether to
+// cancel it.
+func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.Run, error) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	show := a.progressView(maxIter)
+	defer show.done()
+	type result struct {
+		run client.Run
+		err error
+	}
+	results := make(chan result, 1)
+	go func() {
+		r, err := a.tc.Events(ctx, run.ID, show.update)
+		results <- result{r, err}
+	}()
+	for {
+		select {
+		case r := <-results:
+			return r.run, r.err
+		case <-a.interrupts:
+			show.pause()
+			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
+				cancelled, err := a.tc.Cancel(context.WithoutCancel(ctx), run.ID)
+				if err != nil {
+					return client.Run{}, err
+				}
+				return cancelled, nil
+			}
+			fmt.Fprintf(a.stderr, "the run goes on; follow it again with 'ferry run %s'\n", run.ID)
+			stop()
+			<-results
+			return client.Run{}, errFailedRun
+		}
+	}
+}
+
+// confirm asks a yes/no question on stderr and reads the answer.
+func (a *app) confirm(question string) bool {
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
+
+// progressView shows progress events: a bar against max_iter on a
+// terminal, plain lines (a stage change, or at most one a second)
+// elsewhere.
+type progressView struct {
+	a       *app
+	bar     *progressbar.ProgressBar
+	stage   string
+	printed time.Time
+	last    int // the last iteration seen
+}
+
+func (a *app) progressView(maxIter int) *progressView {
+	v := &progressView{a: a}
+	if a.terminal && a.output == "table" {
+		v.bar = progressbar.NewOptions(maxIter, progressbar.OptionSetWriter(a.stderr),
+			progressbar.OptionSetDescription("queued"), progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(50*time.Millisecond),
+			progressbar.OptionSetRenderBlankState(true))
+	}
+	return v
+}
+
+func (v *progressView) update(p client.Progress) {
+	stage := p.Stage
+	if stage == "" {
+		stage = p.Status
+	}
+	v.last = max(v.last, p.Iteration)
+	if v.bar != nil {
+		desc := fmt.Sprintf("%-10s", stage)
+		if p.Iteration > 0 {
+			desc += fmt.Sprintf(" loss %.6g", p.Loss)
+		} else if p.BytesTotal > 0 {
+			desc += fmt.Sprintf(" %s of %s", humanBytes(p.BytesRead), humanBytes(p.BytesTotal))
+		}
+		v.bar.Describe(desc)
+		_ = v.bar.Set(p.Iteration)
+		return
+	}
+	if v.a.output != "table" {
+		return
+	}
+	if stage != v.stage || time.Since(v.printed) >= time.Second {
+		line := stage
+		if p.Iteration > 0 {
+			line += fmt.Sprintf(" iteration %d loss %.6g grad_norm %.3g", p.Iteration, p.Loss, p.GradNorm)
+		}
+		fmt.Fprintln(v.a.stderr, line)
+		v.stage, v.printed = stage, time.Now()
+	}
+}
+
+func (v *progressView) pause() {
+	if v.bar != nil {
+		fmt.Fprintln(v.a.stderr)
+	}
+}
+
+func (v *progressView) done() {
+	if v.bar != nil {
+		// A run ends when it converges, mostly long before max_iter: the
+		// bar ends full at the last iteration.
+		if v.last > 0 {
+			v.bar.ChangeMax(v.last)
+		}
+		_ = v.bar.Finish()
+		fmt.Fprintln(v.a.stderr)
+	}
+}
+
+// summary prints how a run ended; a run that did not succeed is exit 1.
+func (a *app) summary(run client.Run, took time.Duration) error {
+	if a.output == "json" {
+		if err := a.printJSON(run); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "run       %s %s in %s\n", run.ID, a.colour(run.Status), took.Round(time.Millisecond))
+		if run.Error != nil {
+			fmt.Fprintf(a.stdout, "error     %s: %s\n", run.Error.Code, run.Error.Message)
+		}
+		if run.Version != "" {
+			fmt.Fprintf(a.stdout, "version   %s\n", run.Version)
+		}
+		if run.Metrics != nil {
+			fmt.Fprintf(a.stdout, "accuracy  %.4f (log loss %.4f, macro F1 %.4f, on %s data)\n",
+				run.Metrics.Accuracy, run.Metrics.LogLoss, run.Metrics.MacroF1, run.MetricsOn)
+		}
+		if run.Status == "succeeded" {
+			if run.Promoted {
+				fmt.Fprintf(a.stdout, "promoted  production -> %s\n", run.Version)
+			} else {
+				fmt.Fprintf(a.stdout, "promoted  no: %s\n", run.PromotionReason)
+			}
+		}
+	}
+	if run.Status != "succeeded" {
+		return errFailedRun
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

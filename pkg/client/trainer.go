@@ -1,0 +1,339 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run is a training run as the trainer records it.
+type Run struct {
+	ID              string         `json:"id"`
+	Model           string         `json:"model"`
+	Status          string         `json:"status"`
+	Error           *RunError      `json:"error,omitempty"`
+	Params          Params         `json:"params"`
+	Label           string         `json:"label,omitempty"`
+	Dataset         Dataset        `json:"dataset"`
+	Metrics         *Metrics       `json:"metrics,omitempty"`
+	MetricsOn       string         `json:"metrics_on,omitempty"`
+	Version         string         `json:"version,omitempty"`
+	Promoted        bool           `json:"promoted"`
+	PromotionReason string         `json:"promotion_reason,omitempty"`
+	Progress        *Progress      `json:"progress,omitempty"`
+	Objective       *float64       `json:"objective,omitempty"`
+	Iterations      int            `json:"iterations,omitempty"`
+	Converged       bool           `json:"converged"`
+	QueuePosition   int            `json:"queue_position,omitempty"`
+	Timings         map[string]any `json:"timings,omitempty"`
+	CreatedAt       time.Time      `json:"created_at"`
+	StartedAt       *time.Time     `json:"started_at,omitempty"`
+	FinishedAt      *time.Time     `json:"finished_at,omitempty"`
+	DurationSeconds float64        `json:"duration_seconds,omitempty"`
+}
+
+// Terminal reports whether the run has ended.
+func (r Run) Terminal() bool {
+	return r.Status == "succeeded" || r.Status == "failed" || r.Status == "cancelled"
+}
+
+// RunError is why a run failed.
+type RunError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Params are a run's training parameters.
+type Params struct {
+	C            float64 `json:"c"`
+	MaxIter      int     `json:"max_iter"`
+	Tol          float64 `json:"tol"`
+	TestFraction float64 `json:"test_fraction"`
+	Seed         uint64  `json:"seed"`
+	Standardize  bool    `json:"standardize"`
+}
+
+// Dataset is what a run trained on.
+type Dataset struct {
+	URI      string   `json:"uri,omitempty"`
+	SHA256   string   `json:"sha256,omitempty"`
+	Bytes    int64    `json:"bytes,omitempty"`
+	Rows     int      `json:"rows,omitempty"`
+	Features []string `json:"features,omitempty"`
+	Classes  []string `json:"classes,omitempty"`
+}
+
+// Metrics are a run's evaluation.
+type Metrics struct {
+	Accuracy float64 `json:"accuracy"`
+	LogLoss  float64 `json:"log_loss"`
+	MacroF1  float64 `json:"macro_f1"`
+	Rows     int     `json:"rows"`
+}
+
+// Progress is where a live run is.
+type Progress struct {
+	Status        string  `json:"status,omitempty"`
+	QueuePosition int     `json:"queue_position,omitempty"`
+	Stage         string  `json:"stage,omitempty"`
+	Iteration     int     `json:"iteration"`
+	Loss          float64 `json:"loss"`
+	GradNorm      float64 `json:"grad_norm,omitempty"`
+	BytesRead     int64   `json:"bytes_read,omitempty"`
+	BytesTotal    int64   `json:"bytes_total,omitempty"`
+}
+
+// TrainRequest is one POST /train.
+type TrainRequest struct {
+	Model string
+	// Body is a CSV to upload, of Size bytes; nil trains on Dataset or, if
+	// that is empty too, on the model's default dataset.
+	Body io.Reader
+	Size int64
+	// Dataset names an object in the bucket (datasets/<sha256>.csv).
+	Dataset string
+	Label   string
+	// Params are query parameters (c, max_iter, tol, test_fraction, seed,
+	// standardize); unset ones keep the trainer's defaults.
+	Params url.Values
+	Wait   bool
+}
+
+// Train starts a run (or, with Wait, runs it to its end) and returns its
+// record.
+func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
+	q := url.Values{}
+	for k, v := range r.Params {
+		q[k] = v
+	}
+	if r.Model != "" {
+		q.Set("model", r.Model)
+	}
+	if r.Wait {
+		q.Set("wait", "true")
+	}
+	var body io.Reader
+	ct, size := "", int64(-1)
+	switch {
+	case r.Body != nil:
+		if r.Label != "" {
+			q.Set("label", r.Label)
+		}
+		body, ct, size = r.Body, "text/csv", r.Size
+	case r.Dataset != "" || r.Label != "" || len(r.Params) > 0:
+		params := map[string]any{}
+		for k := range r.Params {
+			params[k] = jsonValue(r.Params.Get(k))
+		}
+		for _, k := range []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize"} {
+			q.Del(k)
+		}
+		b, err := json.Marshal(map[string]any{"dataset": r.Dataset, "label": r.Label, "params": params})
+		if err != nil {
+			return Run{}, err
+		}
+		body, ct, size = bytes.NewReader(b), "application/json", int64(len(b))
+	}
+	resp, err := c.request(ctx, http.MethodPost, "/train?"+q.Encode(), body, ct, size)
+	if err != nil {
+		return Run{}, err
+	}
+	defer resp.Body.Close()
+	var run Run
+	if err := json.NewDecoder(resp.Body).Decode(&run); err != nil {
+		return Run{}, fmt.Errorf("POST /train: decode the answer: %w", err)
+	}
+	return run, nil
+}
+
+// jsonValue reads a query parameter as the JSON value it stands for.
+func jsonValue(s string) any {
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
+}
+
+// Events follows a run through GET /runs/{id}/events: onProgress hears
+// every progress event, and the final record is returned when the run
+// ends.
+func (c *Client) Events(ctx context.Context, id string, onProgress func(Progress)) (Run, error) {
+	resp, err := c.request(ctx, http.MethodGet, "/runs/"+url.PathEscape(id)+"/events", nil, "", -1)
+	if err != nil {
+		return Run{}, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	event, data := "", []string{}
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			payload := strings.Join(data, "\n")
+			switch event {
+			case "progress":
+				var p Progress
+				if json.Unmarshal([]byte(payload), &p) == nil && onProgress != nil {
+					onProgress(p)
+				}
+			case "run":
+				var run Run
+				if err := json.Unmarshal([]byte(payload), &run); err != nil {
+					return Run{}, fmt.Errorf("run event: %w", err)
+				}
+				return run, nil
+			}
+			event, data = "", data[:0]
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "data:"):
+			data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Run{}, fmt.Errorf("events of run %s: %w", id, err)
+	}
+	return Run{}, fmt.Errorf("events of run %s: the stream ended before the run did", id)
+}
+
+// RunsQuery selects runs.
+type RunsQuery struct {
+	Model, Status, PageToken string
+	Limit                    int
+}
+
+// RunsPage is a page of runs, newest first.
+type RunsPage struct {
+	Runs          []Run  `json:"runs"`
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// Runs lists runs.
+func (c *Client) Runs(ctx context.Context, q RunsQuery) (RunsPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"model": q.Model, "status": q.Status, "page_token": q.PageToken} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var page RunsPage
+	return page, c.do(ctx, http.MethodGet, "/runs?"+v.Encode(), nil, &page)
+}
+
+// Run reads one run.
+func (c *Client) Run(ctx context.Context, id string) (Run, error) {
+	var run Run
+	return run, c.do(ctx, http.MethodGet, "/runs/"+url.PathEscape(id), nil, &run)
+}
+
+// Cancel cancels a queued or running run.
+func (c *Client) Cancel(ctx context.Context, id string) (Run, error) {
+	var run Run
+	return run, c.do(ctx, http.MethodPost, "/runs/"+url.PathEscape(id)+"/cancel", nil, &run)
+}
+
+// Alias points at a version.
+type Alias struct {
+	Version   string    `json:"version"`
+	SHA256    string    `json:"sha256"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ModelSummary is a model in the list of models.
+type ModelSummary struct {
+	Name    string           `json:"name"`
+	Aliases map[string]Alias `json:"aliases"`
+}
+
+// Models lists every model.
+func (c *Client) Models(ctx context.Context) ([]ModelSummary, error) {
+	var out struct {
+		Models []ModelSummary `json:"models"`
+	}
+	return out.Models, c.do(ctx, http.MethodGet, "/models", nil, &out)
+}
+
+// Model is one model: its versions, newest first, and its aliases.
+type Model struct {
+	Name     string           `json:"name"`
+	Versions []string         `json:"versions"`
+	Aliases  map[string]Alias `json:"aliases"`
+}
+
+// Model reads one model.
+func (c *Client) Model(ctx context.Context, name string) (Model, error) {
+	var m Model
+	return m, c.do(ctx, http.MethodGet, "/models/"+url.PathEscape(name), nil, &m)
+}
+
+// Version is one version with its record.
+type Version struct {
+	Model   string   `json:"model"`
+	Version string   `json:"version"`
+	SHA256  string   `json:"sha256"`
+	Aliases []string `json:"aliases"`
+	Record  struct {
+		RunID     string   `json:"run_id"`
+		Params    Params   `json:"params"`
+		Dataset   Dataset  `json:"dataset"`
+		Metrics   *Metrics `json:"metrics"`
+		MetricsOn string   `json:"metrics_on"`
+	} `json:"record"`
+}
+
+// Version reads one version.
+func (c *Client) Version(ctx context.Context, model, version string) (Version, error) {
+	var v Version
+	return v, c.do(ctx, http.MethodGet, "/models/"+url.PathEscape(model)+"/versions/"+url.PathEscape(version), nil, &v)
+}
+
+// AliasChange is what moving an alias did.
+type AliasChange struct {
+	Model           string    `json:"model"`
+	Alias           string    `json:"alias"`
+	Version         string    `json:"version"`
+	SHA256          string    `json:"sha256"`
+	PreviousVersion string    `json:"previous_version,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// SetAlias points an alias at a version (promote, roll back).
+func (c *Client) SetAlias(ctx context.Context, model, alias, version string) (AliasChange, error) {
+	var out AliasChange
+	return out, c.do(ctx, http.MethodPut, "/models/"+url.PathEscape(model)+"/aliases/"+url.PathEscape(alias),
+		map[string]string{"version": version}, &out)
+}
+
+// StoredDataset is a dataset in the bucket.
+type StoredDataset struct {
+	SHA256   string   `json:"sha256"`
+	URI      string   `json:"uri,omitempty"`
+	Bytes    int64    `json:"bytes"`
+	Rows     int      `json:"rows,omitempty"`
+	Features []string `json:"features,omitempty"`
+	Classes  []string `json:"classes,omitempty"`
+	Runs     []string `json:"runs,omitempty"`
+}
+
+// Datasets lists the datasets in the bucket.
+func (c *Client) Datasets(ctx context.Context) ([]StoredDataset, error) {
+	var out struct {
+		Datasets []StoredDataset `json:"datasets"`
+	}
+	return out.Datasets, c.do(ctx, http.MethodGet, "/datasets", nil, &out)
+}

@@ -1,0 +1,108 @@
+package drift
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestEdgesSplitIntoEqualBins(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	values := make([]float64, 50_000)
+	for i := range values {
+		values[i] = r.NormFloat64()
+	}
+	edges := Edges(values, 10)
+	if len(edges) != 9 || !slices.IsSorted(edges) {
+		t.Fatalf("edges %v", edges)
+	}
+	for i, c := range Counts(edges, values) {
+		if c < 4500 || c > 5500 {
+			t.Errorf("bin %d holds %d of 50000, want about 5000", i, c)
+		}
+	}
+}
+
+func TestEdgesOfFewDistinctValues(t *testing.T) {
+	if e := Edges([]float64{3, 3, 3, 3}, 10); len(e) != 0 {
+		t.Errorf("constant column: %v, want no edges", e)
+	}
+	e := Edges([]float64{0, 0, 0, 1, 1, 1, 2, 2, 2, 2}, 10)
+	if !slices.Equal(e, []float64{1, 2}) {
+		t.Errorf("three values: %v", e)
+	}
+	if got := Counts(e, []float64{0, 0, 0, 1, 1, 1, 2, 2, 2, 2}); !slices.Equal(got, []uint64{3, 3, 4}) {
+		t.Errorf("counts %v", got)
+	}
+	if Edges(nil, 10) != nil || Edges([]float64{math.NaN()}, 10) != nil {
+		t.Error("no values, no edges")
+	}
+}
+
+func TestBin(t *testing.T) {
+	edges := []float64{1, 2, 3}
+	for v, want := range map[float64]int{-5: 0, 0.99: 0, 1: 1, 1.5: 1, 2: 2, 3: 3, 100: 3, math.Inf(1): 3, math.Inf(-1): 0} {
+		if got := Bin(edges, v); got != want {
+			t.Errorf("Bin(%v) = %d, want %d", v, got, want)
+		}
+	}
+	if Bin(edges, math.NaN()) != 3 {
+		t.Error("NaN not in the last bin")
+	}
+}
+
+func TestPSI(t *testing.T) {
+	base := []uint64{100, 100, 100, 100}
+	if psi := PSI(base, []uint64{50, 50, 50, 50}); psi != 0 {
+		t.Errorf("same shares: %v", psi)
+	}
+	small := PSI(base, []uint64{105, 95, 100, 100})
+	big := PSI(base, []uint64{10, 40, 100, 250})
+	if small > 0.01 || big < 0.2 {
+		t.Errorf("small shift %v, big shift %v", small, big)
+	}
+	// A known value: shares (0.5,0.5) against (0.9,0.1).
+	want := (0.9-0.5)*math.Log(0.9/0.5) + (0.1-0.5)*math.Log(0.1/0.5)
+	if got := PSI([]uint64{1, 1}, []uint64{9, 1}); math.Abs(got-want) > 1e-12 {
+		t.Errorf("PSI = %v, want %v", got, want)
+	}
+	if got := PSI([]uint64{1, 0}, []uint64{0, 1}); math.IsInf(got, 0) || math.IsNaN(got) || got < 1 {
+		t.Errorf("disjoint: %v, want large and finite", got)
+	}
+	if PSI(base, []uint64{0, 0, 0, 0}) != 0 {
+		t.Error("no live rows is no drift")
+	}
+}
+
+func TestBinScanAndSearchAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 9, 16, 17, 40} {
+		values := make([]float64, 1000)
+		for i := range values {
+			values[i] = r.NormFloat64()
+		}
+		edges := Edges(values, n+1)
+		for _, v := range append(values, edges...) {
+			want := 0
+			for want < len(edges) && edges[want] <= v {
+				want++
+			}
+			if got := Bin(edges, v); got != want {
+				t.Fatalf("%d edges: Bin(%v) = %d, want %d", len(edges), v, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkBin(b *testing.B) {
+	edges := Edges([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10)
+	v := 0.0
+	for b.Loop() {
+		v += 0.37
+		if v > 11 {
+			v = 0
+		}
+		_ = Bin(edges, v)
+	}
+}
