@@ -295,10 +295,9 @@ for c in "${predictors[@]}"; do
 done
 
 log "every Grafana panel query and alert rule against the live Prometheus"
-ds_uid=$(awk '$1 == "uid:" {print $2; exit}' "$repo/grafana/provisioning/datasources/prometheus.yml")
 sleep 10 # a couple of scrapes after the traffic
 (cd "$repo" && go run ./devstack/cmd/devstack querycheck -prometheus "$prom" \
-	-rules 'prometheus/rules/*.yml' -datasource-uid "$ds_uid" -window "$(($(date +%s) - t0 + 60))s" -retry 60s \
+	-rules 'prometheus/rules/*.yml' -window "$(($(date +%s) - t0 + 60))s" -retry 60s \
 	grafana/dashboards/*.json) >"$outdir/querycheck.log" 2>&1 || {
 	cat "$outdir/querycheck.log" >&2
 	fail "querycheck"
