@@ -110,5 +110,5 @@ down: ## stop the compose stack (DOWN_FLAGS=-v also deletes its volumes)
 	$(COMPOSE) $(COMPOSE_ARGS) down $(DOWN_FLAGS)
 logs: ## follow the compose stack's logs
 	$(COMPOSE) $(COMPOSE_ARGS) logs -f --tail=100
-compose-test: $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run compose.yaml on the local Docker engine, offline (~6 min)
+compose-test: $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run compose.yaml on the local Docker engine, offline (~12 min)
 	compose/test.sh

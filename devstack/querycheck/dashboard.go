@@ -59,6 +59,10 @@ func LoadDashboard(path string) (*Dashboard, error) {
 	// The SDK decodes panel options and queries through a registry of
 	// panel and data source types.
 	plugins.RegisterDefaultPlugins()
+	// The SDK deprecates this classic dashboard model for its v2 one, but
+	// the classic model is what Grafana provisions from files without
+	// feature toggles.
+	//lint:ignore SA1019 see above
 	var strict dashboard.Dashboard
 	if err := buildErrors(strict.UnmarshalJSONStrict(b)); err != nil {
 		return nil, fmt.Errorf("%s: not a valid Grafana dashboard:\n%w", path, err)
@@ -66,6 +70,7 @@ func LoadDashboard(path string) (*Dashboard, error) {
 	// v0.0.22's strict decoder reports errors correctly but drops every
 	// nested value it decoded (its successes return a typed nil error), so
 	// the values come from the ordinary decoder.
+	//lint:ignore SA1019 the classic model, as above
 	var d dashboard.Dashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
