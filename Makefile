@@ -7,6 +7,8 @@ VERSITYGW_VERSION     := v1.8.0
 BUF_VERSION           := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 STATICCHECK_VERSION   := v0.8.2
+# Prometheus' Go module versions map to releases: v0.316.0 is Prometheus 3.16.0.
+PROMETHEUS_VERSION    := v0.316.0
 
 TOOLS   := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
@@ -21,7 +23,8 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: tools test-tools
-test-tools: $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/buf-$(BUF_VERSION) $(TOOLS)/stamp/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
+test-tools: $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/buf-$(BUF_VERSION) $(TOOLS)/stamp/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
+	$(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)
 tools: test-tools $(TOOLS)/stamp/staticcheck-$(STATICCHECK_VERSION) ## install pinned tools into .tools/bin
 
 $(TOOLS)/stamp/versitygw-%:
@@ -32,6 +35,13 @@ $(TOOLS)/stamp/buf-%:
 	@mkdir -p $(@D) && touch $@
 $(TOOLS)/stamp/protoc-gen-go-%:
 	GOBIN=$(TOOLS)/bin go install google.golang.org/protobuf/cmd/protoc-gen-go@$*
+	@mkdir -p $(@D) && touch $@
+# The server (end-to-end suite, querycheck, make run) and promtool
+# (prometheus/check.sh); built without the web UI's assets: the API is all
+# the tests use.
+$(TOOLS)/stamp/prometheus-%:
+	GOBIN=$(TOOLS)/bin go install -ldflags="-s -w -X github.com/prometheus/common/version.Version=$*" \
+		github.com/prometheus/prometheus/cmd/prometheus@$* github.com/prometheus/prometheus/cmd/promtool@$*
 	@mkdir -p $(@D) && touch $@
 $(TOOLS)/stamp/staticcheck-%:
 	GOBIN=$(TOOLS)/bin go install honnef.co/go/tools/cmd/staticcheck@$*
@@ -69,7 +79,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
 .PHONY: run
-run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
+run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack run
 
@@ -87,14 +97,17 @@ lint: tools ## go vet + staticcheck
 
 COMPOSE      ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo docker-compose)
 COMPOSE_ARGS := -p modelferry --env-file compose/.env -f compose/compose.yaml
+# BuildKit when the buildx plugin is there, else the classic builder: the
+# Dockerfiles need no BuildKit, and Docker 23+ refuses BuildKit without buildx.
+DOCKER_BUILDKIT ?= $(shell docker buildx version >/dev/null 2>&1 && echo 1 || echo 0)
 
 .PHONY: up down logs compose-test
 up: ## docker compose: S3 :9000, trainer :8080, 2 predictors :8000-8001, Prometheus :9090, Grafana :3000
 	compose/init-env.sh
-	COMPOSE_DOCKER_CLI_BUILD=1 DOCKER_BUILDKIT=1 $(COMPOSE) $(COMPOSE_ARGS) up -d --build
+	DOCKER_BUILDKIT=$(DOCKER_BUILDKIT) $(COMPOSE) $(COMPOSE_ARGS) up -d --build
 down: ## stop the compose stack (DOWN_FLAGS=-v also deletes its volumes)
 	$(COMPOSE) $(COMPOSE_ARGS) down $(DOWN_FLAGS)
 logs: ## follow the compose stack's logs
 	$(COMPOSE) $(COMPOSE_ARGS) logs -f --tail=100
-compose-test: ## run compose.yaml on the local Docker engine, offline (~1 min; ~4 the first time)
+compose-test: $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run compose.yaml on the local Docker engine, offline (~12 min)
 	compose/test.sh

@@ -2,26 +2,41 @@
 # End-to-end test of compose/compose.yaml on the local Docker engine, with no
 # registry access:
 #
-#   1. builds local stand-ins of the public base images (test/standins.sh;
-#      cached: an image whose tag exists is kept);
-#   2. copies the work tree to a temporary build context and vendors the Go
-#      modules into it (`go work vendor`), so the image builds download nothing;
+#   1. builds local stand-ins of the public base images under names of their
+#      own (test/standins.sh) and points compose at them through the image
+#      variables (GO_IMAGE, RUNTIME_IMAGE, VERSITYGW_IMAGE, PROMETHEUS_IMAGE);
+#   2. copies the work tree to a temporary directory, makes its secrets and
+#      compose/.env with compose/init-env.sh as a user would, and serves this
+#      machine's Go module cache as the builds' GOPROXY (test/modproxy.go), so
+#      that the image builds download nothing from outside;
 #   3. builds the images with compose, checks size, user, labels, healthcheck;
-#   4. runs the scenario: up -> every container healthy -> POST /train ->
-#      both predictor replicas serve the model -> a second run hot-swaps both
-#      -> Prometheus scrapes both replicas (up == 1) -> every Grafana panel
-#      query returns data and every alert rule evaluates (devstack querycheck) ->
-#      one predictor killed -> the other keeps serving -> down -v leaves no
-#      container, network or volume behind.
+#   4. runs the scenario: up -> every container healthy, with CPU and memory
+#      limits and no secret in its configuration -> POST /train needs the
+#      token -> both predictor replicas serve the model -> a second run
+#      hot-swaps both -> Prometheus scrapes both replicas (up == 1) and its
+#      lifecycle API is off -> every Grafana variable and panel query returns
+#      data and every alert rule evaluates (devstack querycheck) -> one
+#      predictor killed -> the other keeps serving -> S3 stopped and the other
+#      predictor restarted: it serves the model from its cache volume ->
+#      down -v leaves no container, network or volume behind;
+#   5. removes the images it built, stand-ins included, and checks that none
+#      is left.
 #
 # Grafana runs only when its image is present (it has no offline stand-in);
 # its dashboard queries are checked against Prometheus either way.
 # Every request goes to 127.0.0.1 (the ports compose publishes there).
+# Images are built with BuildKit when the buildx plugin is there (BuildKit
+# then fetches the Dockerfile frontend named by `# syntax=`, which needs a
+# registry), else with the classic builder.
 #
-# Usage: compose/test.sh [--keep]   (--keep leaves the stack up at the end)
+# Usage: compose/test.sh [--keep]   (--keep leaves the stack and its images up at the end)
 # Environment: COMPOSE (compose command; default `docker compose` when
 # available, else docker-compose), COMPOSE_TEST_PROJECT (project name),
-# IMAGE_SIZE_LIMIT_MB (default 25: each service image must be at most that).
+# COMPOSE_TEST_KEEP_STANDINS=1 (keep the stand-ins for the next run: ~4
+# minutes less), STANDIN_REPO (their repository, default modelferry-standin),
+# IMAGE_SIZE_LIMIT_MB (default 25: each service image must be
+# at most that). Needs root, docker, go, prometheus on PATH (make
+# compose-test puts .tools/bin first), curl, jq, git, ss, debootstrap.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,24 +50,18 @@ fail() {
 	log "FAIL: $*"
 	exit 1
 }
-for tool in docker go curl jq git; do
+for tool in docker go curl jq git ss prometheus; do
 	command -v "$tool" >/dev/null || fail "$tool is missing"
 done
 
 # --- tools --------------------------------------------------------------
-# The Dockerfiles use BuildKit cache mounts. Docker 23+ needs the buildx
-# plugin for BuildKit; without it, Debian's docker.io client (20.10) has
-# BuildKit built in: put that one first on PATH for this script.
-shim=$(mktemp -d /tmp/modelferry-compose-bin.XXXXXX)
-if ! docker buildx version >/dev/null 2>&1; then
-	if [[ -x /usr/bin/docker ]] && DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>/dev/null | grep -q -- '--ssh'; then
-		ln -s /usr/bin/docker "$shim/docker"
-		export PATH="$shim:$PATH"
-	else
-		fail "no BuildKit-capable docker client: install the buildx plugin"
-	fi
+# The Dockerfiles need no BuildKit. Docker 23+ clients refuse BuildKit
+# without the buildx plugin, so without it the classic builder builds.
+if docker buildx version >/dev/null 2>&1; then
+	export DOCKER_BUILDKIT=1
+else
+	export DOCKER_BUILDKIT=0
 fi
-export DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1
 if [[ -n ${COMPOSE:-} ]]; then
 	read -r -a compose_cmd <<<"$COMPOSE"
 elif docker compose version >/dev/null 2>&1; then
@@ -66,7 +75,27 @@ fi
 ctx=$(mktemp -d /var/tmp/modelferry-compose-ctx.XXXXXX)
 outdir=$(mktemp -d /tmp/modelferry-compose-out.XXXXXX)
 stack_up=0
-compose() { "${compose_cmd[@]}" -p "$project" --env-file "$ctx/compose/.env" -f "$ctx/compose/compose.yaml" "$@"; }
+modproxy_pid=
+goproxy=
+# GOPROXY (the image builds') is set here: a variable of the shell would win
+# over compose/.env.
+compose() { GOPROXY=$goproxy "${compose_cmd[@]}" -p "$project" --env-file "$ctx/compose/.env" -f "$ctx/compose/compose.yaml" "$@"; }
+
+# remove_images removes the service images and, unless they are to be kept,
+# the stand-ins this run built, then the untagged build stages left by the
+# classic builder (they carry the stand-ins' label).
+images_removed=0
+remove_images() {
+	((images_removed)) && return
+	images_removed=1
+	docker rmi "$project/trainer:test" "$project/predictor:test" >/dev/null 2>&1
+	docker image prune -f --filter label=org.modelferry.standin >/dev/null
+	if [[ ${COMPOSE_TEST_KEEP_STANDINS:-} != 1 && -s $outdir/standins-built ]]; then
+		# Newest first: the Debian stand-in is the base of two others.
+		tac "$outdir/standins-built" | xargs docker rmi >/dev/null
+	fi
+	return 0
+}
 
 cleanup() {
 	local rc=$?
@@ -83,24 +112,46 @@ cleanup() {
 			compose down -v --remove-orphans >"$outdir/down.log" 2>&1 || cat "$outdir/down.log" >&2
 		fi
 	fi
-	# The test images go; the build cache (cache mounts) stays for the next run.
-	((keep)) || docker rmi "$project/trainer:test" "$project/predictor:test" >/dev/null 2>&1
+	[[ -n $modproxy_pid ]] && kill "$modproxy_pid"
+	((keep)) || remove_images
 	((keep)) || rm -rf "$ctx"
-	rm -rf "$shim" "$outdir"
+	rm -rf "$outdir"
 	if ((rc == 0)); then log "PASS in $(($(date +%s) - t0))s"; else log "FAILED (exit $rc)"; fi
 	exit "$rc"
 }
 trap cleanup EXIT
 
 # --- 1. base images -----------------------------------------------------
-log "base images (stand-ins for registry images; cached by tag)"
-DOCKER=docker "$repo/compose/test/standins.sh"
+log "base images: stand-ins for the registry images"
+STANDINS_BUILT=$outdir/standins-built DOCKER=docker "$repo/compose/test/standins.sh" >"$outdir/standins.env" ||
+	fail "stand-ins"
 
-# --- 2. build context ---------------------------------------------------
-log "build context: work tree copy + go work vendor -> $ctx"
+# --- 2. build context, secrets, module proxy ----------------------------
+log "build context: work tree copy -> $ctx"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard --deduplicate |
 	tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -C "$ctx" -xf -
-(cd "$ctx" && GOFLAGS=-mod=mod go work vendor) || fail "go work vendor"
+"$ctx/compose/init-env.sh" >"$outdir/init-env.log" || { cat "$outdir/init-env.log" >&2; fail "init-env.sh"; }
+[[ $(stat -c %a "$ctx/compose/secrets") == 700 ]] || fail "compose/secrets is not private to its owner"
+token=$(cat "$ctx/compose/secrets/trainer_token")
+((${#token} >= 32)) || fail "init-env.sh made no trainer token"
+
+# The host's module cache as a module proxy on the Docker bridge, where the
+# build containers reach it. go list fetches what the build needs into it.
+(cd "$repo" && go list -deps ./services/trainer ./services/predictor >/dev/null) || fail "go list"
+bridge_ip=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+[[ -n $bridge_ip ]] || bridge_ip=$(ip -4 -o addr show docker0 | awk '!a {a = $4; sub(/\/.*/, "", a)} END {print a}')
+[[ -n $bridge_ip ]] || fail "no address of the Docker bridge"
+GOWORK=off go build -o "$outdir/modproxy" "$repo/compose/test/modproxy.go" || fail "build modproxy"
+: >"$outdir/modproxy.out"
+"$outdir/modproxy" -listen "$bridge_ip:0" -dir "$(go env GOMODCACHE)/cache/download" >"$outdir/modproxy.out" &
+modproxy_pid=$!
+for _ in $(seq 50); do
+	goproxy=$(head -1 "$outdir/modproxy.out")
+	[[ -n $goproxy ]] && break
+	sleep 0.1
+done
+[[ -n $goproxy ]] || fail "modproxy did not start"
+log "module proxy for the builds: $goproxy"
 
 # Free loopback ports: six in a row from a random base.
 pick_ports() {
@@ -118,10 +169,7 @@ pick_ports() {
 }
 port=$(pick_ports) || fail "no free ports"
 s3_port=$port trainer_port=$((port + 1)) prom_port=$((port + 2)) grafana_port=$((port + 3))
-cat >"$ctx/compose/.env" <<EOF
-S3_ACCESS_KEY=test$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-S3_SECRET_KEY=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
-GRAFANA_ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+cat >"$outdir/test.env" <<EOF
 HOST_BIND=127.0.0.1
 S3_HOST_PORT=$s3_port
 TRAINER_HOST_PORT=$trainer_port
@@ -134,6 +182,11 @@ IMAGE_TAG=test
 GIT_REVISION=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
 BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 EOF
+cat "$outdir/standins.env" >>"$outdir/test.env"
+# init-env.sh wrote compose/.env from .env.example: the test's values replace
+# its lines.
+grep -v -E "^($(cut -d= -f1 "$outdir/test.env" | grep -v '^#' | paste -sd'|'))=" "$ctx/compose/.env" >"$outdir/env.base" || true
+cat "$outdir/env.base" "$outdir/test.env" >"$ctx/compose/.env"
 compose config -q || fail "compose config"
 
 # --- 3. images ----------------------------------------------------------
@@ -166,7 +219,9 @@ done
 
 # --- 4. scenario --------------------------------------------------------
 services=(s3 trainer predictor prometheus)
-grafana_image=$(awk '$1 == "image:" && $2 ~ /^grafana\// {print $2; exit}' "$repo/compose/compose.yaml")
+# awk reads to the end: compose would die of SIGPIPE (and pipefail fail the
+# test) if it stopped early.
+grafana_image=$(compose config | awk '$1 == "image:" && $2 ~ /grafana/ && !g {g = $2} END {print g}')
 if docker image inspect "$grafana_image" >/dev/null 2>&1; then
 	services+=(grafana)
 else
@@ -201,10 +256,21 @@ for i in $(seq 90); do
 done
 log "all healthy: $(tr '\n' ';' <<<"$states")"
 
+log "every container has CPU and memory limits and no secret in its configuration"
+for id in "${ids[@]}"; do
+	read -r name cpus mem < <(docker inspect -f '{{.Name}} {{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}' "$id")
+	((cpus > 0 && mem > 0)) || fail "$name has no limits (NanoCpus $cpus, Memory $mem)"
+done
+docker inspect "${ids[@]}" >"$outdir/inspect.json"
+for f in "$ctx"/compose/secrets/*; do
+	grep -qF "$(cat "$f")" "$outdir/inspect.json" && fail "the secret $(basename "$f") is in a container's configuration"
+done
+
 # HTTP helpers: bounded, loopback only.
 http() { # method url [curl args...] -> body on stdout, status in $outdir/status
 	local method=$1 url=$2
 	shift 2
+	: >"$outdir/body" # curl leaves the file alone when it gets no answer
 	curl -sS --max-time 120 -o "$outdir/body" -w '%{http_code}' -X "$method" "$@" "$url" >"$outdir/status" || echo 000 >"$outdir/status"
 	cat "$outdir/body"
 }
@@ -216,7 +282,7 @@ mapfile -t predictors < <(containers predictor)
 ((${#predictors[@]} == 2)) || fail "want 2 predictor replicas, have ${#predictors[@]}"
 declare -A pred_url
 for c in "${predictors[@]}"; do
-	hp=$(docker port "$c" 8000/tcp | head -1)
+	hp=$(docker port "$c" 8000/tcp | sed -n 1p)
 	pred_url[$c]=http://127.0.0.1:${hp##*:}
 done
 log "predictors: ${pred_url[*]}"
@@ -227,7 +293,7 @@ done
 
 train() {
 	local body
-	body=$(http POST "$trainer/train?model=iris&wait=true")
+	body=$(http POST "$trainer/train?model=iris&wait=true" -H "Authorization: Bearer $token")
 	[[ $(status) == 200 ]] || fail "POST /train answered $(status): $body"
 	jq -e '.status == "succeeded" and .promoted == true' <<<"$body" >/dev/null || fail "run not succeeded and promoted: $body"
 	jq -r .version <<<"$body"
@@ -249,6 +315,8 @@ wait_version() { # version: every running predictor serves it
 	done
 }
 
+http POST "$trainer/train?model=iris&wait=true" >/dev/null
+[[ $(status) == 401 ]] || fail "POST /train without the token answered $(status), want 401"
 log "POST /train (1)"
 v1=$(train)
 wait_version "$v1"
@@ -297,10 +365,9 @@ for c in "${predictors[@]}"; do
 done
 
 log "every Grafana panel query and alert rule against the live Prometheus"
-ds_uid=$(awk '$1 == "uid:" {print $2; exit}' "$repo/grafana/provisioning/datasources/prometheus.yml")
 sleep 10 # a couple of scrapes after the traffic
 (cd "$repo" && go run ./devstack/cmd/devstack querycheck -prometheus "$prom" \
-	-rules 'prometheus/rules/*.yml' -datasource-uid "$ds_uid" -window "$(($(date +%s) - t0 + 60))s" -retry 60s \
+	-rules 'prometheus/rules/*.yml' -window "$(($(date +%s) - t0 + 60))s" -retry 60s \
 	grafana/dashboards/*.json) >"$outdir/querycheck.log" 2>&1 || {
 	cat "$outdir/querycheck.log" >&2
 	fail "querycheck"
@@ -323,6 +390,27 @@ for i in $(seq 30); do
 done
 log "Prometheus counts 1 predictor up"
 
+http POST "$prom/-/quit" >/dev/null
+[[ $(status) == 403 ]] || fail "Prometheus' POST /-/quit answered $(status), want 403 (lifecycle API off)"
+http GET "$prom/-/ready" >/dev/null
+[[ $(status) == 200 ]] || fail "Prometheus is not ready after POST /-/quit"
+log "Prometheus' lifecycle API is off"
+
+log "S3 down, $survivor restarted: it must serve $v2 from its cache volume"
+mapfile -t s3c < <(containers s3)
+docker stop "${s3c[@]}" >/dev/null
+docker restart "$survivor" >/dev/null
+hp=$(docker port "$survivor" 8000/tcp | sed -n 1p)
+pred_url[$survivor]=http://127.0.0.1:${hp##*:}
+for i in $(seq 30); do
+	v=$(http GET "${pred_url[$survivor]}/model" | jq -r '.version // empty' 2>/dev/null || true)
+	[[ $v == "$v2" ]] && break
+	((i == 30)) && fail "restarted predictor serves '$v' with S3 down, want $v2 from its cache"
+	sleep 1
+done
+[[ $(predict "$survivor") == setosa ]] || fail "restarted predictor: /predict did not answer setosa"
+log "served $v2 from the cache while S3 was down"
+
 ((keep)) && exit 0
 log "down -v"
 compose down -v --remove-orphans >"$outdir/down.log" 2>&1 || {
@@ -334,5 +422,15 @@ label=label=com.docker.compose.project=$project
 left=$(docker ps -aq --filter "$label")$(docker network ls -q --filter "$label")$(docker volume ls -q --filter "$label")
 [[ -z $left ]] || fail "left behind: $left"
 log "nothing left behind (containers, networks, volumes of $project)"
+remove_images
+left=$(docker images --format '{{.Repository}}:{{.Tag}}' "$project/*")
+left+=$(docker images -q --filter dangling=true --filter label=org.modelferry.standin)
+if [[ ${COMPOSE_TEST_KEEP_STANDINS:-} != 1 && -s $outdir/standins-built ]]; then
+	while read -r img; do
+		docker image inspect "$img" >/dev/null 2>&1 && left+=" $img"
+	done <"$outdir/standins-built"
+fi
+[[ -z $left ]] || fail "images left behind: $left"
+log "no image left behind"
 for f in "${late_failures[@]}"; do log "FAIL: $f"; done
 ((${#late_failures[@]} == 0)) || exit 1

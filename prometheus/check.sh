@@ -2,10 +2,10 @@
 # Static checks of the Prometheus configuration (no server needed): both
 # configs, the alert rules, the rules' unit tests, and that the tests show
 # every alert both firing and not firing. `make test` runs it.
-# Needs promtool (Debian: apt-get install prometheus).
+# Needs promtool (make test-tools installs it in .tools/bin).
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus" >&2; exit 1; }
+command -v promtool >/dev/null || { echo "promtool not found: make test-tools installs it in .tools/bin" >&2; exit 1; }
 
 promtool check config --lint=all prometheus.yml prometheus.local.yml
 promtool check rules --lint=all rules/*.yml

@@ -1,49 +1,55 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the public images that docker/*.Dockerfile and
-# compose/compose.yaml name, for a Docker engine that reaches no registry:
+# Builds local stand-ins for the public images that docker/Dockerfile and
+# compose/compose.yaml use, for a Docker engine that reaches no registry.
+# They get names of their own, never the upstream ones, so that a later
+# `docker compose up` on a connected machine can't take one for the real
+# image:
 #
-#   golang:1.26-bookworm                       Debian (debootstrap) + this host's Go
-#   gcr.io/distroless/static-debian12:nonroot  scratch + CA certs, tzdata, user nonroot (65532)
-#   versity/versitygw:v1.8.0                   scratch + static versitygw + busybox (for wget)
-#   prom/prometheus:v3.13.0                    Debian + Debian's prometheus binary + busybox wget
+#   modelferry-standin/golang:<go version>         for GO_IMAGE: Debian (debootstrap) + this host's Go
+#   modelferry-standin/distroless-static:nonroot   for RUNTIME_IMAGE: scratch + CA certs, tzdata, user nonroot (65532)
+#   modelferry-standin/versitygw:<version>         for VERSITYGW_IMAGE: scratch + static versitygw + busybox (sh, wget)
+#   modelferry-standin/prometheus:<version>        for PROMETHEUS_IMAGE: Debian + the prometheus on PATH
+#                                                  (make's .tools/bin) + busybox wget
+#   modelferry-standin/debian:bookworm             the base of two of them
 #
-# (the tags are read from docker/trainer.Dockerfile and compose/compose.yaml)
-#
-# grafana/grafana-oss has no Debian package, so it gets no stand-in.
-# An image whose tag already exists is left alone (a real pulled image, or a
-# stand-in from an earlier run), so repeated runs take seconds. The golang
-# stand-in is rebuilt when the host's Go version changes. Every stand-in
-# carries the label org.modelferry.standin (and so do images built on them);
-# remove them all with
+# It prints the variables to give compose (GO_IMAGE=..., one a line) on
+# stdout, and appends the name of every image it built to the file
+# $STANDINS_BUILT when that is set (images that exist already are kept and
+# not listed), so that the caller can remove what was made. grafana has no
+# Debian package, so it gets no stand-in. Every stand-in carries the label
+# org.modelferry.standin (and so do images built on them):
 #   docker rmi $(docker images -q --filter label=org.modelferry.standin)
+# removes them all.
 #
 # Building needs root (debootstrap, file ownership), debootstrap, apt-get
-# (busybox-static is fetched with `apt-get download`), go, and Debian's
-# prometheus package; nothing of that when every tag exists already (on a
-# machine that can pull, pull the real images first and nothing is built).
-# Environment: DOCKER (a docker client; default docker), DEBIAN_MIRROR.
+# (busybox-static is fetched with `apt-get download`), go and prometheus on
+# PATH. Environment: DOCKER (a docker client; default docker), DEBIAN_MIRROR,
+# STANDIN_REPO (the repository of the names, default modelferry-standin).
 set -euo pipefail
 
 DOCKER=${DOCKER:-docker}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LABEL=org.modelferry.standin
+REPO=${STANDIN_REPO:-modelferry-standin}
 
-# The names come from the files that use them, so they cannot drift apart.
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-from_dockerfile() { awk -v want="$1" '$1 == "FROM" && $2 ~ want {print $2; exit}' "$repo/docker/trainer.Dockerfile"; }
-from_compose() { awk -v want="$1" '$1 == "image:" && $2 ~ want {print $2; exit}' "$repo/compose/compose.yaml"; }
-DEBIAN_IMAGE=modelferry-standin/debian:bookworm
-GOLANG_IMAGE=$(from_dockerfile '^golang:')
-DISTROLESS_IMAGE=$(from_dockerfile '^gcr.io/distroless/')
-VERSITYGW_IMAGE=$(from_compose '^versity/versitygw:')
-VERSITYGW_VERSION=${VERSITYGW_IMAGE##*:}
-PROMETHEUS_IMAGE=$(from_compose '^prom/prometheus:')
-for v in GOLANG_IMAGE DISTROLESS_IMAGE VERSITYGW_IMAGE PROMETHEUS_IMAGE; do
-	[[ -n ${!v} ]] || { echo "[standins] cannot find the $v name in docker/ or compose/" >&2; exit 1; }
-done
+VERSITYGW_VERSION=$(grep -o 'versity/versitygw:v[0-9.]*' "$repo/compose/compose.yaml" | head -1 | cut -d: -f2)
+[[ -n $VERSITYGW_VERSION ]] || { echo "[standins] no versity/versitygw:<version> in compose/compose.yaml" >&2; exit 1; }
+command -v prometheus >/dev/null || { echo "[standins] prometheus is not on PATH (make compose-test installs it in .tools/bin)" >&2; exit 1; }
+PROMETHEUS_BIN=$(command -v prometheus)
+PROMTOOL_BIN=$(dirname "$PROMETHEUS_BIN")/promtool
+# The module version it was built from (v0.316.0 is Prometheus 3.16.0).
+PROMETHEUS_VERSION=$(go version -m "$PROMETHEUS_BIN" | awk '$1 == "mod" && $2 == "github.com/prometheus/prometheus" {print $3}')
+[[ -n $PROMETHEUS_VERSION ]] || { echo "[standins] $PROMETHEUS_BIN: not built from github.com/prometheus/prometheus" >&2; exit 1; }
+DEBIAN_IMAGE=$REPO/debian:bookworm
+GOLANG_IMAGE=$REPO/golang:$(go env GOVERSION)
+DISTROLESS_IMAGE=$REPO/distroless-static:nonroot
+VERSITYGW_IMAGE=$REPO/versitygw:$VERSITYGW_VERSION
+PROMETHEUS_IMAGE=$REPO/prometheus:$PROMETHEUS_VERSION
 
 log() { printf '[standins] %s\n' "$*" >&2; }
 have() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+built() { [[ -z ${STANDINS_BUILT:-} ]] || echo "$1" >>"$STANDINS_BUILT"; }
 
 work=$(mktemp -d /var/tmp/modelferry-standins.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -71,22 +77,15 @@ build_debian() {
 	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 	tar --numeric-owner -C "$root" -c . |
 		"$DOCKER" import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-			--change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+			--change 'CMD ["bash"]' --change "LABEL $LABEL=debian" - "$DEBIAN_IMAGE" >/dev/null
+	built "$DEBIAN_IMAGE"
 	rm -rf "$root"
 }
 
 build_golang() {
-	local want
-	want=$(go env GOVERSION)+ca
-	if have "$GOLANG_IMAGE"; then
-		local got
-		got=$("$DOCKER" image inspect -f "{{ index .Config.Labels \"$LABEL.go\" }}" "$GOLANG_IMAGE")
-		# A real golang image (no label), or a stand-in of this Go: keep it.
-		[[ -z $got || $got == "<no value>" || $got == "$want" ]] && return
-		log "$GOLANG_IMAGE is a stand-in of $got, want $want: rebuilding"
-	fi
+	have "$GOLANG_IMAGE" && return
 	build_debian
-	log "$GOLANG_IMAGE from $DEBIAN_IMAGE + $(go env GOROOT) ($want)"
+	log "$GOLANG_IMAGE from $DEBIAN_IMAGE + $(go env GOROOT)"
 	local ctx=$work/golang
 	mkdir -p "$ctx"
 	# The real image has ca-certificates; this host's bundle stands in for it.
@@ -98,12 +97,13 @@ COPY go /usr/local/go
 ENV GOLANG_VERSION=$(go env GOVERSION | sed 's/^go//') GOTOOLCHAIN=local GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN mkdir -p /go/bin /go/src && chmod -R 1777 /go
 WORKDIR /go
-LABEL $LABEL=golang $LABEL.go=$want
+LABEL $LABEL=golang
 EOF
 	local goroot
 	goroot=$(go env GOROOT)
 	tar -c -C "$ctx" Dockerfile ca-certificates.crt -C "$(dirname "$goroot")" --transform "s,^$(basename "$goroot"),go," "$(basename "$goroot")" |
 		"$DOCKER" build -q -t "$GOLANG_IMAGE" - >/dev/null
+	built "$GOLANG_IMAGE"
 }
 
 build_distroless() {
@@ -140,6 +140,7 @@ WORKDIR /home/nonroot
 LABEL $LABEL=distroless
 EOF
 	"$DOCKER" build -q -t "$DISTROLESS_IMAGE" "$ctx" >/dev/null
+	built "$DISTROLESS_IMAGE"
 }
 
 build_versitygw() {
@@ -165,16 +166,16 @@ ENTRYPOINT ["/usr/local/bin/versitygw"]
 LABEL $LABEL=versitygw
 EOF
 	"$DOCKER" build -q -t "$VERSITYGW_IMAGE" "$ctx" >/dev/null
+	built "$VERSITYGW_IMAGE"
 }
 
 build_prometheus() {
 	have "$PROMETHEUS_IMAGE" && return
-	[[ -x /usr/bin/prometheus ]] || { log "/usr/bin/prometheus is missing: apt-get install prometheus"; return 1; }
 	build_debian
-	log "$PROMETHEUS_IMAGE from $DEBIAN_IMAGE + $(/usr/bin/prometheus --version 2>&1 | head -1)"
+	log "$PROMETHEUS_IMAGE from $DEBIAN_IMAGE + $PROMETHEUS_BIN"
 	local ctx=$work/prometheus
 	mkdir -p "$ctx"
-	cp /usr/bin/prometheus /usr/bin/promtool "$(busybox)" "$ctx/"
+	cp "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$(busybox)" "$ctx/"
 	# The same layout, user and defaults as the upstream image.
 	cat >"$ctx/prometheus.yml" <<'EOF'
 global:
@@ -199,6 +200,7 @@ CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prome
 LABEL $LABEL=prometheus
 EOF
 	"$DOCKER" build -q -t "$PROMETHEUS_IMAGE" "$ctx" >/dev/null
+	built "$PROMETHEUS_IMAGE"
 }
 
 need_root() {
@@ -214,6 +216,8 @@ main() {
 	for img in "$GOLANG_IMAGE" "$DISTROLESS_IMAGE" "$VERSITYGW_IMAGE" "$PROMETHEUS_IMAGE"; do
 		log "ready: $img ($("$DOCKER" image inspect -f '{{.Size}}' "$img" | numfmt --to=iec))"
 	done
+	printf '%s\n' "GO_IMAGE=$GOLANG_IMAGE" "RUNTIME_IMAGE=$DISTROLESS_IMAGE" \
+		"VERSITYGW_IMAGE=$VERSITYGW_IMAGE" "PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
 }
 
 main "$@"

@@ -144,7 +144,7 @@ scrape_configs:
 	stack, err := devstack.Start(context.Background(), devstack.Config{
 		BinDir:     tmp,
 		Versitygw:  lookPath(t, "versitygw", "run make tools (make test does)"),
-		Prometheus: lookPath(t, "prometheus", "apt-get install prometheus (.ci/run does)"), PrometheusConfig: promConfig,
+		Prometheus: lookPath(t, "prometheus", "run make test-tools (make test does)"), PrometheusConfig: promConfig,
 		StateDir: filepath.Join(tmp, "state"), DataDir: filepath.Join(repoRoot, "data"),
 		S3Addr: s3, TrainerAddr: tr, PredictorAddrs: []string{p1, p2}, PrometheusAddr: pr,
 		AccessKey: accessKey, SecretKey: secretKey, Out: logs,

@@ -2,20 +2,25 @@
 // dashboards and every rule Prometheus has loaded against a live Prometheus
 // through its HTTP API:
 //
-//   - each panel query must run without error and return at least one series
-//     with a number (not NaN) over the window;
+//   - each dashboard must pass LoadDashboard's checks (Grafana's dashboard
+//     schema, the data source as a variable);
+//   - each query variable's label_values() must give at least one value;
+//   - each panel query, with every variable set to All, must run without
+//     error and return at least one series with a number (not NaN) over the
+//     window;
 //   - each rule must be healthy in /api/v1/rules (Prometheus evaluated it
 //     without error), its expression must run without error, and every alert
 //     and recording rule named in the rule files must be loaded.
 //
 // Grafana's interval variables ($__rate_interval, $__interval, $__range...)
-// are replaced by fixed durations; any other variable is an error. Failing
-// queries are retried until -retry runs out (Prometheus may not have scraped
-// enough samples yet). The end-to-end suite calls it, and so does the
-// compose test through `devstack querycheck`:
+// are replaced by fixed durations, the dashboard's query variables by their
+// allValue; any other variable is an error. Failing checks are retried until
+// -retry runs out (Prometheus may not have scraped enough samples yet). The
+// end-to-end suite calls it, and so does the compose test through
+// `devstack querycheck`:
 //
 //	go run ./devstack/cmd/devstack querycheck -prometheus http://127.0.0.1:9090 \
-//	    -rules 'prometheus/rules/*.yml' -datasource-uid modelferry-prometheus grafana/dashboards/*.json
+//	    -rules 'prometheus/rules/*.yml' grafana/dashboards/*.json
 package querycheck
 
 import (
@@ -25,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -52,7 +58,6 @@ func Run(args []string, out io.Writer) error {
 	step := fs.Duration("step", 5*time.Second, "step of the panel range queries")
 	rateInterval := fs.String("rate-interval", "1m", "value of $__rate_interval")
 	retry := fs.Duration("retry", 60*time.Second, "keep retrying failing checks this long")
-	dsUID := fs.String("datasource-uid", "", "every panel and query must use the data source with this uid (empty: not checked)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,20 +77,28 @@ func Run(args []string, out io.Writer) error {
 	}
 	var checks []check
 	for _, path := range fs.Args() {
-		qs, err := dashboardQueries(path, *dsUID)
+		d, err := LoadDashboard(path)
 		if err != nil {
 			return err
 		}
-		if len(qs) == 0 {
-			return fmt.Errorf("%s: no panel queries", path)
+		dvars := maps.Clone(vars)
+		for _, v := range d.Variables {
+			dvars[v.Name] = v.AllValue
+			checks = append(checks, check{
+				name: fmt.Sprintf("variable $%s", v.Name),
+				run: func(ctx context.Context) (string, error) {
+					end := time.Now()
+					return c.labelHasValues(ctx, v.Label, v.Selector, end.Add(-*window), end)
+				},
+			})
 		}
-		for _, q := range qs {
-			expr, err := substitute(q.expr, vars)
+		for _, q := range d.Queries {
+			expr, err := substitute(q.Expr, dvars)
 			if err != nil {
-				return fmt.Errorf("%s: panel %q: %w", path, q.panel, err)
+				return fmt.Errorf("%s: panel %q: %w", path, q.Panel, err)
 			}
 			checks = append(checks, check{
-				name: fmt.Sprintf("panel %q %s", q.panel, q.ref),
+				name: fmt.Sprintf("panel %q %s", q.Panel, q.RefID),
 				run: func(ctx context.Context) (string, error) {
 					end := time.Now()
 					return c.rangeHasData(ctx, expr, end.Add(-*window), end, *step)
@@ -178,87 +191,6 @@ func runChecks(ctx context.Context, checks []check, retry time.Duration, out io.
 	return nil
 }
 
-type panelQuery struct {
-	panel, ref, expr string
-}
-
-// dashboardQueries returns the Prometheus expressions of every panel,
-// including panels nested in rows. With dsUID set, every panel and query
-// must name that data source.
-func dashboardQueries(path, dsUID string) ([]panelQuery, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	type datasource struct {
-		Type string `json:"type"`
-		UID  string `json:"uid"`
-	}
-	type target struct {
-		RefID      string      `json:"refId"`
-		Expr       string      `json:"expr"`
-		Hide       bool        `json:"hide"`
-		Datasource *datasource `json:"datasource"`
-	}
-	type panel struct {
-		Title      string            `json:"title"`
-		Type       string            `json:"type"`
-		Datasource *datasource       `json:"datasource"`
-		Targets    []target          `json:"targets"`
-		Panels     []json.RawMessage `json:"panels"`
-	}
-	checkDS := func(what string, ds *datasource) error {
-		if dsUID == "" {
-			return nil
-		}
-		if ds == nil || ds.UID != dsUID || ds.Type != "prometheus" {
-			return fmt.Errorf("%s: %s does not use the prometheus data source %q", path, what, dsUID)
-		}
-		return nil
-	}
-	var dash struct {
-		Panels []json.RawMessage `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &dash); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var qs []panelQuery
-	var walk func([]json.RawMessage) error
-	walk = func(raw []json.RawMessage) error {
-		for _, r := range raw {
-			var p panel
-			if err := json.Unmarshal(r, &p); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			if p.Type != "row" && p.Type != "text" {
-				if err := checkDS(fmt.Sprintf("panel %q", p.Title), p.Datasource); err != nil {
-					return err
-				}
-			}
-			for _, t := range p.Targets {
-				if t.Hide {
-					continue
-				}
-				if err := checkDS(fmt.Sprintf("panel %q target %s", p.Title, t.RefID), t.Datasource); err != nil {
-					return err
-				}
-				if strings.TrimSpace(t.Expr) == "" {
-					return fmt.Errorf("%s: panel %q target %s has no expr", path, p.Title, t.RefID)
-				}
-				qs = append(qs, panelQuery{panel: p.Title, ref: t.RefID, expr: t.Expr})
-			}
-			if p.Type != "row" && p.Type != "text" && len(p.Targets) == 0 {
-				return fmt.Errorf("%s: panel %q has no queries", path, p.Title)
-			}
-			if err := walk(p.Panels); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return qs, walk(dash.Panels)
-}
-
 var varRE = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\]`)
 
 // substitute replaces Grafana variables with vars, failing on unknown ones.
@@ -315,11 +247,13 @@ type apiResponse struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-func (c *client) call(ctx context.Context, path string, form url.Values) (json.RawMessage, error) {
+// call sends form as a POST body, or with method GET in the URL.
+func (c *client) call(ctx context.Context, method, path string, form url.Values) (json.RawMessage, error) {
 	u := c.base.JoinPath(path)
 	var req *http.Request
 	var err error
-	if form == nil {
+	if method == http.MethodGet {
+		u.RawQuery = form.Encode()
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	} else {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
@@ -353,7 +287,7 @@ type sample [2]any // [unix time, "value"]
 
 // rangeHasData runs a range query and wants a series with a number in it.
 func (c *client) rangeHasData(ctx context.Context, expr string, start, end time.Time, step time.Duration) (string, error) {
-	data, err := c.call(ctx, "/api/v1/query_range", url.Values{
+	data, err := c.call(ctx, http.MethodPost, "/api/v1/query_range", url.Values{
 		"query": {expr},
 		"start": {strconv.FormatInt(start.Unix(), 10)},
 		"end":   {strconv.FormatInt(end.Unix(), 10)},
@@ -390,10 +324,35 @@ func (c *client) rangeHasData(ctx context.Context, expr string, start, end time.
 	return fmt.Sprintf("%d series, %d values", len(m.Result), numbers), nil
 }
 
+// labelHasValues asks for the values of label on the series that match
+// selector (any series when empty), as Grafana's label_values() does, and
+// wants at least one.
+func (c *client) labelHasValues(ctx context.Context, label, selector string, start, end time.Time) (string, error) {
+	form := url.Values{
+		"start": {strconv.FormatInt(start.Unix(), 10)},
+		"end":   {strconv.FormatInt(end.Unix(), 10)},
+	}
+	if selector != "" {
+		form.Set("match[]", selector)
+	}
+	data, err := c.call(ctx, http.MethodGet, "/api/v1/label/"+url.PathEscape(label)+"/values", form)
+	if err != nil {
+		return "", err
+	}
+	var values []string
+	if err := json.Unmarshal(data, &values); err != nil {
+		return "", err
+	}
+	if len(values) == 0 {
+		return "", fmt.Errorf("label_values(%s, %s) gives no value", selector, label)
+	}
+	return fmt.Sprintf("%d values: %s", len(values), strings.Join(values, ", ")), nil
+}
+
 // instantEvaluates runs expr now; an empty result is fine (an alert that
 // does not fire).
 func (c *client) instantEvaluates(ctx context.Context, expr string) (string, error) {
-	data, err := c.call(ctx, "/api/v1/query", url.Values{"query": {expr}})
+	data, err := c.call(ctx, http.MethodPost, "/api/v1/query", url.Values{"query": {expr}})
 	if err != nil {
 		return "", err
 	}
@@ -418,7 +377,7 @@ type rule struct {
 
 // rules returns the loaded rules by name.
 func (c *client) rules(ctx context.Context) (map[string]rule, error) {
-	data, err := c.call(ctx, "/api/v1/rules", nil)
+	data, err := c.call(ctx, http.MethodGet, "/api/v1/rules", nil)
 	if err != nil {
 		return nil, err
 	}

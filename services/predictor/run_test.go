@@ -164,7 +164,7 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	t.Run("metrics pass promtool", func(t *testing.T) {
 		promtool, err := exec.LookPath("promtool")
 		if err != nil {
-			t.Fatal("promtool not installed: apt-get install prometheus (.ci/run does)")
+			t.Fatal("promtool not on PATH: run make test-tools (make test does)")
 		}
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {

@@ -75,7 +75,7 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	prom, err := exec.LookPath("prometheus")
 	if err != nil {
-		fmt.Fprintln(stdout, "prometheus is not installed (apt-get install prometheus): running without it")
+		fmt.Fprintln(stdout, "prometheus is not on PATH (make test-tools builds it into .tools/bin): running without it")
 		prom = ""
 	}
 	dataDir, err := filepath.Abs(*data)
@@ -108,7 +108,7 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	promLine := "http://localhost:" + port["prometheus"]
 	if prom == "" {
-		promLine = "not running (apt-get install prometheus)"
+		promLine = "not running (make test-tools builds it)"
 	}
 	fmt.Fprintf(stdout, `
 modelferry is running (data in %s; a second make run keeps the models):

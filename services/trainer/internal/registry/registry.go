@@ -171,10 +171,11 @@ func (r *Registry) RecoverInterrupted(ctx context.Context, startedAt time.Time) 
 			continue
 		}
 		if run.Status.Terminal() {
+			r.cache.put(run) // the first listings after a start read no record again
 			continue
 		}
 		run.Fail(r.now(), CodeUnavailable, "interrupted: the trainer stopped before the run finished")
-		if err := r.SaveRun(ctx, run, SaveOptions{}); err != nil {
+		if err := r.SaveRun(ctx, run, SaveOptions{}); err != nil { // cached once saved
 			r.log.Warn("recording an interrupted run", "run", run.ID, "model", run.Model, "err", err)
 			continue
 		}
