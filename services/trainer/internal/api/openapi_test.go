@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+)
+
+// TestOpenAPIDocumentsEveryRoute checks the document against the routes
+// both ways, and that every $ref in it resolves.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do("GET", "/openapi.json", "", nil)
+	var doc struct {
+		OpenAPI    string                    `json:"openapi"`
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(resp.body, &doc); err != nil || resp.code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("%d: %v", resp.code, err)
+	}
+	routes := map[string]bool{}
+	for _, r := range e.engine.Routes() {
+		path := r.Path
+		for _, p := range []string{"model", "version", "alias", "id", "sha256", "file"} {
+			path = strings.Replace(path, ":"+p, "{"+p+"}", 1)
+			path = strings.Replace(path, "*"+p, "{"+p+"}", 1)
+		}
+		if path == "/docs" {
+			continue // redirect to /docs/
+		}
+		routes[strings.ToLower(r.Method)+" "+path] = true
+		if _, ok := doc.Paths[path][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("%s %s is not in openapi.json", r.Method, path)
+		}
+	}
+	// pkg/service adds these to every service.
+	for _, r := range []string{"get /healthz", "get /readyz", "get /metrics"} {
+		routes[r] = true
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if !routes[method+" "+path] {
+				t.Errorf("openapi.json documents %s %s, which is not served", strings.ToUpper(method), path)
+			}
+		}
+	}
+	var components map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(componentsOf(resp.body), &components); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refsOf(resp.body) {
+		name, ok := strings.CutPrefix(ref, "#/components/")
+		kind, key, _ := strings.Cut(name, "/")
+		if _, found := components[kind][key]; !ok || !found {
+			t.Errorf("$ref %s does not resolve", ref)
+		}
+	}
+	// The documented records name every field the API sends.
+	for schema, v := range map[string]any{
+		"Run": registry.Run{}, "Progress": registry.Progress{}, "HistoryPoint": registry.HistoryPoint{},
+		"VersionView": registry.VersionView{}, "VersionRecord": registry.VersionRecord{}, "DatasetInfo": registry.DatasetInfo{},
+		"DatasetView": registry.DatasetView{}, "AliasChange": registry.AliasChange{}, "Params": registry.Params{},
+	} {
+		for _, field := range jsonFields(reflect.TypeOf(v)) {
+			if _, ok := doc.Components.Schemas[schema].Properties[field]; !ok {
+				t.Errorf("schema %s lacks %q", schema, field)
+			}
+		}
+	}
+	for path, want := range map[string]string{"/docs/": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
+		if r := e.do("GET", path, "", nil); r.code != 200 || !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: %d, body lacks %q", path, r.code, want)
+		}
+	}
+}
+
+// refsOf lists the $ref values of a JSON document.
+func refsOf(doc []byte) []string {
+	var refs []string
+	for _, part := range strings.Split(string(doc), `"$ref": "`)[1:] {
+		ref, _, _ := strings.Cut(part, `"`)
+		refs = append(refs, ref)
+	}
+	return refs
+}
+
+func componentsOf(doc []byte) []byte {
+	var d struct {
+		Components json.RawMessage `json:"components"`
+	}
+	_ = json.Unmarshal(doc, &d)
+	return d.Components
+}
+
+// jsonFields lists the JSON names of a struct's fields, embedded ones
+// inlined.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
