@@ -473,6 +473,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	mustRun(t, "4b ferry: every command against the stack", func(t *testing.T) { testFerry(t, s) })
+
 	mustRun(t, "5 SIGTERM under load: readiness first, in-flight requests complete", func(t *testing.T) {
 		// The load plays a load balancer: it sends to the victim while its
 		// health check (every 20ms) says ready, then stops routing there.

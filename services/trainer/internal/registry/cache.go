@@ -22,11 +22,13 @@ func (c *runCache) get(id string) (Run, bool) {
 	return r.Clone(), ok
 }
 
-// put keeps run if it is finished.
+// put keeps run, without its history (up to 1,000 points: listings
+// leave it out), if it is finished.
 func (c *runCache) put(run Run) {
 	if !run.Status.Terminal() {
 		return
 	}
+	run.History = nil
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.runs[run.ID]; !ok {

@@ -58,7 +58,8 @@ type Registry struct {
 	cache *runCache
 }
 
-// cachedRuns bounds the finished runs kept in memory: about 2 KB each.
+// cachedRuns bounds the finished runs kept in memory: about 2 KB each,
+// their history left out.
 const cachedRuns = 20_000
 
 // New returns a Registry.
@@ -104,13 +105,11 @@ func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error
 	return nil
 }
 
-// Run returns a run by id: this process's live state when it has one,
-// else the stored record.
+// Run returns a run by id, with its history: this process's live state
+// when it has one, else the stored record (the cache keeps runs without
+// their history, for listings).
 func (r *Registry) Run(ctx context.Context, id string) (Run, error) {
 	if run, ok := r.live(id); ok {
-		return run, nil
-	}
-	if run, ok := r.cache.get(id); ok {
 		return run, nil
 	}
 	_, b, err := r.store.FindRun(ctx, id)
