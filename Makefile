@@ -66,6 +66,7 @@ test: test-tools ## run every test: unit, integration (real S3), end-to-end (rea
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/dataset
+	go test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime $(FUZZTIME) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 

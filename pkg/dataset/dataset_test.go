@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -241,5 +242,72 @@ func BenchmarkParse(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(d.X)*8+len(d.Y)*8)/float64(len(in)), "matrix-bytes/input-byte")
 		})
+	}
+}
+
+func TestParseHashesAndReportsProgress(t *testing.T) {
+	in := syntheticCSV(5000, 4)
+	h := sha256.New()
+	var reads []int64
+	d, err := Parse(bytes.NewReader(in), Options{SizeHint: int64(len(in)), Digest: h, blockSize: 4096,
+		OnProgress: func(read, total int64) {
+			if total != int64(len(in)) {
+				t.Errorf("total %d, want %d", total, len(in))
+			}
+			reads = append(reads, read)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rows() != 5000 {
+		t.Errorf("%d rows", d.Rows())
+	}
+	if want := sha256.Sum256(in); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Error("digest differs from the input's sha256")
+	}
+	if len(reads) < 10 || !slices.IsSorted(reads) || reads[len(reads)-1] != int64(len(in)) {
+		t.Errorf("progress %v", reads)
+	}
+}
+
+// Parse cuts the input into blocks parsed in parallel; whatever the cuts,
+// the result is encoding/csv's.
+func TestParseMatchesReferenceAcrossBlocks(t *testing.T) {
+	plain := syntheticCSV(3000, 5)
+	messy := []byte("\xef\xbb\xbfa, \"b\"\r\n\r\n1, 2.5e-3,x\r\n\n\"3\",\" 4\",\"y\nz\"\n5,-0,x\n 6 , 7,y")
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		opts Options
+	}{
+		{"plain", plain, Options{}},
+		{"plain, one worker", plain, Options{Workers: 1}},
+		{"plain, small size hint", plain, Options{SizeHint: 100}},
+		{"plain, no size hint", plain, Options{SizeHint: -1}},
+		{"quotes, blank lines, CRLF", messy, Options{Label: "b"}},
+		{"quotes, blank lines, CRLF, last column", messy, Options{}},
+	} {
+		for _, block := range []int{1, 7, 64, 1000, 1 << 20} {
+			t.Run(fmt.Sprint(tc.name, ", block ", block), func(t *testing.T) {
+				opts := tc.opts
+				opts.blockSize = block
+				if opts.SizeHint == 0 {
+					opts.SizeHint = int64(len(tc.in))
+				}
+				d, err := Parse(bytes.NewReader(tc.in), opts)
+				want, wantErr := referenceParse(bytes.NewReader(tc.in), opts)
+				if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+					t.Fatalf("error %v, want %v", err, wantErr)
+				}
+				if err != nil {
+					return
+				}
+				if !slices.Equal(d.Features, want.Features) || !slices.Equal(d.Classes, want.Classes) ||
+					!slices.Equal(d.Y, want.Y) || !slices.Equal(d.X, want.X) {
+					t.Errorf("got %v %v %v %v, want %v %v %v %v", d.Features, d.Classes, d.Y[:min(9, len(d.Y))], d.X[:min(9, len(d.X))],
+						want.Features, want.Classes, want.Y[:min(9, len(want.Y))], want.X[:min(9, len(want.X))])
+				}
+			})
+		}
 	}
 }

@@ -1,0 +1,132 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [23]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal converts a plain decimal ("-12.5", "3", ".25", "1e-3") whose
+// digits form an integer m below 2^53 and whose scale is 10^e with |e| <=
+// 22. Then m and 10^e are exact and one multiplication or division rounds
+// once, so the result has the bits of strconv.ParseFloat, which is
+// correctly rounded. For anything else ok is false and strconv must decide.
+func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
+	i := 0
+	neg := false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	seen := false
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		seen = true
+		if mant == 0 && s[i] == '0' {
+			continue
+		}
+		if digits == 19 {
+			return 0, false
+		}
+		mant = mant*10 + uint64(s[i]-'0')
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			seen = true
+			exp--
+			if mant == 0 && s[i] == '0' {
+				continue
+			}
+			if digits == 19 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(s[i]-'0')
+			digits++
+		}
+	}
+	if !seen {
+		return 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			eneg = s[i] == '-'
+			i++
+		}
+		if i == len(s) {
+			return 0, false
+		}
+		e := 0
+		for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			if e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(s[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(s) || mant >= 1<<53 {
+		return 0, false
+	}
+	v = float64(mant)
+	if neg {
+		v = -v
+	}
+	switch {
+	case mant == 0 || exp == 0:
+		return v, true
+	case exp > 0 && exp <= 22:
+		return v * pow10[exp], true
+	case exp < 0 && exp >= -22:
+		return v / pow10[-exp], true
+	}
+	return 0, false
+}
+
+// parseNumber converts a feature value, as parseDecimal does or else as
+// strconv.ParseFloat does, and rejects what is not a finite number.
+func parseNumber[S ~string | ~[]byte](s S) (float64, error) {
+	if v, ok := parseDecimal(s); ok {
+		return v, nil
+	}
+	return parseNumberSlow(string(s))
+}
+
+func parseNumberSlow(s string) (float64, error) {
+	if s == "" {
+		return 0, errors.New("empty value")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		if !utf8.ValidString(s) {
+			return 0, errors.New("value is not valid UTF-8")
+		}
+		if len(s) > 40 {
+			s = s[:40] + "…"
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "")
+			}
+		}
+		if err == nil {
+			return 0, fmt.Errorf("%q is not a finite number", s)
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%q is out of range for float64", s)
+		}
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	return v, nil
+}

@@ -1,0 +1,113 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// referenceParse is the parser before parallel parsing: encoding/csv and
+// strconv.ParseFloat, one row after another. Parse must give the same
+// result and the same errors.
+func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
+	if opts.MaxClasses <= 0 {
+		opts.MaxClasses = DefaultMaxClasses
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	cr.FieldsPerRecord = -1 // checked below, with a clearer message
+
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &ParseError{Msg: "the file is empty"}
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	header = slices.Clone(header)
+	label, err := checkHeader(header, opts.Label)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dataset{Label: header[label]}
+	for i, h := range header {
+		if i != label {
+			d.Features = append(d.Features, h)
+		}
+	}
+	nf := len(d.Features)
+	if nf == 0 {
+		return nil, &ParseError{Line: 1, Msg: "no feature columns besides the label"}
+	}
+
+	classIDs := map[string]int{}
+	var names []string
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(header) {
+			return nil, &ParseError{Line: line, Msg: fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))}
+		}
+		for i, field := range rec {
+			if i == label {
+				continue
+			}
+			v, err := parseNumberSlow(field)
+			if err != nil {
+				return nil, &ParseError{Line: line, Column: header[i], Msg: err.Error()}
+			}
+			d.X = append(d.X, v)
+		}
+		lv := rec[label]
+		if lv == "" {
+			return nil, &ParseError{Line: line, Column: header[label], Msg: "empty label"}
+		}
+		id, ok := classIDs[lv]
+		if !ok {
+			if !utf8.ValidString(lv) {
+				return nil, &ParseError{Line: line, Column: header[label], Msg: "label is not valid UTF-8"}
+			}
+			if len(names) == opts.MaxClasses {
+				return nil, &ParseError{Line: line, Column: header[label],
+					Msg: fmt.Sprintf("more than %d distinct labels: is %s the class column?", opts.MaxClasses, header[label])}
+			}
+			id = len(names)
+			classIDs[strings.Clone(lv)] = id
+			names = append(names, strings.Clone(lv))
+		}
+		d.Y = append(d.Y, id)
+	}
+	if len(d.Y) == 0 {
+		return nil, &ParseError{Msg: "no data rows after the header"}
+	}
+	if len(names) < 2 {
+		return nil, &ParseError{Column: header[label], Msg: fmt.Sprintf("column %s has a single class %q; need at least two", header[label], names[0])}
+	}
+	d.Classes = slices.Clone(names)
+	slices.Sort(d.Classes)
+	remap := make([]int, len(names))
+	for i, n := range names {
+		remap[i], _ = slices.BinarySearch(d.Classes, n)
+	}
+	for i, y := range d.Y {
+		d.Y[i] = remap[y]
+	}
+	return d, nil
+}
