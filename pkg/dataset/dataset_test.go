@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -309,5 +311,59 @@ func TestParseMatchesReferenceAcrossBlocks(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestSplitMatchesReference(t *testing.T) {
+	for _, tc := range []struct {
+		perClass []int
+		fraction float64
+		seed     uint64
+	}{
+		{[]int{50, 30, 20}, 0.2, 42},
+		{[]int{1000, 3, 517}, 0.25, 7},
+		{[]int{2, 2}, 0.5, 1},
+	} {
+		d, ref := makeDataset(tc.perClass...), makeDataset(tc.perClass...)
+		// Interleave the classes so that the reordering has cycles.
+		r := rand.New(rand.NewPCG(tc.seed, 1))
+		perm := r.Perm(d.Rows())
+		for i, p := range perm {
+			copy(ref.Row(i), d.Row(p))
+			ref.Y[i] = d.Y[p]
+		}
+		copy(d.X, ref.X)
+		copy(d.Y, ref.Y)
+		train, test, err := Split(d, tc.fraction, tc.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTrain, wantTest, err := referenceSplit(ref, tc.fraction, tc.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(train.X, wantTrain.X) || !slices.Equal(train.Y, wantTrain.Y) ||
+			!slices.Equal(test.X, wantTest.X) || !slices.Equal(test.Y, wantTest.Y) {
+			t.Errorf("%v: split differs from the reference", tc.perClass)
+		}
+	}
+}
+
+// Split moves rows in place: besides the matrix it needs a few bytes per row.
+func TestSplitMemory(t *testing.T) {
+	const rows, features = 200_000, 20
+	d := &Dataset{Features: make([]string, features), Classes: []string{"a", "b", "c"},
+		X: make([]float64, rows*features), Y: make([]int, rows)}
+	for i := range d.Y {
+		d.Y[i] = i % 3
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, err := Split(d, 0.2, 1); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if perRow := float64(after.TotalAlloc-before.TotalAlloc) / rows; perRow > 6 {
+		t.Errorf("split allocated %.1f bytes per row; the matrix has %d", perRow, 8*features)
 	}
 }
