@@ -69,7 +69,7 @@ func load(ctx context.Context, store *modelstore.Store, src Source, label string
 		}
 	}
 	h := sha256.New()
-	d, err := dataset.Parse(io.TeeReader(r, h), dataset.Options{Label: label, SizeHint: size})
+	d, err := dataset.Parse(r, dataset.Options{Label: label, SizeHint: size, Digest: h})
 	if cerr := r.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close dataset: %w", cerr)
 	}
