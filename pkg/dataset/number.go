@@ -21,64 +21,49 @@ var pow10 = [23]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
 	i := 0
 	neg := false
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		neg = s[i] == '-'
-		i++
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		i = 1
 	}
+	// Up to 19 digits, leading zeros included, fit in a uint64.
 	var mant uint64
-	digits, exp := 0, 0
-	seen := false
-	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
-		seen = true
-		if mant == 0 && s[i] == '0' {
-			continue
+	start := i
+	for ; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			break
 		}
-		if digits == 19 {
-			return 0, false
-		}
-		mant = mant*10 + uint64(s[i]-'0')
-		digits++
+		mant = mant*10 + uint64(c)
 	}
+	digits := i - start
+	exp := 0
 	if i < len(s) && s[i] == '.' {
-		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
-			seen = true
-			exp--
-			if mant == 0 && s[i] == '0' {
-				continue
+		i++
+		frac := i
+		for ; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				break
 			}
-			if digits == 19 {
-				return 0, false
-			}
-			mant = mant*10 + uint64(s[i]-'0')
-			digits++
+			mant = mant*10 + uint64(c)
 		}
+		exp = frac - i
+		digits -= exp
 	}
-	if !seen {
+	if digits == 0 || digits > 19 {
 		return 0, false
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '-' || s[i] == '+') {
-			eneg = s[i] == '-'
-			i++
-		}
-		if i == len(s) {
+	if i < len(s) {
+		if s[i] != 'e' && s[i] != 'E' {
 			return 0, false
 		}
-		e := 0
-		for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
-			if e > 1000 {
-				return 0, false
-			}
-			e = e*10 + int(s[i]-'0')
-		}
-		if eneg {
-			e = -e
+		e, ok := parseExponent(s[i+1:])
+		if !ok {
+			return 0, false
 		}
 		exp += e
 	}
-	if i != len(s) || mant >= 1<<53 {
+	if mant >= 1<<53 {
 		return 0, false
 	}
 	v = float64(mant)
@@ -94,6 +79,30 @@ func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
 		return v / pow10[-exp], true
 	}
 	return 0, false
+}
+
+// parseExponent reads the digits after an 'e', with an optional sign.
+func parseExponent[S ~string | ~[]byte](s S) (int, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 4 {
+		return 0, false
+	}
+	e := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		e = e*10 + int(c)
+	}
+	if neg {
+		e = -e
+	}
+	return e, true
 }
 
 // parseNumber converts a feature value, as parseDecimal does or else as
