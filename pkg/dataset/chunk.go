@@ -30,10 +30,13 @@ type chunkWriter struct {
 }
 
 // parsePlain splits records at newlines and fields at commas: without a
-// quote in the chunk that is all encoding/csv would do.
+// quote in the chunk that is all encoding/csv would do. A feature that is a
+// plain decimal is converted as it is scanned; any other field is cut at
+// the next comma first.
 func (w *chunkWriter) parsePlain() {
 	data := w.c.data
 	line := w.c.firstLine
+	ncols := len(w.p.header)
 	for ; len(data) > 0; line++ {
 		var rec []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -47,34 +50,49 @@ func (w *chunkWriter) parsePlain() {
 		if len(rec) == 0 {
 			continue // encoding/csv skips blank lines
 		}
-		if n := 1 + bytes.Count(rec, []byte(",")); n != len(w.p.header) {
-			w.fail(&ParseError{Line: line, Msg: fmt.Sprintf("%d fields, the header has %d", n, len(w.p.header))})
-			return
-		}
 		out := w.row()
 		var label []byte
-		col, j := 0, 0
-		for {
-			field := rec
-			i := bytes.IndexByte(rec, ',')
-			if i >= 0 {
-				field, rec = rec[:i], rec[i+1:]
+		var err error
+		pos, j, col := 0, 0, 0
+		for ; col < ncols && err == nil; col++ {
+			if pos > len(rec) {
+				break // fewer fields than the header
 			}
-			if len(field) > 0 && trimSpaceStart(field[0]) {
-				field = bytes.TrimLeftFunc(field, unicode.IsSpace)
-			}
-			if col == w.p.label {
-				label = field
-			} else {
-				if !feature(w, out, j, field, col, line) {
-					return
+			rest := rec[pos:]
+			end := -1
+			if col != w.p.label {
+				if v, n, ok := scanDecimal(rest); ok && (n == len(rest) || rest[n] == ',') {
+					out[j], end = v, n
 				}
+			}
+			if end < 0 {
+				if end = bytes.IndexByte(rest, ','); end < 0 {
+					end = len(rest)
+				}
+				field := rest[:end]
+				if len(field) > 0 && trimSpaceStart(field[0]) {
+					field = bytes.TrimLeftFunc(field, unicode.IsSpace)
+				}
+				if col == w.p.label {
+					label = field
+				} else if out[j], err = parseNumber(field); err != nil {
+					err = &ParseError{Line: line, Column: w.p.header[col], Msg: err.Error()}
+				}
+			}
+			if col != w.p.label {
 				j++
 			}
-			if i < 0 {
-				break
-			}
-			col++
+			pos += end + 1
+		}
+		// Errors in the order encoding/csv's reading meets them: the
+		// number of fields first.
+		if n := 1 + bytes.Count(rec, []byte(",")); (err != nil || pos <= len(rec) || col < ncols) && n != ncols {
+			w.fail(&ParseError{Line: line, Msg: fmt.Sprintf("%d fields, the header has %d", n, ncols)})
+			return
+		}
+		if err != nil {
+			w.fail(err)
+			return
 		}
 		if !w.labelBytes(label, line) {
 			return

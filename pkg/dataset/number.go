@@ -19,6 +19,13 @@ var pow10 = [23]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // once, so the result has the bits of strconv.ParseFloat, which is
 // correctly rounded. For anything else ok is false and strconv must decide.
 func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
+	v, n, ok := scanDecimal(s)
+	return v, ok && n == len(s)
+}
+
+// scanDecimal converts the plain decimal at the start of s, as parseDecimal
+// does, and returns its length.
+func scanDecimal[S ~string | ~[]byte](s S) (v float64, n int, ok bool) {
 	i := 0
 	neg := false
 	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
@@ -51,20 +58,18 @@ func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
 		digits -= exp
 	}
 	if digits == 0 || digits > 19 {
-		return 0, false
+		return 0, 0, false
 	}
-	if i < len(s) {
-		if s[i] != 'e' && s[i] != 'E' {
-			return 0, false
-		}
-		e, ok := parseExponent(s[i+1:])
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		e, m, ok := scanExponent(s[i+1:])
 		if !ok {
-			return 0, false
+			return 0, 0, false
 		}
 		exp += e
+		i += 1 + m
 	}
 	if mant >= 1<<53 {
-		return 0, false
+		return 0, 0, false
 	}
 	v = float64(mant)
 	if neg {
@@ -72,37 +77,38 @@ func parseDecimal[S ~string | ~[]byte](s S) (v float64, ok bool) {
 	}
 	switch {
 	case mant == 0 || exp == 0:
-		return v, true
+		return v, i, true
 	case exp > 0 && exp <= 22:
-		return v * pow10[exp], true
+		return v * pow10[exp], i, true
 	case exp < 0 && exp >= -22:
-		return v / pow10[-exp], true
+		return v / pow10[-exp], i, true
 	}
-	return 0, false
+	return 0, 0, false
 }
 
-// parseExponent reads the digits after an 'e', with an optional sign.
-func parseExponent[S ~string | ~[]byte](s S) (int, bool) {
+// scanExponent reads the digits after an 'e', with an optional sign, and
+// returns their length.
+func scanExponent[S ~string | ~[]byte](s S) (e, n int, ok bool) {
 	neg := false
 	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
 		neg = s[0] == '-'
-		s = s[1:]
+		n = 1
 	}
-	if len(s) == 0 || len(s) > 4 {
-		return 0, false
-	}
-	e := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i] - '0'
+	start := n
+	for ; n < len(s) && n-start < 5; n++ {
+		c := s[n] - '0'
 		if c > 9 {
-			return 0, false
+			break
 		}
 		e = e*10 + int(c)
+	}
+	if n == start || n-start == 5 {
+		return 0, 0, false
 	}
 	if neg {
 		e = -e
 	}
-	return e, true
+	return e, n, true
 }
 
 // parseNumber converts a feature value, as parseDecimal does or else as

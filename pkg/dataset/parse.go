@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	defaultBlockSize = 1 << 20
+	defaultBlockSize = 512 << 10
 	maxHeaderBytes   = 16 << 20
 )
 
