@@ -33,27 +33,13 @@ func scanDecimal[S ~string | ~[]byte](s S) (v float64, n int, ok bool) {
 		i = 1
 	}
 	// Up to 19 digits, leading zeros included, fit in a uint64.
-	var mant uint64
 	start := i
-	for ; i < len(s); i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			break
-		}
-		mant = mant*10 + uint64(c)
-	}
+	mant, i := scanDigits(s, i, 0)
 	digits := i - start
 	exp := 0
 	if i < len(s) && s[i] == '.' {
-		i++
-		frac := i
-		for ; i < len(s); i++ {
-			c := s[i] - '0'
-			if c > 9 {
-				break
-			}
-			mant = mant*10 + uint64(c)
-		}
+		frac := i + 1
+		mant, i = scanDigits(s, frac, mant)
 		exp = frac - i
 		digits -= exp
 	}
@@ -84,6 +70,19 @@ func scanDecimal[S ~string | ~[]byte](s S) (v float64, n int, ok bool) {
 		return v / pow10[-exp], i, true
 	}
 	return 0, 0, false
+}
+
+// scanDigits appends the decimal digits from s[i] on to mant and returns
+// it with the index after them.
+func scanDigits[S ~string | ~[]byte](s S, i int, mant uint64) (uint64, int) {
+	for ; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			break
+		}
+		mant = mant*10 + uint64(c)
+	}
+	return mant, i
 }
 
 // scanExponent reads the digits after an 'e', with an optional sign, and

@@ -311,16 +311,23 @@ func (p *parser) join(chunks []*chunk) (*Dataset, error) {
 			d.Features = append(d.Features, h)
 		}
 	}
-	d.Classes = slices.Clone(names)
-	slices.Sort(d.Classes)
+	d.Classes = sortClasses(names, d.Y)
+	return d, nil
+}
+
+// sortClasses returns the class names sorted as strings and renumbers y,
+// which holds indexes into names, to match.
+func sortClasses(names []string, y []int) []string {
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
 	remap := make([]int, len(names))
 	for i, n := range names {
-		remap[i], _ = slices.BinarySearch(d.Classes, n)
+		remap[i], _ = slices.BinarySearch(sorted, n)
 	}
-	for i, y := range d.Y {
-		d.Y[i] = remap[y]
+	for i, v := range y {
+		y[i] = remap[v]
 	}
-	return d, nil
+	return sorted
 }
 
 // recordEnd is the offset after the first newline that ends a record, or

@@ -102,15 +102,7 @@ func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
 	if len(names) < 2 {
 		return nil, &ParseError{Column: header[label], Msg: fmt.Sprintf("column %s has a single class %q; need at least two", header[label], names[0])}
 	}
-	d.Classes = slices.Clone(names)
-	slices.Sort(d.Classes)
-	remap := make([]int, len(names))
-	for i, n := range names {
-		remap[i], _ = slices.BinarySearch(d.Classes, n)
-	}
-	for i, y := range d.Y {
-		d.Y[i] = remap[y]
-	}
+	d.Classes = sortClasses(names, d.Y)
 	return d, nil
 }
 

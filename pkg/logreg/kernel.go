@@ -2,9 +2,9 @@ package logreg
 
 import "math"
 
-// The kernels below take up to four classes per sweep of a row, so that
-// the row is loaded once for several independent sums and the sums do not
-// wait on each other.
+// The kernels below take three classes per sweep of a row, so that the row
+// is loaded once for several independent sums and the sums do not wait on
+// each other.
 
 // logits sets z[k] = b[k] + w[k]·x, where w holds len(z) rows of len(x).
 // Each sum is split over even and odd features so that no addition waits
@@ -13,31 +13,7 @@ func logits(w, b, x, z []float64) {
 	f := len(x)
 	h := f &^ 1
 	k := 0
-	for ; k+4 <= len(z); k += 4 {
-		w0, w1, w2, w3 := w[k*f:][:f], w[(k+1)*f:][:f], w[(k+2)*f:][:f], w[(k+3)*f:][:f]
-		var s0, s1, s2, s3, t0, t1, t2, t3 float64
-		for j := 0; j < h; j += 2 {
-			u, v := x[j], x[j+1]
-			s0 += w0[j] * u
-			t0 += w0[j+1] * v
-			s1 += w1[j] * u
-			t1 += w1[j+1] * v
-			s2 += w2[j] * u
-			t2 += w2[j+1] * v
-			s3 += w3[j] * u
-			t3 += w3[j+1] * v
-		}
-		if h < f {
-			u := x[h]
-			s0 += w0[h] * u
-			s1 += w1[h] * u
-			s2 += w2[h] * u
-			s3 += w3[h] * u
-		}
-		z[k], z[k+1], z[k+2], z[k+3] = b[k]+(s0+t0), b[k+1]+(s1+t1), b[k+2]+(s2+t2), b[k+3]+(s3+t3)
-	}
-	switch len(z) - k {
-	case 3:
+	for ; k+3 <= len(z); k += 3 {
 		w0, w1, w2 := w[k*f:][:f], w[(k+1)*f:][:f], w[(k+2)*f:][:f]
 		var s0, s1, s2, t0, t1, t2 float64
 		for j := 0; j < h; j += 2 {
@@ -56,10 +32,8 @@ func logits(w, b, x, z []float64) {
 			s2 += w2[h] * u
 		}
 		z[k], z[k+1], z[k+2] = b[k]+(s0+t0), b[k+1]+(s1+t1), b[k+2]+(s2+t2)
-	case 2:
-		w0, w1 := w[k*f:][:f], w[(k+1)*f:][:f]
-		z[k], z[k+1] = b[k]+dot(w0, x), b[k+1]+dot(w1, x)
-	case 1:
+	}
+	for ; k < len(z); k++ {
 		z[k] = b[k] + dot(w[k*f:][:f], x)
 	}
 }
@@ -68,18 +42,7 @@ func logits(w, b, x, z []float64) {
 func addOuter(g, r, x []float64) {
 	f := len(x)
 	k := 0
-	for ; k+4 <= len(r); k += 4 {
-		g0, g1, g2, g3 := g[k*f:][:f], g[(k+1)*f:][:f], g[(k+2)*f:][:f], g[(k+3)*f:][:f]
-		r0, r1, r2, r3 := r[k], r[k+1], r[k+2], r[k+3]
-		for j, v := range x {
-			g0[j] += r0 * v
-			g1[j] += r1 * v
-			g2[j] += r2 * v
-			g3[j] += r3 * v
-		}
-	}
-	switch len(r) - k {
-	case 3:
+	for ; k+3 <= len(r); k += 3 {
 		g0, g1, g2 := g[k*f:][:f], g[(k+1)*f:][:f], g[(k+2)*f:][:f]
 		r0, r1, r2 := r[k], r[k+1], r[k+2]
 		for j, v := range x {
@@ -87,14 +50,8 @@ func addOuter(g, r, x []float64) {
 			g1[j] += r1 * v
 			g2[j] += r2 * v
 		}
-	case 2:
-		g0, g1 := g[k*f:][:f], g[(k+1)*f:][:f]
-		r0, r1 := r[k], r[k+1]
-		for j, v := range x {
-			g0[j] += r0 * v
-			g1[j] += r1 * v
-		}
-	case 1:
+	}
+	for ; k < len(r); k++ {
 		axpy(r[k], x, g[k*f:][:f])
 	}
 }
