@@ -94,7 +94,7 @@ func (f *fakeTrainer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"production": map[string]any{"version": runA}, "latest": map[string]any{"version": runB}}}}})
 	case r.URL.Path == "/models/iris" && r.Method == "GET":
 		js(200, map[string]any{"name": "iris", "versions": []string{runB, runA},
-			"aliases": map[string]any{"production": map[string]any{"version": runB}, "latest": map[string]any{"version": runB}}})
+			"aliases": map[string]any{"production": map[string]any{"version": runB, "previous_version": runA}, "latest": map[string]any{"version": runB}}})
 	case strings.HasPrefix(r.URL.Path, "/models/iris/versions/"):
 		v := strings.TrimPrefix(r.URL.Path, "/models/iris/versions/")
 		js(200, map[string]any{"model": "iris", "version": v, "record": map[string]any{"metrics": map[string]any{"accuracy": 0.9}, "metrics_on": "test"}})

@@ -88,9 +88,9 @@ func (a *app) rollbackCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback MODEL",
 		Short: "Point production back at the version before the one it names",
-		Long: `Rollback moves the alias (production by default) to the newest version older
-than the one it names now. It shows the move and asks before it acts;
---yes skips the question.`,
+		Long: `Rollback moves the alias (production by default) back to the version it
+named before (the alias records it at each move). It shows the move and
+asks before it acts; --yes skips the question.`,
 		Example: "  ferry rollback iris\n  ferry rollback iris --yes",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,11 +102,11 @@ than the one it names now. It shows the move and asks before it acts;
 			if !ok {
 				return fmt.Errorf("%s has no %s alias to roll back", m.Name, alias)
 			}
-			i := slices.Index(m.Versions, cur.Version)
-			if i < 0 || i == len(m.Versions)-1 {
-				return fmt.Errorf("%s@%s is %s, and no older version exists", m.Name, alias, cur.Version)
+			prev := cur.Previous
+			if prev == "" {
+				return fmt.Errorf("%s@%s (%s) records no previous version: promote the one you want with 'ferry promote %s VERSION'",
+					m.Name, alias, cur.Version, m.Name)
 			}
-			prev := m.Versions[i+1]
 			fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
 			if !yes && !a.confirm("roll back?") {
 				return errors.New("not rolled back")

@@ -82,39 +82,68 @@ func testFerry(t *testing.T, s *system) {
 	if out := s.mustFerry(t, "promote", "ferry-iris", v1[1], "--alias", "staging"); !strings.Contains(out, "ferry-iris@staging: - -> "+v1[1]) {
 		t.Errorf("promote: %s", out)
 	}
-	// Production names the newest version (the last run, if promoted): a
-	// rollback shows the move, asks, and moves it one back.
-	if _, errOut, code := s.ferry(t, "n\n", "rollback", "ferry-iris"); code != 1 || !strings.Contains(errOut, "roll back? [y/N]") {
+	// Promote the second version, then roll back: production goes back to
+	// what it named before, shown and asked first.
+	var models []struct {
+		Name    string
+		Aliases map[string]struct{ Version string }
+	}
+	if err := json.Unmarshal([]byte(s.mustFerry(t, "models", "--output", "json")), &models); err != nil {
+		t.Fatal(err)
+	}
+	before := ""
+	for _, m := range models {
+		if m.Name == "ferry-iris" {
+			before = m.Aliases["production"].Version
+		}
+	}
+	if before == v2[1] {
+		// Already there: move elsewhere first, so the promote is a move.
+		s.mustFerry(t, "promote", "ferry-iris", v1[1])
+		before = v1[1]
+	}
+	if out := s.mustFerry(t, "promote", "ferry-iris", v2[1]); !strings.Contains(out, before+" -> "+v2[1]) {
+		t.Errorf("promote: %s", out)
+	}
+	if _, errOut, code := s.ferry(t, "n\n", "rollback", "ferry-iris"); code != 1 || !strings.Contains(errOut, v2[1]+" -> "+before) || !strings.Contains(errOut, "roll back? [y/N]") {
 		t.Errorf("declined rollback: %d %s", code, errOut)
 	}
-	if out := s.mustFerry(t, "rollback", "ferry-iris", "--yes"); !strings.Contains(out, "ferry-iris@production:") {
+	if out := s.mustFerry(t, "rollback", "ferry-iris", "--yes"); !strings.Contains(out, "ferry-iris@production: "+v2[1]+" -> "+before) {
 		t.Errorf("rollback: %s", out)
 	}
 	if ds := s.mustFerry(t, "datasets"); !strings.Contains(ds, "s3://modelferry/datasets/") {
 		t.Errorf("datasets:\n%s", ds)
 	}
 
-	// A run slow enough to cancel: unscaled, badly conditioned.
-	slow := filepath.Join(t.TempDir(), "slow.csv")
+	// A queued run to cancel: behind a run of the same model on 200,000
+	// rows × 50 features, which takes far longer than a cancel.
+	big := filepath.Join(t.TempDir(), "big.csv")
 	var b strings.Builder
-	b.WriteString("a,b,label\n")
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range 20_000 {
-		fmt.Fprintf(&b, "%.3f,%.3f,k%d\n", 1e4*r.NormFloat64()+float64(i%3), 1e-3*r.NormFloat64()+float64(i%3)*1e-4, i%3)
+	for j := range 50 {
+		fmt.Fprintf(&b, "f%d,", j)
 	}
-	if err := os.WriteFile(slow, []byte(b.String()), 0o644); err != nil {
+	b.WriteString("label\n")
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 200_000 {
+		for range 50 {
+			fmt.Fprintf(&b, "%.3f,", r.NormFloat64())
+		}
+		fmt.Fprintf(&b, "k%d\n", i%3)
+	}
+	if err := os.WriteFile(big, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	slowID := strings.TrimSpace(s.mustFerry(t, "train", slow, "--model", "ferry-slow", "--no-standardize", "--max-iter", "100000", "--tol", "1e-14"))
-	waitFor(t, "the slow run to fit", 30*time.Second, func() bool {
-		return strings.Contains(s.mustFerry(t, "run", slowID), "progress")
-	})
-	if out := s.mustFerry(t, "cancel", slowID); !strings.Contains(out, "cancelled") {
+	slowID := strings.TrimSpace(s.mustFerry(t, "train", big, "--model", "ferry-slow"))
+	queuedID := strings.TrimSpace(s.mustFerry(t, "train", iris, "--model", "ferry-slow"))
+	if out := s.mustFerry(t, "cancel", queuedID); !strings.Contains(out, "cancelled") {
 		t.Errorf("cancel: %s", out)
 	}
-	if _, errOut, code := s.ferry(t, "", "cancel", slowID); code != 1 || !strings.Contains(errOut, "only queued or running runs") {
+	if _, errOut, code := s.ferry(t, "", "cancel", queuedID); code != 1 || !strings.Contains(errOut, "only queued or running runs") {
 		t.Errorf("cancel twice: %d %s", code, errOut)
 	}
+	waitFor(t, "the big run to end", time.Minute, func() bool {
+		return !strings.Contains(s.mustFerry(t, "run", slowID), "progress")
+	})
 
 	// Predictions: one row, then a whole file, against the iris predictor.
 	var one struct{ Label string }

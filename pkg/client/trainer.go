@@ -252,6 +252,8 @@ type Alias struct {
 	Version   string    `json:"version"`
 	SHA256    string    `json:"sha256"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Previous is the version the alias named before, when known.
+	Previous string `json:"previous_version,omitempty"`
 }
 
 // ModelSummary is a model in the list of models.

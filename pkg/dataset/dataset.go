@@ -1,18 +1,18 @@
 // Package dataset reads tabular CSV training data into a dense float64 matrix
 // with integer class labels, and splits it into stratified train and test
 // parts.
+//
+// Parsing reads the input once, in blocks cut at row boundaries that
+// several goroutines parse straight into the matrix; the result is the same
+// as encoding/csv's reading (with TrimLeadingSpace) and strconv.ParseFloat's
+// numbers, bit for bit.
 package dataset
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -47,8 +47,22 @@ type Options struct {
 	// MaxClasses bounds the distinct labels; 0 means DefaultMaxClasses.
 	MaxClasses int
 	// SizeHint is the input's size in bytes when known. It lets the parser
-	// reserve the matrix once instead of growing it.
+	// reserve the matrix once instead of growing it, and is the total that
+	// OnProgress reports.
 	SizeHint int64
+	// Workers bounds the goroutines that parse; 0 means GOMAXPROCS. The
+	// result does not depend on it.
+	Workers int
+	// Digest, when set, is written every byte of the input, in order, as
+	// it is read: a sha256.New() there hashes the file in the same pass.
+	Digest io.Writer
+	// OnProgress, when set, is called from Parse's goroutine after every
+	// block read, with the bytes read so far and SizeHint.
+	OnProgress func(read, total int64)
+
+	// blockSize is the bytes read at a time; tests make it small to cross
+	// many block boundaries.
+	blockSize int
 }
 
 // ErrInvalid is wrapped by every error about the content of the data, as
@@ -75,129 +89,6 @@ func (e *ParseError) Error() string {
 // Unwrap makes every ParseError match ErrInvalid.
 func (e *ParseError) Unwrap() error { return ErrInvalid }
 
-// Parse reads a CSV with a header row. Every column but the label must be
-// numeric. It reads the input once, streaming, and keeps only the matrix,
-// the labels and the distinct class names.
-func Parse(r io.Reader, opts Options) (*Dataset, error) {
-	if opts.MaxClasses <= 0 {
-		opts.MaxClasses = DefaultMaxClasses
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	cr.FieldsPerRecord = -1 // checked below, with a clearer message
-
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, &ParseError{Msg: "the file is empty"}
-	}
-	if err != nil {
-		return nil, csvError(err)
-	}
-	header = slices.Clone(header)
-	label, err := checkHeader(header, opts.Label)
-	if err != nil {
-		return nil, err
-	}
-	d := &Dataset{Label: header[label]}
-	for i, h := range header {
-		if i != label {
-			d.Features = append(d.Features, h)
-		}
-	}
-	nf := len(d.Features)
-	if nf == 0 {
-		return nil, &ParseError{Line: 1, Msg: "no feature columns besides the label"}
-	}
-
-	classIDs := map[string]int{}
-	var names []string
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, csvError(err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, &ParseError{Line: line, Msg: fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))}
-		}
-		if d.X == nil {
-			d.reserve(opts.SizeHint, rec, nf)
-		}
-		for i, field := range rec {
-			if i == label {
-				continue
-			}
-			v, err := parseNumber(field)
-			if err != nil {
-				return nil, &ParseError{Line: line, Column: header[i], Msg: err.Error()}
-			}
-			d.X = append(d.X, v)
-		}
-		lv := rec[label]
-		if lv == "" {
-			return nil, &ParseError{Line: line, Column: header[label], Msg: "empty label"}
-		}
-		id, ok := classIDs[lv]
-		if !ok {
-			if !utf8.ValidString(lv) {
-				return nil, &ParseError{Line: line, Column: header[label], Msg: "label is not valid UTF-8"}
-			}
-			if len(names) == opts.MaxClasses {
-				return nil, &ParseError{Line: line, Column: header[label],
-					Msg: fmt.Sprintf("more than %d distinct labels: is %s the class column?", opts.MaxClasses, header[label])}
-			}
-			id = len(names)
-			classIDs[strings.Clone(lv)] = id
-			names = append(names, strings.Clone(lv))
-		}
-		d.Y = append(d.Y, id)
-	}
-	if len(d.Y) == 0 {
-		return nil, &ParseError{Msg: "no data rows after the header"}
-	}
-	if len(names) < 2 {
-		return nil, &ParseError{Column: header[label], Msg: fmt.Sprintf("column %s has a single class %q; need at least two", header[label], names[0])}
-	}
-	d.Classes = slices.Clone(names)
-	slices.Sort(d.Classes)
-	remap := make([]int, len(names))
-	for i, n := range names {
-		remap[i], _ = slices.BinarySearch(d.Classes, n)
-	}
-	for i, y := range d.Y {
-		d.Y[i] = remap[y]
-	}
-	return d, nil
-}
-
-// reserve sizes X and Y from the input size and the first row's length, so
-// a large file is not copied as the slices grow.
-func (d *Dataset) reserve(size int64, first []string, nf int) {
-	if size <= 0 {
-		return
-	}
-	rowLen := int64(len(first)) // separators and newline
-	for _, f := range first {
-		rowLen += int64(len(f))
-	}
-	rows := size/max(rowLen, 1) + 16
-	rows += rows / 8 // rows vary in length
-	const maxReserve = 1 << 28
-	if rows*int64(nf) > maxReserve {
-		return
-	}
-	d.X = make([]float64, 0, rows*int64(nf))
-	d.Y = make([]int, 0, rows)
-}
-
 func checkHeader(header []string, want string) (int, error) {
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
@@ -223,32 +114,6 @@ func checkHeader(header []string, want string) (int, error) {
 		return 0, &ParseError{Line: 1, Msg: fmt.Sprintf("no label column %q; columns are %s", want, strings.Join(header, ", "))}
 	}
 	return i, nil
-}
-
-func parseNumber(s string) (float64, error) {
-	if s == "" {
-		return 0, errors.New("empty value")
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		if !utf8.ValidString(s) {
-			return 0, errors.New("value is not valid UTF-8")
-		}
-		if len(s) > 40 {
-			s = s[:40] + "…"
-			if !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "")
-			}
-		}
-		if err == nil {
-			return 0, fmt.Errorf("%q is not a finite number", s)
-		}
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%q is out of range for float64", s)
-		}
-		return 0, fmt.Errorf("%q is not a number", s)
-	}
-	return v, nil
 }
 
 // csvError turns encoding/csv's errors (ragged rows, bad quotes) into

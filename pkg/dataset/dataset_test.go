@@ -2,9 +2,12 @@ package dataset
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -243,5 +246,126 @@ func BenchmarkParse(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(d.X)*8+len(d.Y)*8)/float64(len(in)), "matrix-bytes/input-byte")
 		})
+	}
+}
+
+func TestParseHashesAndReportsProgress(t *testing.T) {
+	in := syntheticCSV(5000, 4)
+	h := sha256.New()
+	var reads []int64
+	d, err := Parse(bytes.NewReader(in), Options{SizeHint: int64(len(in)), Digest: h, blockSize: 4096,
+		OnProgress: func(read, total int64) {
+			if total != int64(len(in)) {
+				t.Errorf("total %d, want %d", total, len(in))
+			}
+			reads = append(reads, read)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rows() != 5000 {
+		t.Errorf("%d rows", d.Rows())
+	}
+	if want := sha256.Sum256(in); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Error("digest differs from the input's sha256")
+	}
+	if len(reads) < 10 || !slices.IsSorted(reads) || reads[len(reads)-1] != int64(len(in)) {
+		t.Errorf("progress %v", reads)
+	}
+}
+
+// Parse cuts the input into blocks parsed in parallel; whatever the cuts,
+// the result is encoding/csv's.
+func TestParseMatchesReferenceAcrossBlocks(t *testing.T) {
+	plain := syntheticCSV(3000, 5)
+	messy := []byte("\xef\xbb\xbfa, \"b\"\r\n\r\n1, 2.5e-3,x\r\n\n\"3\",\" 4\",\"y\nz\"\n5,-0,x\n 6 , 7,y")
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		opts Options
+	}{
+		{"plain", plain, Options{}},
+		{"plain, one worker", plain, Options{Workers: 1}},
+		{"plain, small size hint", plain, Options{SizeHint: 100}},
+		{"plain, no size hint", plain, Options{SizeHint: -1}},
+		{"quotes, blank lines, CRLF", messy, Options{Label: "b"}},
+		{"quotes, blank lines, CRLF, last column", messy, Options{}},
+	} {
+		for _, block := range []int{1, 7, 64, 1000, 1 << 20} {
+			t.Run(fmt.Sprint(tc.name, ", block ", block), func(t *testing.T) {
+				opts := tc.opts
+				opts.blockSize = block
+				if opts.SizeHint == 0 {
+					opts.SizeHint = int64(len(tc.in))
+				}
+				d, err := Parse(bytes.NewReader(tc.in), opts)
+				want, wantErr := referenceParse(bytes.NewReader(tc.in), opts)
+				if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+					t.Fatalf("error %v, want %v", err, wantErr)
+				}
+				if err != nil {
+					return
+				}
+				if !slices.Equal(d.Features, want.Features) || !slices.Equal(d.Classes, want.Classes) ||
+					!slices.Equal(d.Y, want.Y) || !slices.Equal(d.X, want.X) {
+					t.Errorf("got %v %v %v %v, want %v %v %v %v", d.Features, d.Classes, d.Y[:min(9, len(d.Y))], d.X[:min(9, len(d.X))],
+						want.Features, want.Classes, want.Y[:min(9, len(want.Y))], want.X[:min(9, len(want.X))])
+				}
+			})
+		}
+	}
+}
+
+func TestSplitMatchesReference(t *testing.T) {
+	for _, tc := range []struct {
+		perClass []int
+		fraction float64
+		seed     uint64
+	}{
+		{[]int{50, 30, 20}, 0.2, 42},
+		{[]int{1000, 3, 517}, 0.25, 7},
+		{[]int{2, 2}, 0.5, 1},
+	} {
+		d, ref := makeDataset(tc.perClass...), makeDataset(tc.perClass...)
+		// Interleave the classes so that the reordering has cycles.
+		r := rand.New(rand.NewPCG(tc.seed, 1))
+		perm := r.Perm(d.Rows())
+		for i, p := range perm {
+			copy(ref.Row(i), d.Row(p))
+			ref.Y[i] = d.Y[p]
+		}
+		copy(d.X, ref.X)
+		copy(d.Y, ref.Y)
+		train, test, err := Split(d, tc.fraction, tc.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTrain, wantTest, err := referenceSplit(ref, tc.fraction, tc.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(train.X, wantTrain.X) || !slices.Equal(train.Y, wantTrain.Y) ||
+			!slices.Equal(test.X, wantTest.X) || !slices.Equal(test.Y, wantTest.Y) {
+			t.Errorf("%v: split differs from the reference", tc.perClass)
+		}
+	}
+}
+
+// Split moves rows in place: besides the matrix it needs a few bytes per row.
+func TestSplitMemory(t *testing.T) {
+	const rows, features = 200_000, 20
+	d := &Dataset{Features: make([]string, features), Classes: []string{"a", "b", "c"},
+		X: make([]float64, rows*features), Y: make([]int, rows)}
+	for i := range d.Y {
+		d.Y[i] = i % 3
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, err := Split(d, 0.2, 1); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if perRow := float64(after.TotalAlloc-before.TotalAlloc) / rows; perRow > 6 {
+		t.Errorf("split allocated %.1f bytes per row; the matrix has %d", perRow, 8*features)
 	}
 }

@@ -110,3 +110,25 @@ func TestEvaluateRejectsMismatches(t *testing.T) {
 		})
 	}
 }
+
+// Evaluate reads the rows where they are: what it allocates depends on the
+// classes, not on the rows.
+func TestEvaluateAllocatesPerClassNotPerRow(t *testing.T) {
+	probs := table{{0.7, 0.2, 0.1}, {0.3, 0.6, 0.1}, {0.1, 0.1, 0.8}}
+	allocs := func(rows int) float64 {
+		x := make([]float64, rows)
+		y := make([]int, rows)
+		for i := range x {
+			x[i] = float64(i % 3)
+			y[i] = i % 3
+		}
+		return testing.AllocsPerRun(5, func() {
+			if _, err := Evaluate(probs, x, y, []string{"a", "b", "c"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if small, large := allocs(10), allocs(10000); large != small {
+		t.Errorf("%v allocations for 10 rows, %v for 10000", small, large)
+	}
+}

@@ -44,3 +44,18 @@ func benchmarkFit(b *testing.B, rows int) {
 
 func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, 100_000) }
 func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, 1_000_000) }
+
+// BenchmarkObjective times one pass of loss and gradient over 1M × 20 rows
+// with three classes at a typical point.
+func BenchmarkObjective1Mx20x3(b *testing.B) {
+	d := synthetic(1_000_000, 20, 3, 0, 42)
+	mean, scale := meanScale(d)
+	o := newObjective(d, mean, scale, 1, 0)
+	theta := make([]float64, o.dim())
+	for i := range theta {
+		theta[i] = 0.01 * float64(i%7-3)
+	}
+	for b.Loop() {
+		o.compute(theta)
+	}
+}

@@ -6,7 +6,7 @@
 // standard deviation.
 //
 // The package depends on gonum only; datasets, artifacts and storage live
-// elsewhere.
+// elsewhere. A fit gives the same bits on any number of cores.
 package logreg
 
 import (
@@ -90,9 +90,11 @@ type FitInfo struct {
 // ErrInvalidData reports training data the model cannot be fitted on.
 var ErrInvalidData = errors.New("invalid training data")
 
-// Fit minimizes the objective from a zero start with L-BFGS and stops when
-// the mean-form gradient's infinity norm falls below Tol, after MaxIter
-// iterations, or when ctx is done (then it returns ctx's error).
+// Fit minimizes the objective from a zero start and stops when the
+// mean-form gradient's infinity norm falls below Tol, after MaxIter
+// iterations, or when ctx is done (then it returns ctx's error). Up to
+// maxNewtonDim parameters it takes Newton steps (see newton), beyond that
+// gonum's L-BFGS.
 func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 	opts = opts.withDefaults()
 	if err := d.validate(); err != nil {
@@ -113,53 +115,23 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 		mean, scale = meanScale(d)
 	}
 	obj := newObjective(d, mean, scale, opts.C, opts.Workers)
-	problem := optimize.Problem{Func: obj.Func, Grad: obj.Grad}
-	rec := &recorder{ctx: ctx, rows: float64(d.Rows), onProgress: opts.OnProgress}
-	settings := &optimize.Settings{
-		GradientThreshold: opts.Tol,
-		Converger:         optimize.NeverTerminate{},
-		MajorIterations:   opts.MaxIter,
-		Recorder:          rec,
+	var theta []float64
+	var info FitInfo
+	var err error
+	if rows := newtonRows(d.Rows, d.Features, obj.weightRows()); rows > 0 {
+		theta, info, err = newton(ctx, obj, rows, opts)
+	} else {
+		theta, info, err = lbfgs(ctx, obj, opts)
 	}
-	method := &optimize.LBFGS{Store: 10, GradStopThreshold: math.NaN()}
-	res, err := optimize.Minimize(problem, make([]float64, obj.dim()), settings, method)
-	status := ""
-	switch {
-	case err == nil:
-		status = res.Status.String()
-	case ctx.Err() != nil:
-		return nil, FitInfo{}, ctx.Err()
-	case errors.Is(err, optimize.ErrNoProgress), errors.Is(err, optimize.ErrLinesearcherFailure):
-		// Floating point can stop the line search just short of the
-		// tolerance; the best point found so far is the answer.
-		status = err.Error()
-	case res != nil && res.Status == optimize.IterationLimit:
-		status = res.Status.String()
-	case errors.As(err, new(optimize.ErrFunc)), errors.As(err, new(optimize.ErrGrad)):
-		return nil, FitInfo{}, fmt.Errorf("%w: the objective or its gradient is not finite (%v): rescale the features or standardize them", ErrInvalidData, err)
-	default:
-		return nil, FitInfo{}, fmt.Errorf("minimize: %w", err)
+	if err != nil {
+		return nil, FitInfo{}, err
 	}
-	theta := res.X
 	obj.eval(theta)
-	gnorm := 0.0
-	for _, g := range obj.lastG {
-		gnorm = max(gnorm, math.Abs(g))
-	}
-	info := FitInfo{
-		Objective:   obj.lastF * float64(d.Rows),
-		GradNorm:    gnorm,
-		Iterations:  res.Stats.MajorIterations,
-		Evaluations: res.Stats.FuncEvaluations,
-		Converged:   gnorm < opts.Tol,
-		Status:      status,
-	}
-	// gonum does not record the iteration that ends the run.
-	if opts.OnProgress != nil && rec.iter < info.Iterations {
-		opts.OnProgress(Progress{Iteration: info.Iterations, Loss: info.Objective, GradNorm: gnorm})
-	}
-	if math.IsNaN(info.Objective) || math.IsInf(info.Objective, 0) {
-		return nil, info, fmt.Errorf("%w: objective is not finite", ErrInvalidData)
+	info.GradNorm = infNorm(obj.lastG)
+	info.Objective = obj.lastF * float64(d.Rows)
+	info.Converged = info.GradNorm < opts.Tol
+	if !finite(info.Objective) || !finite(info.GradNorm) || !allFinite(theta) {
+		return nil, info, fmt.Errorf("%w: the objective or its gradient is not finite: rescale the features or standardize them", ErrInvalidData)
 	}
 	kw := obj.weightRows()
 	m := &Model{
@@ -197,6 +169,44 @@ func (d Data) validate() error {
 		}
 	}
 	return nil
+}
+
+// lbfgs minimizes the objective from a zero start with gonum's L-BFGS.
+func lbfgs(ctx context.Context, obj *objective, opts Options) ([]float64, FitInfo, error) {
+	problem := optimize.Problem{Func: obj.Func, Grad: obj.Grad}
+	rec := &recorder{ctx: ctx, rows: float64(obj.rows), onProgress: opts.OnProgress}
+	settings := &optimize.Settings{
+		GradientThreshold: opts.Tol,
+		Converger:         optimize.NeverTerminate{},
+		MajorIterations:   opts.MaxIter,
+		Recorder:          rec,
+	}
+	method := &optimize.LBFGS{Store: 10, GradStopThreshold: math.NaN()}
+	res, err := optimize.Minimize(problem, make([]float64, obj.dim()), settings, method)
+	status := ""
+	switch {
+	case err == nil:
+		status = res.Status.String()
+	case ctx.Err() != nil:
+		return nil, FitInfo{}, ctx.Err()
+	case errors.Is(err, optimize.ErrNoProgress), errors.Is(err, optimize.ErrLinesearcherFailure):
+		// Floating point can stop the line search just short of the
+		// tolerance; the best point found so far is the answer.
+		status = err.Error()
+	case res != nil && res.Status == optimize.IterationLimit:
+		status = res.Status.String()
+	case errors.As(err, new(optimize.ErrFunc)), errors.As(err, new(optimize.ErrGrad)):
+		return nil, FitInfo{}, fmt.Errorf("%w: the objective or its gradient is not finite (%v): rescale the features or standardize them", ErrInvalidData, err)
+	default:
+		return nil, FitInfo{}, fmt.Errorf("minimize: %w", err)
+	}
+	info := FitInfo{Iterations: res.Stats.MajorIterations, Evaluations: res.Stats.FuncEvaluations, Status: status}
+	// gonum does not record the iteration that ends the run.
+	if opts.OnProgress != nil && rec.iter < info.Iterations {
+		obj.eval(res.X)
+		opts.OnProgress(Progress{Iteration: info.Iterations, Loss: obj.lastF * float64(obj.rows), GradNorm: infNorm(obj.lastG)})
+	}
+	return res.X, info, nil
 }
 
 // meanScale returns the column means and population standard deviations,
@@ -262,4 +272,15 @@ func (r *recorder) Record(loc *optimize.Location, op optimize.Operation, _ *opti
 		r.onProgress(Progress{Iteration: r.iter, Loss: loc.F * r.rows, GradNorm: g})
 	}
 	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func allFinite(vs []float64) bool {
+	for _, v := range vs {
+		if !finite(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package logreg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -36,19 +37,31 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 		name        string
 		classes     int
 		standardize bool
+		// offset is added to feature 0: far from zero relative to its
+		// spread, the column is centred row by row instead of folded.
+		offset float64
 	}{
-		{"binomial raw", 2, false},
-		{"binomial standardized", 2, true},
-		{"multinomial raw", 4, false},
-		{"multinomial standardized", 4, true},
+		{"binomial raw", 2, false, 0},
+		{"binomial standardized", 2, true, 0},
+		{"multinomial raw", 4, false, 0},
+		{"multinomial standardized", 4, true, 0},
+		{"multinomial standardized, offset folded", 4, true, 100},
+		{"multinomial standardized, offset centred", 4, true, 1e6},
+		{"binomial standardized, offset centred", 2, true, 1e6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := synthetic(5000, 5, tc.classes, 1, 1)
+			for i := 0; i < d.Rows; i++ {
+				d.X[i*d.Features] += tc.offset
+			}
 			var mean, scale []float64
 			if tc.standardize {
 				mean, scale = meanScale(d)
 			}
 			o := newObjective(d, mean, scale, 0.7, 2)
+			if centred := o.shift != nil; centred != (tc.offset > 1e3) {
+				t.Fatalf("column 0 centred row by row: %v", centred)
+			}
 			r := rand.New(rand.NewPCG(3, 4))
 			theta := make([]float64, o.dim())
 			for i := range theta {
@@ -74,16 +87,24 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 
 func TestDefaultToleranceReachesOptimum(t *testing.T) {
 	for _, tc := range []struct {
-		name                        string
-		features, classes, constant int
-		standardize                 bool
+		name                              string
+		rows, features, classes, constant int
+		standardize                       bool
 	}{
-		{"64 features 10 classes standardized", 64, 10, 4, true},
-		{"8 features 3 classes raw", 8, 3, 1, false},
-		{"binomial 30 features", 30, 2, 2, true},
+		{"64 features 10 classes standardized", 3000, 64, 10, 4, true},
+		{"8 features 3 classes raw", 3000, 8, 3, 1, false},
+		{"binomial 30 features", 3000, 30, 2, 2, true},
+		// Enough rows that the Hessian comes from a sample of them.
+		{"sampled Hessian", 40000, 20, 3, 1, true},
+		{"sampled Hessian binomial", 40000, 40, 2, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := synthetic(3000, tc.features, tc.classes, tc.constant, 11)
+			d := synthetic(tc.rows, tc.features, tc.classes, tc.constant, 11)
+			if tc.rows > 3000 {
+				if hr := newtonRows(d.Rows, d.Features, newObjective(d, nil, nil, 1, 1).weightRows()); hr == 0 || hr >= d.Rows {
+					t.Fatalf("the Hessian uses %d of %d rows; the case is meant to sample them", hr, d.Rows)
+				}
+			}
 			m, info, err := Fit(context.Background(), d, Options{Standardize: tc.standardize})
 			if err != nil {
 				t.Fatal(err)
@@ -102,6 +123,44 @@ func TestDefaultToleranceReachesOptimum(t *testing.T) {
 			}
 			if rel := (info.Objective - refInfo.Objective) / refInfo.Objective; rel > 1e-6 {
 				t.Errorf("objective %.12g is %.3g above the optimum %.12g", info.Objective, rel, refInfo.Objective)
+			}
+		})
+	}
+}
+
+// A column far from zero relative to its spread standardizes to the same
+// values as the column less its offset: the fit must not notice. (Folding
+// that column's mean into the intercept would lose the fit in rounding.)
+func TestFitIgnoresColumnOffset(t *testing.T) {
+	const offset = 1e10
+	for _, classes := range []int{2, 3} {
+		t.Run(fmt.Sprint(classes, " classes"), func(t *testing.T) {
+			far := synthetic(20000, 6, classes, 0, 3)
+			near := far
+			near.X = append([]float64(nil), far.X...)
+			for i := 0; i < far.Rows; i++ {
+				far.X[i*far.Features+2] += offset
+				// Exact: both are multiples of far's rounding step.
+				near.X[i*far.Features+2] = far.X[i*far.Features+2] - offset
+			}
+			m, info, err := Fit(context.Background(), near, Options{Standardize: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mf, infoFar, err := Fit(context.Background(), far, Options{Standardize: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !infoFar.Converged {
+				t.Errorf("offset fit did not converge: %+v", infoFar)
+			}
+			if rel := math.Abs(infoFar.Objective-info.Objective) / info.Objective; rel > 1e-9 {
+				t.Errorf("objective %.12g with the offset, %.12g without", infoFar.Objective, info.Objective)
+			}
+			for i := range m.Coef {
+				if math.Abs(m.Coef[i]-mf.Coef[i]) > 1e-6 {
+					t.Errorf("coef[%d] = %v with the offset, %v without", i, mf.Coef[i], m.Coef[i])
+				}
 			}
 		})
 	}
@@ -131,19 +190,32 @@ func maxProbaDiff(t *testing.T, a, b *Model, d Data) float64 {
 }
 
 func TestFitIsIndependentOfWorkers(t *testing.T) {
-	d := synthetic(3*chunkRows+17, 6, 3, 0, 5)
-	m1, _, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m4, _, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m1.Coef {
-		if m1.Coef[i] != m4.Coef[i] {
-			t.Fatalf("coef[%d]: %v with 1 worker, %v with 4", i, m1.Coef[i], m4.Coef[i])
-		}
+	for _, tc := range []struct {
+		name                    string
+		rows, features, classes int
+	}{
+		{"exact Hessian", 3*chunkRows + 17, 6, 3},
+		{"sampled Hessian", 10*chunkRows + 17, 20, 3},
+		{"sampled Hessian binomial", 10*chunkRows + 17, 40, 2},
+		{"L-BFGS", 3*chunkRows + 17, 30, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := synthetic(tc.rows, tc.features, tc.classes, 0, 5)
+			m1, i1, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m4, i4, err := Fit(context.Background(), d, Options{Standardize: true, Workers: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d and %d iterations", i1.Iterations, i4.Iterations)
+			for i := range m1.Coef {
+				if m1.Coef[i] != m4.Coef[i] {
+					t.Fatalf("coef[%d]: %v with 1 worker, %v with 4", i, m1.Coef[i], m4.Coef[i])
+				}
+			}
+		})
 	}
 }
 

@@ -16,6 +16,9 @@ type Alias struct {
 	Version   string    `json:"version"`
 	SHA256    string    `json:"sha256"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Previous is the version the alias named before this one, when
+	// known: where a rollback goes.
+	Previous string `json:"previous_version,omitempty"`
 }
 
 func decodeAlias(key string, b []byte) (Alias, error) {
@@ -96,6 +99,9 @@ type SetAliasOptions struct {
 	// IfMatch is the ETag the alias must still have; empty means the
 	// alias must not exist yet.
 	IfMatch string
+	// Previous is the version the alias names now, recorded in the new
+	// alias for rollbacks.
+	Previous string
 }
 
 // SetAlias points alias at ref when the alias is as the caller last read
@@ -112,7 +118,11 @@ func (s *Store) SetAlias(ctx context.Context, alias string, ref Ref, opts SetAli
 		return "", errorf(ErrInvalid, "set alias", alias, "sha256 %q is not a hex SHA-256", ref.SHA256)
 	}
 	key := aliasKey(ref.Model, alias)
-	b, err := json.Marshal(Alias{Version: ref.Version, SHA256: ref.SHA256, UpdatedAt: time.Now().UTC()})
+	prev := opts.Previous
+	if prev == ref.Version || !ValidVersion(prev) {
+		prev = ""
+	}
+	b, err := json.Marshal(Alias{Version: ref.Version, SHA256: ref.SHA256, UpdatedAt: time.Now().UTC(), Previous: prev})
 	if err != nil {
 		return "", fmt.Errorf("encode alias: %w", err)
 	}

@@ -49,6 +49,10 @@ type PutOptions struct {
 	// Multipart allows a large streamed body to go up in parts; small
 	// objects go up in one request with their MD5.
 	Multipart bool
+	// UnhashedPayload leaves the body out of the request's signature:
+	// over plain HTTP it would otherwise be hashed once more on each side.
+	// For content-addressed objects, whose key names their hash.
+	UnhashedPayload bool
 }
 
 // ListOptions shape a listing.

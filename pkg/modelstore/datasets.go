@@ -22,7 +22,7 @@ func (s *Store) PutDataset(ctx context.Context, sum string, r io.Reader, size in
 	} else if ok {
 		return uri, nil
 	}
-	_, err := s.bucket.Put(ctx, key, r, size, PutOptions{ContentType: "text/csv", CreateOnly: true, Multipart: true})
+	_, err := s.bucket.Put(ctx, key, r, size, PutOptions{ContentType: "text/csv", CreateOnly: true, Multipart: true, UnhashedPayload: true})
 	if errors.Is(err, ErrConflict) {
 		return uri, nil // stored meanwhile by someone else: same content
 	}

@@ -36,7 +36,8 @@ func NewMemory(name string) *Memory {
 }
 
 // SetHook installs f, called before every operation with its name ("get",
-// "open", "put", "stat", "list", "delete", "ensure", "exists") and key. A
+// "open", "put", "stat", "list", "delete", "ensure", "exists", and "read"
+// before each Read of an opened object) and key. A
 // non-nil error fails the operation; an error of no Err* kind is reported
 // as ErrUnavailable. f runs without the bucket's lock held, so it may read
 // and write the bucket itself (to race a writer, for example).
@@ -121,11 +122,30 @@ func (m *Memory) Get(ctx context.Context, key string, opts GetOptions) ([]byte, 
 
 // Open implements Bucket.
 func (m *Memory) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
-	b, _, err := m.Get(ctx, key, GetOptions{})
-	if err != nil {
+	if err := m.check("open", key); err != nil {
 		return nil, 0, err
 	}
-	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
+	m.mu.Lock()
+	o, ok := m.objects[key]
+	m.mu.Unlock()
+	if !ok {
+		return nil, 0, m.notFound("open", key)
+	}
+	return io.NopCloser(&memReader{m: m, key: key, r: bytes.NewReader(o.body)}), int64(len(o.body)), nil
+}
+
+// memReader reads an opened object, asking the hook before each read.
+type memReader struct {
+	m   *Memory
+	key string
+	r   *bytes.Reader
+}
+
+func (r *memReader) Read(p []byte) (int, error) {
+	if err := r.m.check("read", r.key); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // Put implements Bucket.

@@ -103,7 +103,8 @@ func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 
 // Put implements Bucket.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (string, error) {
-	popts := minio.PutObjectOptions{ContentType: opts.ContentType, DisableMultipart: !opts.Multipart, SendContentMd5: !opts.Multipart}
+	popts := minio.PutObjectOptions{ContentType: opts.ContentType, DisableMultipart: !opts.Multipart, SendContentMd5: !opts.Multipart,
+		DisableContentSha256: opts.UnhashedPayload}
 	switch {
 	case opts.CreateOnly:
 		popts.SetMatchETagExcept("*")

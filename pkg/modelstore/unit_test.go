@@ -111,3 +111,32 @@ func TestNamesAndVersions(t *testing.T) {
 		t.Error("two versions in the same second collide")
 	}
 }
+
+// A dataset is stored without hashing its payload for the signature.
+func TestPutDatasetSendsUnsignedPayload(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		if r.Method == http.MethodPut {
+			got.Store(r.Header.Get("X-Amz-Content-Sha256"))
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	s, err := OpenS3(S3Options{Endpoint: strings.TrimPrefix(srv.URL, "http://"), AccessKey: "a", SecretKey: "b", Bucket: "modelferry"},
+		Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := "a,label\n1,x\n"
+	sum := strings.Repeat("ab", 32)
+	if _, err := s.PutDataset(context.Background(), sum, strings.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := got.Load().(string); !strings.Contains(h, "UNSIGNED-PAYLOAD") {
+		t.Errorf("x-amz-content-sha256 %q, want an unsigned payload", h)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -29,7 +28,8 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	bin := fs.String("bin", "bin", "directory of the trainer and predictor binaries")
 	data := fs.String("data", "data", "directory of default datasets")
 	duration := fs.Duration("duration", 10*time.Second, "length of each wrk run")
-	bigRows := fs.Int("big-rows", 1_000_000, "rows of the large CSV upload (0 skips it)")
+	bigRows := fs.Int("big-rows", 1_000_000, "rows of the large CSV, parsed, fitted and uploaded side by side with pandas and scikit-learn (0 skips it)")
+	rounds := fs.Int("rounds", 3, "rounds of the side-by-side comparison; medians are reported")
 	logs := fs.String("logs", "", "file for the stack's logs (default: discarded)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,33 +103,20 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 			tc.name, *duration, r.RequestsPerSecond, r.P50, r.P99, r.Non2xx)
 	}
 
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	if *bigRows > 0 {
 		path := filepath.Join(tmp, "big.csv")
 		size, err := writeCSV(path, *bigRows)
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(path)
-		if err != nil {
+		if err := compare(ctx, stdout, trainer, stack.Trainer.PID(), tmp, path, size, *bigRows, *rounds); err != nil {
 			return err
 		}
-		start := time.Now()
-		body, err := post(trainer+"/train?wait=true&model=big", "text/csv", f)
-		_ = f.Close()
-		if err != nil {
-			return err
-		}
-		wall := time.Since(start)
-		var run struct {
-			Iterations int
-			Timings    map[string]float64
-		}
-		_ = json.Unmarshal(body, &run)
-		fmt.Fprintf(tw, "POST /train?wait=true, %d×20 CSV upload (%d MB), end to end\t%v (load %.2fs, fit %.2fs, %d iterations, publish %.2fs); trainer peak RSS %s\n",
-			*bigRows, size>>20, wall.Round(time.Millisecond), run.Timings["load_seconds"], run.Timings["fit_seconds"],
-			run.Iterations, run.Timings["publish_seconds"], peakRSS(stack.Trainer.PID()))
 	}
-	return tw.Flush()
+	return nil
 }
 
 func post(url, contentType string, body io.Reader) ([]byte, error) {
@@ -190,17 +177,21 @@ func writeCSV(path string, rows int) (int64, error) {
 	return st.Size(), f.Close()
 }
 
-// peakRSS reads a process's high-water resident set size from /proc.
-func peakRSS(pid int) string {
+// peakRSS reads a process's high-water resident set size from /proc, in
+// bytes; 0 when it cannot.
+func peakRSS(pid int) int64 { return procStatus(pid, "VmHWM:") }
+
+// procStatus reads a size in kB from /proc/<pid>/status, in bytes.
+func procStatus(pid int, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return "unknown"
+		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return fmt.Sprintf("%d MB", kb>>10)
+		if v, ok := strings.CutPrefix(line, key); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
 		}
 	}
-	return "unknown"
+	return 0
 }

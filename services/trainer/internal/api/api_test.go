@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -525,22 +526,34 @@ func TestCancelRun(t *testing.T) {
 	}
 }
 
-func TestCancelStopsARunningFit(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *jobs.Config) { c.MaxUploadBytes = 64 << 20 })
-	// Unscaled and badly conditioned: thousands of iterations.
-	var b strings.Builder
-	b.WriteString("a,b,label\n")
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range 20_000 {
-		fmt.Fprintf(&b, "%.3f,%.3f,k%d\n", 1e4*r.NormFloat64()+float64(i%3), 1e-3*r.NormFloat64()+float64(i%3)*1e-4, i%3)
-	}
-	resp := e.do("POST", "/train?standardize=false&max_iter=100000&tol=1e-12", "text/csv", strings.NewReader(b.String()))
+func TestCancelStopsARunningRun(t *testing.T) {
+	e := newEnv(t)
+	// A 1 MB dataset in the bucket that streams one 64 KiB chunk per 50ms:
+	// the run is still loading when the cancel comes, and stops within a
+	// chunk.
+	data := append([]byte("sepal_length,sepal_width,petal_length,petal_width,species\n"),
+		bytes.Repeat(bytes.SplitN(iris(t), []byte("\n"), 2)[1], 250)...)
+	e.mem.Overwrite("datasets/slow.csv", data)
+	var reads atomic.Int32
+	e.mem.SetHook(func(op, key string) error {
+		if op == "read" && key == "datasets/slow.csv" {
+			reads.Add(1)
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	})
+	resp := e.do("POST", "/train", "application/json", strings.NewReader(`{"dataset": "datasets/slow.csv"}`))
 	id := resp.run(t).ID
-	waitRun(t, e, id, func(r registry.Run) bool { return r.Progress != nil && r.Progress.Iteration > 0 })
+	waitRun(t, e, id, func(r registry.Run) bool {
+		return r.Progress != nil && r.Progress.Stage == registry.StageLoading && r.Progress.BytesRead > 0
+	})
 	resp = e.do("POST", "/runs/"+id+"/cancel", "", nil)
 	got := resp.run(t)
 	if resp.code != 200 || got.Status != registry.StatusCancelled || got.Error.Code != "cancelled" || got.Version != "" {
 		t.Fatalf("cancel running: %d %+v", resp.code, got)
+	}
+	if n := reads.Load(); int(n) >= len(data)/(64<<10) {
+		t.Errorf("%d reads of a %d-byte dataset: the cancel did not stop the load", n, len(data))
 	}
 	if versions, _ := e.store.ListVersions(context.Background(), "iris"); len(versions) != 0 {
 		t.Errorf("a cancelled run published %v", versions)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -444,6 +445,10 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 	}
 	j.mu.Unlock()
 	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update)
+	// The run's matrix is garbage now, but the heap's goal was set while
+	// it was live: without a collection here the next run's matrix would
+	// be allocated beside it, doubling the process.
+	debug.FreeOSMemory()
 	j.mu.Lock()
 	cancelled := j.cancelled
 	j.mu.Unlock()

@@ -146,8 +146,13 @@ func standardizeHint(standardize bool) string {
 	return " or set standardize=true"
 }
 
-// ctxReader stops a read as soon as its context ends: a cancelled run
-// stops loading within one chunk.
+// loadChunk bounds one read of a dataset: the parser asks for large
+// blocks, and an S3 stream fills a whole block before it returns.
+const loadChunk = 64 << 10
+
+// ctxReader reads at most loadChunk bytes at a time and stops as soon as
+// its context ends: a cancelled run stops loading within one chunk, and
+// load progress moves in chunks.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
@@ -157,5 +162,5 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	return c.r.Read(p[:min(len(p), loadChunk)])
 }

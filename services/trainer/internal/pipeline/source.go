@@ -89,8 +89,8 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 	header, err := lim.readHeader(br)
 	var d *dataset.Dataset
 	if err == nil {
-		d, err = dataset.Parse(io.TeeReader(io.MultiReader(bytes.NewReader(header), br), h),
-			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses})
+		d, err = dataset.Parse(io.MultiReader(bytes.NewReader(header), br),
+			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses, Digest: h})
 		err = classLimit(err)
 	}
 	if cerr := r.Close(); err == nil && cerr != nil {

@@ -21,12 +21,15 @@ const aliasAttempts = 5
 func (r *Registry) MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error {
 	var err error
 	for range aliasAttempts {
-		var etag string
-		_, etag, err = r.store.GetAlias(ctx, ref.Model, alias)
-		if err != nil && !errors.Is(err, modelstore.ErrNotFound) && !errors.Is(err, modelstore.ErrIntegrity) {
-			return err
+		cur, etag, gerr := r.store.GetAlias(ctx, ref.Model, alias)
+		if gerr != nil && !errors.Is(gerr, modelstore.ErrNotFound) && !errors.Is(gerr, modelstore.ErrIntegrity) {
+			return gerr
 		}
-		if _, err = r.store.SetAlias(ctx, alias, ref, modelstore.SetAliasOptions{IfMatch: etag}); !errors.Is(err, modelstore.ErrConflict) {
+		opts := modelstore.SetAliasOptions{IfMatch: etag, Previous: cur.Version}
+		if cur.Version == ref.Version {
+			opts.Previous = cur.Previous // moved onto itself: history unchanged
+		}
+		if _, err = r.store.SetAlias(ctx, alias, ref, opts); !errors.Is(err, modelstore.ErrConflict) {
 			return err
 		}
 	}
@@ -61,7 +64,7 @@ func (r *Registry) Promote(ctx context.Context, cand *artifactpb.Model, ref mode
 		if ok, reason := r.gate.Decide(cand, prod); !ok {
 			return false, reason, nil
 		}
-		if _, err = r.store.SetAlias(ctx, AliasProduction, ref, modelstore.SetAliasOptions{IfMatch: etag}); err == nil {
+		if _, err = r.store.SetAlias(ctx, AliasProduction, ref, modelstore.SetAliasOptions{IfMatch: etag, Previous: cur.Version}); err == nil {
 			return true, "", nil
 		}
 		if !errors.Is(err, modelstore.ErrConflict) {

@@ -204,6 +204,20 @@ func TestSetAliasVerifiesTheArtifact(t *testing.T) {
 	if prod, _, _ := f.store.GetAlias(ctx, "iris", AliasProduction); prod.Version != good.Version {
 		t.Errorf("production moved to %s", prod.Version)
 	}
+	// The alias remembers where it was, for rollbacks.
+	_, third := f.publish(t, version(4), 0.9)
+	if _, err := f.reg.SetAlias(ctx, "iris", AliasProduction, third.Version); err != nil {
+		t.Fatal(err)
+	}
+	if prod, _, _ := f.store.GetAlias(ctx, "iris", AliasProduction); prod.Previous != good.Version {
+		t.Errorf("production after a move: previous %q, want %s", prod.Previous, good.Version)
+	}
+	if _, err := f.reg.SetAlias(ctx, "iris", AliasProduction, third.Version); err != nil {
+		t.Fatal(err)
+	}
+	if prod, _, _ := f.store.GetAlias(ctx, "iris", AliasProduction); prod.Previous != good.Version {
+		t.Errorf("production moved onto itself: previous %q, want still %s", prod.Previous, good.Version)
+	}
 	change, err := f.reg.SetAlias(ctx, "iris", "staging", good.Version)
 	if err != nil || change.PreviousVersion != "" || change.Version != good.Version || change.SHA256 != good.SHA256 {
 		t.Errorf("new alias: %+v, %v", change, err)

@@ -1,0 +1,187 @@
+package logreg
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// hessBlocks is the number of partial sums of the Hessian: fixed, not tied
+// to the number of cores, so the sum is the same on any machine.
+const hessBlocks = 8
+
+// hessian computes the mean-form Hessian of the objective, from every row
+// or from the rows the last pass kept (objective.sampleRows). Its cost per
+// row is the outer product of the row with itself for every pair of
+// classes.
+type hessian struct {
+	o        *objective
+	sampled  bool
+	sel      []pick // sampled rows of the last pass, in row order
+	pack     int    // (features+1)(features+2)/2: packed upper triangle of x̃x̃ᵀ
+	pairs    int    // kw(kw+1)/2
+	partials [][]float64
+	h        []float64 // dim × dim, row-major
+}
+
+// hessianCost is the multiply-adds the Hessian costs per row, and
+// gradientCost those of the loss and gradient per row.
+func hessianCost(features, kw int) int {
+	return (features + 1) * (features + 2) / 2 * kw * (kw + 1) / 2
+}
+func gradientCost(features, kw int) int { return 2 * kw * features }
+
+// newHessian uses every row when rows is o.rows, and makes o's passes keep
+// about rows of them otherwise.
+func newHessian(o *objective, rows int) *hessian {
+	kw := o.weightRows()
+	h := &hessian{
+		o:       o,
+		sampled: rows < o.rows,
+		pack:    (o.features + 1) * (o.features + 2) / 2,
+		pairs:   kw * (kw + 1) / 2,
+	}
+	if h.sampled {
+		o.sampleRows(rows)
+	}
+	h.partials = make([][]float64, hessBlocks)
+	for i := range h.partials {
+		h.partials[i] = make([]float64, h.pairs*h.pack)
+	}
+	h.h = make([]float64, o.dim()*o.dim())
+	return h
+}
+
+// at returns the Hessian at theta, which must be the point of o's last pass.
+func (h *hessian) at(theta []float64) []float64 {
+	o := h.o
+	n := o.rows
+	if h.sampled {
+		h.sel = h.sel[:0]
+		for _, p := range o.picks {
+			h.sel = append(h.sel, p...)
+		}
+		n = len(h.sel)
+	}
+	blocks := len(h.partials)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(o.workers, blocks); w++ {
+		wg.Go(func() {
+			f := o.features
+			scratch := make([]float64, f+1+2*o.classes+h.pack)
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= blocks {
+					return
+				}
+				h.block(theta, b*n/blocks, (b+1)*n/blocks, h.partials[b],
+					scratch[:f+1], scratch[f+1:f+1+o.classes], scratch[f+1+o.classes:f+1+2*o.classes], scratch[f+1+2*o.classes:])
+			}
+		})
+	}
+	wg.Wait()
+
+	sum := h.partials[0]
+	for _, p := range h.partials[1:] {
+		for i, v := range p {
+			sum[i] += v
+		}
+	}
+	f := o.features
+	kw := o.weightRows()
+	dim := o.dim()
+	nw := kw * f
+	idx := func(k, a int) int {
+		if a == f {
+			return nw + k
+		}
+		return k*f + a
+	}
+	inv := 1 / float64(o.rows)
+	pair := 0
+	for k := 0; k < kw; k++ {
+		for l := k; l < kw; l++ {
+			m := sum[pair*h.pack : (pair+1)*h.pack]
+			t := 0
+			for a := 0; a <= f; a++ {
+				for b := a; b <= f; b++ {
+					v := m[t] * inv
+					t++
+					ka, kb, la, lb := idx(k, a), idx(k, b), idx(l, a), idx(l, b)
+					h.h[ka*dim+lb], h.h[lb*dim+ka] = v, v
+					h.h[kb*dim+la], h.h[la*dim+kb] = v, v
+				}
+			}
+			pair++
+		}
+	}
+	for i := 0; i < nw; i++ {
+		h.h[i*dim+i] += o.l2
+	}
+	return h.h
+}
+
+// block sums into out the Hessian terms of rows [lo, hi), or of sampled
+// rows sel[lo:hi] each times its weight: for every class pair k <= l,
+// A_kl·x̃x̃ᵀ packed, where x̃ is the standardized row with a 1 appended and
+// A = diag(p) - ppᵀ (p(1-p) for a binomial model).
+func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64) {
+	o := h.o
+	clear(out)
+	f := o.features
+	kw := o.weightRows()
+	w := theta[:kw*f]
+	bias := theta[kw*f : kw*(f+1)]
+	xt[f] = 1
+	for t := lo; t < hi; t++ {
+		i, weight := t, 1.0
+		if h.sampled {
+			i, weight = h.sel[t].row, h.sel[t].weight
+		}
+		row := o.x[i*f : i*f+f]
+		if o.mean != nil {
+			for j, v := range row {
+				xt[j] = (v - o.mean[j]) * o.invScale[j]
+			}
+		} else {
+			copy(xt, row)
+		}
+		n := 0
+		for a, va := range xt {
+			for _, vb := range xt[a:] {
+				xx[n] = va * vb
+				n++
+			}
+		}
+		if o.binary {
+			zi := bias[0] + dot(w, xt[:f])
+			z[0] = -math.Abs(zi)
+			e := expShifted(z[:1], 0)
+			q := e / ((1 + e) * (1 + e)) // p(1-p), the same for z and -z
+			axpy(weight*q, xx, out[:h.pack])
+			continue
+		}
+		logits(w, bias, xt[:f], z)
+		zmax := z[0]
+		for _, v := range z {
+			zmax = max(zmax, v)
+		}
+		copy(p, z)
+		inv := 1 / expShifted(p, zmax)
+		for k := range p {
+			p[k] *= inv
+		}
+		pair := 0
+		for k := 0; k < kw; k++ {
+			for l := k; l < kw; l++ {
+				a := -p[k] * p[l]
+				if k == l {
+					a += p[k]
+				}
+				axpy(weight*a, xx, out[pair*h.pack:(pair+1)*h.pack])
+				pair++
+			}
+		}
+	}
+}
