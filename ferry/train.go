@@ -186,7 +186,7 @@ func (a *app) progressView(maxIter int) *progressView {
 	if a.terminal && a.output == "table" {
 		v.bar = progressbar.NewOptions(maxIter, progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetDescription("queued"), progressbar.OptionSetWidth(30),
-			progressbar.OptionShowCount(), progressbar.OptionThrottle(50*time.Millisecond),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(50*time.Millisecond), progressbar.OptionSetPredictTime(false),
 			progressbar.OptionSetRenderBlankState(true))
 	}
 	return v
