@@ -35,6 +35,11 @@ const version = "20261126T100000Z-00000001"
 
 func newAPI(t testing.TB, loaded bool) (*gin.Engine, *fixedModels) {
 	t.Helper()
+	return newAPILimits(t, loaded, 4096, 5)
+}
+
+func newAPILimits(t testing.TB, loaded bool, maxBody int64, maxBatch int) (*gin.Engine, *fixedModels) {
+	t.Helper()
 	models := &fixedModels{}
 	if loaded {
 		d := testmodel.Iris(t, "../../../../data/iris.csv")
@@ -50,7 +55,7 @@ func newAPI(t testing.TB, loaded bool) (*gin.Engine, *fixedModels) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
-	New(Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 4096, MaxBatch: 5}).Register(e)
+	New(Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: maxBody, MaxBatch: maxBatch}).Register(e)
 	return e, models
 }
 
