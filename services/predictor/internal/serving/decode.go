@@ -75,11 +75,11 @@ func (d *decoder) top(maxRows int) (Request, error) {
 	s.i++
 	batch := false
 	if s.peek() == '"' {
-		key, esc, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return Request{}, err
 		}
-		batch = !esc && string(key) == "instances"
+		batch = string(key) == "instances"
 	}
 	if !batch {
 		s.i = start
@@ -180,16 +180,9 @@ func (d *decoder) objectRow() error {
 		if s.peek() != '"' {
 			return s.syntax()
 		}
-		key, esc, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return err
-		}
-		if esc {
-			var k string
-			if err := json.Unmarshal(s.b[s.i-len(key)-2:s.i], &k); err != nil {
-				return s.syntax()
-			}
-			key = []byte(k)
 		}
 		if !s.expect(':') {
 			return s.syntax()
@@ -381,6 +374,19 @@ func (s *scanner) str() (raw []byte, escaped bool, err error) {
 		}
 	}
 	return nil, false, &InputError{Msg: "malformed JSON: unterminated string", syntax: true}
+}
+
+// key reads an object key at s.i (on its quote), unescaped.
+func (s *scanner) key() ([]byte, error) {
+	raw, esc, err := s.str()
+	if err != nil || !esc {
+		return raw, err
+	}
+	var k string
+	if err := json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &k); err != nil {
+		return nil, s.syntax()
+	}
+	return []byte(k), nil
 }
 
 // scanNumber advances over a JSON number and reports whether it was one.

@@ -1,7 +1,6 @@
 package serving
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"strings"
@@ -194,55 +193,4 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("decode + predict + encode allocates %v times per request", allocs)
 	}
-}
-
-// FuzzDecodePredict checks the specialised decoder against encoding/json:
-// whatever it accepts as a single object, encoding/json reads as the same
-// numbers, and it never panics.
-func FuzzDecodePredict(f *testing.F) {
-	m := irisModel(f)
-	f.Add([]byte(seedBody))
-	f.Add([]byte(`{"instances": [[5.1, 3.5, 1.4, 0.2], {"sepal_length": 1, "sepal_width": 2, "petal_length": 3, "petal_width": 4}]}`))
-	f.Add([]byte(`{"sepal_length": 1e5, "sepal_width": -0.5E-3, "petal_length": 0, "petal_width": 12345678901234567890}`))
-	f.Add([]byte(`{"sepal\u005flength": 1, "sepal_width": 2, "petal_length": 3, "petal_width": "4"}`))
-	f.Add([]byte(`{"sepal_length": 1e308, "sepal_width": -1e308, "petal_length": 3, "petal_width": 4}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var sc Scratch
-		req, err := m.DecodePredict(body, 50, &sc)
-		if err != nil {
-			if _, ok := err.(*InputError); !ok {
-				t.Fatalf("error of type %T: %v", err, err)
-			}
-			return
-		}
-		if req.Rows < 1 || len(req.X) != req.Rows*4 {
-			t.Fatalf("accepted %q as %+v", body, req)
-		}
-		// Whatever is accepted is answered with valid JSON or an input error.
-		p := make([]float64, 3)
-		if out, err := m.AppendBatch(nil, req.X, req.Rows, p); err == nil && !json.Valid(out) {
-			t.Fatalf("%q answered with invalid JSON %s", body, out)
-		} else if _, ok := err.(*InputError); err != nil && !ok {
-			t.Fatalf("%q: error %T %v", body, err, err)
-		}
-		if req.Batch {
-			var v struct {
-				Instances []json.RawMessage `json:"instances"`
-			}
-			if err := json.Unmarshal(body, &v); err != nil || len(v.Instances) != req.Rows {
-				t.Fatalf("accepted batch %q that encoding/json reads as %d rows (%v)", body, len(v.Instances), err)
-			}
-			return
-		}
-		var want map[string]float64
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("accepted %q that encoding/json rejects: %v", body, err)
-		}
-		for i, f := range m.Features {
-			if want[f] != req.X[i] {
-				t.Fatalf("%s: decoded %v, encoding/json %v (body %q)", f, req.X[i], want[f], body)
-			}
-		}
-	})
 }
