@@ -3,6 +3,7 @@ package serving
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -118,8 +119,7 @@ func (d *decoder) instances(maxRows int) (int, error) {
 		return 0, &InputError{Field: "instances", Msg: "expected an array, got " + kindName(c)}
 	}
 	s.i++
-	if s.peek() == ']' {
-		s.i++
+	if s.expect(']') {
 		return 0, &InputError{Field: "instances", Msg: "empty: send at least one row"}
 	}
 	rows := 0
@@ -151,17 +151,13 @@ func (d *decoder) instances(maxRows int) (int, error) {
 	}
 }
 
-// grow appends one zeroed row to sc.X and returns it.
+// grow appends one row to sc.X and returns it; the caller sets every
+// value.
 func (d *decoder) grow() []float64 {
 	f := len(d.m.Features)
 	n := len(d.sc.X)
-	if cap(d.sc.X)-n < f {
-		x := make([]float64, n, max(2*cap(d.sc.X), n+f))
-		copy(x, d.sc.X)
-		d.sc.X = x
-	}
-	d.sc.X = d.sc.X[:n+f]
-	return d.sc.X[n : n+f]
+	d.sc.X = slices.Grow(d.sc.X, f)[:n+f]
+	return d.sc.X[n:]
 }
 
 // objectRow reads {"feature": number, ...} at the scanner.
@@ -172,8 +168,7 @@ func (d *decoder) objectRow() error {
 	clear(seen)
 	s.ws()
 	s.i++ // '{'
-	if s.peek() == '}' {
-		s.i++
+	if s.expect('}') {
 		return d.missing()
 	}
 	for {
@@ -227,9 +222,7 @@ func (d *decoder) arrayRow() error {
 	s.ws()
 	s.i++ // '['
 	n := 0
-	if s.peek() == ']' {
-		s.i++
-	} else {
+	if !s.expect(']') {
 		for {
 			if n == len(row) {
 				return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", len(row), strings.Join(d.m.Features, ", "))}
@@ -258,7 +251,7 @@ func (d *decoder) arrayRow() error {
 // fieldError names the field of a value error; the name is built only on
 // this path, never for a good request.
 func fieldError(err error, field string) error {
-	if ie, ok := err.(*InputError); ok && ie.Field == "" && !ie.syntax {
+	if ie, ok := err.(*InputError); ok && !ie.syntax {
 		ie.Field = field
 	}
 	return err
@@ -268,7 +261,7 @@ func fieldError(err error, field string) error {
 // "instances[3]" + "petal_width" or "[1]".
 func prefixField(err error, row string) error {
 	ie, ok := err.(*InputError)
-	if !ok || ie.syntax || ie.TooLarge {
+	if !ok || ie.syntax {
 		return err
 	}
 	switch {
@@ -399,7 +392,8 @@ func (s *scanner) scanNumber() bool {
 		}
 		return i > j
 	}
-	if i < len(b) && b[i] == '-' {
+	// number saw a '-' or a digit at i.
+	if b[i] == '-' {
 		i++
 	}
 	switch {

@@ -203,6 +203,15 @@ func FuzzDecodePredict(f *testing.F) {
 		`{"instances": [[[1, 2, 3, 4]]]}`,
 		`{"instances": [[1, 2, 3, 4]]} x`,
 		"\t{\"instances\" :\n[ [1,2,3,4] ,{\"petal_width\":4,\"petal_length\":3,\"sepal_width\":2,\"sepal_length\":1} ] }\r\n",
+		// Bodies that end inside or right after a number.
+		`{"sepal_length": 1`,
+		`{"sepal_length": 1.5`,
+		`{"sepal_length": 1.`,
+		`{"sepal_length": 1e`,
+		`{"sepal_length": 1e-`,
+		`{"sepal_length": 2e5`,
+		`{"instances": [[-`,
+		`{"instances": [[], {}]}`,
 	} {
 		f.Add([]byte(body))
 	}

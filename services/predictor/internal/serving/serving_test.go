@@ -2,12 +2,16 @@ package serving
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
@@ -74,7 +78,7 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"not an object", `[1,2,3,4]`, "body must be a JSON object, got an array", false},
 		{"malformed", `{"sepal_length": 5.1,`, "malformed JSON", false},
 		{"truncated number", `{"sepal_length": -`, "malformed JSON", false},
-		{"trailing data", seedBody + `{}`, "unexpected data after the object", false},
+		{"trailing data", seedBody + `{}`, "malformed JSON: unexpected data after the object", false},
 		{"missing feature", `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4}`, "petal_width: missing", false},
 		{"empty object", `{}`, "sepal_length: missing", false},
 		{"unknown feature", `{"sepal_length": 5.1, "petal_size": 1}`, "petal_size: unknown feature; the model expects sepal_length, sepal_width, petal_length, petal_width", false},
@@ -95,6 +99,12 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"instances null", `{"instances": null}`, "instances: expected an array, got null", false},
 		{"batch item not a row", `{"instances": [5]}`, "instances[0]: expected an object of named features or an array of values, got a number", false},
 		{"extra top-level field", `{"instances": [[1,2,3,4]], "parameters": {}}`, "parameters: unknown field", false},
+		{"empty array row", `{"instances": [[]]}`, "instances[0]: expected 4 values (sepal_length, sepal_width, petal_length, petal_width), got 0", false},
+		{"empty object row", `{"instances": [{}]}`, "instances[0].sepal_length: missing", false},
+		{"malformed row", `{"instances": [[1, 2}`, "malformed JSON at byte 20: unexpected '}'", false},
+		{"malformed object row", `{"instances": [{"sepal_length" 1}]}`, "malformed JSON at byte 31", false},
+		{"malformed value", `{"sepal_length": 1.}`, "malformed JSON at byte 17: unexpected '1'", false},
+		{"body ends after a number", `{"sepal_length": 1`, "malformed JSON: unexpected end of body", false},
 		{"batch over limit", rows(11), "instances: more than 10 rows", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +114,7 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 			if !ok {
 				t.Fatalf("got %v (%T), want an *InputError", err, err)
 			}
-			if !strings.Contains(ie.Error(), tc.want) || ie.TooLarge != tc.tooLarge {
+			if !strings.HasPrefix(ie.Error(), tc.want) || ie.TooLarge != tc.tooLarge {
 				t.Errorf("error %q (too large %v), want %q (%v)", ie, ie.TooLarge, tc.want, tc.tooLarge)
 			}
 		})
@@ -151,16 +161,78 @@ func TestEncodeIsValidJSON(t *testing.T) {
 		t.Errorf("probabilities sum to %v", sum)
 	}
 
-	req, _ = m.DecodePredict([]byte(`{"instances": [[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}`), 10, &sc)
+	rows := [][]float64{{5.1, 3.5, 1.4, 0.2}, {6.7, 3.0, 5.2, 2.3}, {5.9, 3.0, 4.2, 1.5}, {4.9, 3.0, 1.4, 0.2}}
+	body, _ := json.Marshal(map[string]any{"instances": rows})
+	req, _ = m.DecodePredict(body, 10, &sc)
 	batch, err := m.AppendBatch(nil, req.X, req.Rows, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b struct {
-		Predictions []struct{ Label string } `json:"predictions"`
+	type prediction struct {
+		Label         string             `json:"label"`
+		ClassID       int                `json:"class_id"`
+		Probabilities map[string]float64 `json:"probabilities"`
 	}
-	if err := json.Unmarshal(batch, &b); err != nil || len(b.Predictions) != 2 || b.Predictions[1].Label != "virginica" {
-		t.Errorf("batch answer %s: %v", batch, err)
+	var b struct {
+		Predictions []prediction `json:"predictions"`
+		Model       struct{ Name, Version string }
+	}
+	if err := json.Unmarshal(batch, &b); err != nil || len(b.Predictions) != len(rows) || b.Model.Version != m.Version {
+		t.Fatalf("batch answer %s: %v", batch, err)
+	}
+	// Each row answers as it does alone.
+	for i, x := range rows {
+		k, err := m.Predict(x, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var alone prediction
+		if err := json.Unmarshal(m.AppendSingle(nil, k, p), &alone); err != nil {
+			t.Fatal(err)
+		}
+		got := b.Predictions[i]
+		if got.Label != alone.Label || got.ClassID != alone.ClassID || !maps.Equal(got.Probabilities, alone.Probabilities) {
+			t.Errorf("row %d: in a batch %+v, alone %+v", i, got, alone)
+		}
+	}
+	if b.Predictions[1].Label != "virginica" || b.Predictions[2].Label != "versicolor" {
+		t.Errorf("batch answer %s", batch)
+	}
+}
+
+// Feature names are matched after JSON unescaping, whatever bytes they
+// hold: spaces, non-ASCII letters, quotes.
+func TestDecodeFeatureNamesOfAnyText(t *testing.T) {
+	features := []string{"petal length", "größe", `say "hi"`}
+	lm := &logreg.Model{Features: 3, Classes: 2, Coef: []float64{1, 2, 3}, Intercept: []float64{0}}
+	lin, scaler := artifact.LinearFromLogreg(lm)
+	b, err := artifact.Encode(&artifactpb.Model{FormatVersion: artifact.FormatVersion, Name: "m", Version: "20261126T100000Z-00000001",
+		FeatureNames: features, ClassNames: []string{"no", "yes"}, Linear: lin, Scaler: scaler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := artifact.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(am, "sha", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"petal length": 1, "größe": 2, "say \"hi\"": 3}`,
+		`{"say \u0022hi\u0022": 3, "gr\u00f6\u00dfe": 2, "petal\u0020length": 1}`,
+		`{"instances": [{"größe": 2, "petal length": 1, "say \"hi\"": 3}]}`,
+	} {
+		var sc Scratch
+		req, err := m.DecodePredict([]byte(body), 10, &sc)
+		if err != nil || !slices.Equal(req.X, []float64{1, 2, 3}) {
+			t.Errorf("%s: %v %v", body, req.X, err)
+		}
+	}
+	var sc Scratch
+	if _, err := m.DecodePredict([]byte(`{"petal\tlength": 1}`), 10, &sc); err == nil || !strings.HasPrefix(err.Error(), "petal\tlength: unknown feature") {
+		t.Errorf("a key that differs by an escape: %v", err)
 	}
 }
 
