@@ -69,6 +69,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
+# MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
+# all), -e2e, -workers N, -match REGEXP, -list.
+.PHONY: mutate
+mutate: test-tools ## mutation tests (slow, not in `test`): operator and named mutations of the store, reloader, decoder, model math
+	go run ./devstack/cmd/mutate $(MUTATE_FLAGS)
+
 .PHONY: run
 run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) ## run the whole system locally: S3 (versitygw), trainer :8080, predictor :8000, Prometheus :9090
 	go build -o bin/devstack ./devstack/cmd/devstack
