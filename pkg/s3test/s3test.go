@@ -6,11 +6,16 @@
 package s3test
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -34,7 +39,8 @@ type Server struct {
 }
 
 // Start launches versitygw and waits until it answers. It is stopped when
-// the test ends.
+// the test ends. Should its port be taken before it binds, it starts again
+// on another.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("versitygw")
@@ -46,31 +52,73 @@ func Start(t testing.TB) *Server {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s.Endpoint = FreeAddr(t)
-	s.start()
 	t.Cleanup(s.Stop)
-	return s
+	for attempt := 1; ; attempt++ {
+		s.Endpoint = FreeAddr(t)
+		err := s.start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
 }
 
-// FreeAddr returns a loopback host:port nothing listens on right now.
+// FreeAddr returns a loopback host:port nothing listens on right now,
+// picked at random outside the kernel's ephemeral port range. The kernel
+// hands out ports of that range on its own, to listeners on port 0 and to
+// outgoing connections, so between this call and the caller's bind only a
+// process binding this very port by number can take it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := ephemeralPorts()
+	var low, high int // the range to pick from
+	switch {
+	case lo-minPort >= 1000:
+		low, high = minPort, lo-1
+	case 65535-hi >= 1000:
+		low, high = hi+1, 65535
+	default:
+		t.Fatalf("no room outside the ephemeral port range %d-%d", lo, hi)
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(low+rand.IntN(high-low+1)))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return addr
 	}
-	return addr
+	t.Fatalf("no free port in %d-%d after 100 tries", low, high)
+	return ""
 }
 
-func (s *Server) start() {
-	s.t.Helper()
+// minPort keeps clear of the ports services run on by default (8000,
+// 8080, 9000, 9090, 3000...).
+const minPort = 20000
+
+// ephemeralPorts reads the kernel's ephemeral range; Linux's default when
+// it cannot.
+func ephemeralPorts() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil {
+			return lo, hi
+		}
+	}
+	return 32768, 60999
+}
+
+var errAddrInUse = errors.New("address already in use")
+
+func (s *Server) start() error {
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(s.bin, "--port", s.Endpoint, "--quiet", "posix", s.dir)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
@@ -79,7 +127,7 @@ func (s *Server) start() {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
-		s.t.Fatalf("start versitygw: %v", err)
+		return fmt.Errorf("start versitygw: %w", err)
 	}
 	s.cmd = cmd
 	s.exited = make(chan struct{})
@@ -88,22 +136,30 @@ func (s *Server) start() {
 		_ = logf.Close()
 		close(s.exited)
 	}()
+	// Whatever holds a taken port may accept and never answer.
+	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
+			s.cmd = nil
 			log, _ := os.ReadFile(s.logPath)
-			s.t.Fatalf("versitygw exited at start:\n%s", log)
+			if bytes.Contains(log, []byte("address already in use")) {
+				// The log is shared by every start: start it afresh.
+				_ = os.Truncate(s.logPath, 0)
+				return fmt.Errorf("versitygw on %s: %w", s.Endpoint, errAddrInUse)
+			}
+			return fmt.Errorf("versitygw exited at start:\n%s", log)
 		default:
 		}
-		resp, err := http.Get("http://" + s.Endpoint + "/")
+		resp, err := client.Get("http://" + s.Endpoint + "/")
 		if err == nil {
 			_ = resp.Body.Close()
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("versitygw did not answer on %s within 20s", s.Endpoint)
+	return fmt.Errorf("versitygw did not answer on %s within 20s", s.Endpoint)
 }
 
 // Stop kills the server; its data stays for Restart.
@@ -122,7 +178,9 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		s.Stop()
 	}
-	s.start()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Path returns where versitygw keeps object key in bucket on disk, for
