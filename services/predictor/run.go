@@ -71,6 +71,13 @@ func loadConfig(env *envconfig.Env) config {
 // run starts the predictor and blocks until ctx is done. `predictor
 // healthcheck` checks a running predictor instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return runOn(ctx, nil, args, getenv, stdout)
+}
+
+// runOn is run serving on ln, when not nil, instead of listening on
+// PREDICTOR_ADDR: a test hands over a listener it opened, so that no other
+// process can take the port between choosing it and serving on it.
+func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(string) string, stdout io.Writer) error {
 	env := envconfig.New(getenv)
 	cfg := loadConfig(env)
 	cmd, err := env.ParseArgs("predictor", "Serves predictions of a model it follows in S3.", args, stdout)
@@ -122,9 +129,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Ready: ready,
 	}).Register(engine)
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.addr, err)
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.addr); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.addr, err)
+		}
 	}
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
