@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ import (
 	"github.com/modelferry/modelferry/devstack"
 	"github.com/modelferry/modelferry/devstack/querycheck"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/s3test"
 )
 
 // swapTimeout bounds how long a predictor may take to follow an alias; the
@@ -41,6 +43,10 @@ const (
 	secretKey = "e2e-secret-key"
 	seed      = `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
 	poll      = 250 * time.Millisecond
+	// drainDelay is how long a stopping predictor answers /readyz with 503
+	// while still serving: long enough that the SIGTERM scenario sees it
+	// on a loaded machine.
+	drainDelay = 3 * time.Second
 )
 
 var repoRoot, _ = filepath.Abs("../..")
@@ -93,24 +99,29 @@ func lookPath(t *testing.T, name, install string) string {
 	return p
 }
 
+// startSystem builds the services and starts the stack on free loopback
+// ports. The processes bind their ports themselves, after this test chose
+// them: should another process take one first, the stack starts again on
+// new ports.
 func startSystem(t *testing.T) *system {
 	t.Helper()
 	tmp := t.TempDir()
 	build(t, tmp)
-	// Five distinct free ports: all held open until all are chosen.
-	var addrs []string
-	var held []net.Listener
-	for range 5 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+	for attempt := 1; ; attempt++ {
+		s, err := tryStartSystem(t, tmp, filepath.Join(tmp, fmt.Sprint("state", attempt)))
+		if err == nil {
+			return s
+		}
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 3 {
 			t.Fatal(err)
 		}
-		held = append(held, ln)
-		addrs = append(addrs, ln.Addr().String())
+		t.Logf("attempt %d: a port was taken, starting again on others: %v", attempt, err)
 	}
-	for _, ln := range held {
-		_ = ln.Close()
-	}
+}
+
+func tryStartSystem(t *testing.T, tmp, state string) (*system, error) {
+	t.Helper()
+	addrs := distinctAddrs(t, 5)
 	s3, tr, p1, p2, pr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
 	promConfig := filepath.Join(tmp, "prometheus.yml")
 	if err := os.WriteFile(promConfig, []byte(fmt.Sprintf(`global:
@@ -131,16 +142,19 @@ scrape_configs:
 		BinDir:     tmp,
 		Versitygw:  lookPath(t, "versitygw", "run make tools (make test does)"),
 		Prometheus: lookPath(t, "prometheus", "apt-get install prometheus (.ci/run does)"), PrometheusConfig: promConfig,
-		StateDir: filepath.Join(tmp, "state"), DataDir: filepath.Join(repoRoot, "data"),
+		StateDir: state, DataDir: filepath.Join(repoRoot, "data"),
 		S3Addr: s3, TrainerAddr: tr, PredictorAddrs: []string{p1, p2}, PrometheusAddr: pr,
 		AccessKey: accessKey, SecretKey: secretKey, Out: logs,
 		Env: map[string]string{
-			"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "1s",
+			"PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": drainDelay.String(),
 			"S3_TIMEOUT": "2s", "TRAINER_TMP_DIR": tmp,
 		},
 	})
 	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
+		if strings.Contains(logs.String(), "address already in use") {
+			err = fmt.Errorf("%w: address already in use", err)
+		}
+		return nil, fmt.Errorf("start: %w\n%s", err, logs)
 	}
 	t.Cleanup(func() {
 		stack.Stop()
@@ -153,7 +167,19 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	return &system{stack: stack, s3: s3, trainer: "http://" + tr, predictors: []string{"http://" + p1, "http://" + p2},
-		prometheus: "http://" + pr, store: store, logs: logs}
+		prometheus: "http://" + pr, store: store, logs: logs}, nil
+}
+
+// distinctAddrs returns n different free loopback addresses, outside the
+// ports the kernel hands out on its own (s3test.FreeAddr).
+func distinctAddrs(t *testing.T, n int) []string {
+	var out []string
+	for len(out) < n {
+		if a := s3test.FreeAddr(t); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 type run struct {
@@ -352,6 +378,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	var trained []string // good versions, for the integrity scenarios
 	mustRun(t, "2 ten retrainings under load, no failed request", func(t *testing.T) {
 		l := startLoad(t, s.predictors, 8)
 		var promoted []string
@@ -360,6 +387,7 @@ func TestEndToEnd(t *testing.T) {
 			if code != 200 || r.Status != "succeeded" {
 				t.Fatalf("retrain %d: %d %+v", i, code, r)
 			}
+			trained = append(trained, r.Version)
 			if !r.Promoted {
 				continue
 			}
@@ -401,6 +429,7 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != 503 || !strings.Contains(string(b), "storage is unavailable") {
 			t.Errorf("train during outage: %d %s", resp.StatusCode, b)
 		}
+		// The outage's length is the scenario: ten seconds is forty polls.
 		time.Sleep(10*time.Second - time.Since(outage))
 		if err := s.stack.S3.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -450,9 +479,63 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	mustRun(t, "5 SIGTERM under load: readiness first, in-flight requests complete", func(t *testing.T) {
+	mustRun(t, "5 a valid artifact under another version's sha256 keeps the old model", func(t *testing.T) {
+		// Both artifacts decode and pass their own checksum: only the
+		// comparison with the alias's sha256 can refuse the load.
+		good, _, err := s.store.GetAlias(context.Background(), "iris", "production")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var others []string
+		for _, v := range trained {
+			if v != good.Version {
+				others = append(others, v)
+			}
+		}
+		if len(others) < 2 {
+			t.Fatalf("need two trained versions besides %s, have %v", good.Version, trained)
+		}
+		a, b := others[0], others[1]
+		failures := make([]float64, len(s.predictors))
+		for i, p := range s.predictors {
+			failures[i] = metricValue(t, metrics(t, p), `predictor_model_reloads_total{result="failure"}`)
+		}
+		wrong, _ := json.Marshal(map[string]string{
+			"version": a, "sha256": modelstore.SHA256(getObject(t, s, "models/iris/versions/"+b+"/model.pb")),
+			"updated_at": time.Now().UTC().Format(time.RFC3339Nano),
+		})
+		putObject(t, s, "models/iris/aliases/production.json", wrong)
+		for i, p := range s.predictors {
+			waitFor(t, p+" to report the refused load", swapTimeout, func() bool {
+				m := metrics(t, p)
+				return metricValue(t, m, "predictor_model_last_reload_successful") == 0 &&
+					metricValue(t, m, `predictor_model_reloads_total{result="failure"}`) == failures[i]+1
+			})
+			if got := servedVersion(p); got != good.Version {
+				t.Errorf("%s serves %q, want %s kept", p, got, good.Version)
+			}
+			if m := metrics(t, p); strings.Contains(m, a) || !strings.Contains(m, `predictor_model_info{model="iris",version="`+good.Version+`"} 1`) {
+				t.Errorf("%s exports the refused version or lost the served one:\n%s", p, m)
+			}
+		}
+		if !slices.ContainsFunc(strings.Split(s.logs.String(), "\n"), func(line string) bool {
+			return strings.Contains(line, "model load failed; keeping the current model") && strings.Contains(line, "version="+a)
+		}) {
+			t.Error("no predictor logged the refused load of " + a)
+		}
+		if code, body := putAlias(t, s, good.Version); code != 200 {
+			t.Fatalf("rollback: %d %s", code, body)
+		}
+		for _, p := range s.predictors {
+			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
+				return metricValue(t, metrics(t, p), "predictor_model_last_reload_successful") == 1
+			})
+		}
+	})
+
+	mustRun(t, "6 SIGTERM under load: readiness first, in-flight requests complete", func(t *testing.T) {
 		// The load plays a load balancer: it sends to the victim while its
-		// health check (every 20ms) says ready, then stops routing there.
+		// health check (polled every 10ms) says ready, then stops routing there.
 		// Every request it started must be answered.
 		victim := s.stack.Predictors[1]
 		base := s.predictors[1]
@@ -490,14 +573,20 @@ func TestEndToEnd(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, "requests answered before the SIGTERM", swapTimeout, func() bool { return ok.Load() >= 20 })
 		if err := victim.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
+		// The predictor answers 503 for drainDelay before it stops
+		// accepting: seen here however late this loop gets to run
+		// within that window.
 		servedWhileNotReady := false
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && routed.Load() {
-			resp, err := http.Get(base + "/readyz")
+		readiness := &http.Client{Timeout: 2 * time.Second}
+		for deadline := time.Now().Add(swapTimeout); routed.Load(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("readiness still 200 %v after SIGTERM", swapTimeout)
+			}
+			resp, err := readiness.Get(base + "/readyz")
 			if err != nil {
 				t.Fatalf("readiness check failed before it reported 503: %v", err)
 			}
@@ -508,14 +597,12 @@ func TestEndToEnd(t *testing.T) {
 				if r, _, err := predict(http.DefaultClient, base, seed); err == nil && r.StatusCode == 200 {
 					servedWhileNotReady = true
 				}
-				break
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		<-victim.Done()
 		halt()
-		if routed.Load() || !servedWhileNotReady {
-			t.Errorf("readiness went 503 before stopping: %v; served while not ready: %v", !routed.Load(), servedWhileNotReady)
+		if !servedWhileNotReady {
+			t.Error("a request sent while not ready, before the drain ended, was not served")
 		}
 		broken.Range(func(k, _ any) bool {
 			t.Errorf("request broken by shutdown: %v", k)
@@ -530,7 +617,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	mustRun(t, "6 Prometheus scrapes everything; alerts and dashboard queries evaluate", func(t *testing.T) {
+	mustRun(t, "7 Prometheus scrapes everything; alerts and dashboard queries evaluate", func(t *testing.T) {
 		waitFor(t, "every target up", 30*time.Second, func() bool {
 			return promValue(t, s, `count(up == 1)`) == 3
 		})
@@ -566,17 +653,54 @@ func putAlias(t *testing.T, s *system, version string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// putObject writes raw bytes into the bucket with a plain S3 client,
-// bypassing every check of the registry.
-func putObject(t *testing.T, s *system, key string, b []byte) {
+func s3Client(t *testing.T, s *system) *minio.Client {
 	t.Helper()
 	c, err := minio.New(s.s3, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutObject(context.Background(), "modelferry", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
+	return c
+}
+
+// putObject writes raw bytes into the bucket with a plain S3 client,
+// bypassing every check of the registry.
+func putObject(t *testing.T, s *system, key string, b []byte) {
+	t.Helper()
+	if _, err := s3Client(t, s).PutObject(context.Background(), "modelferry", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// getObject reads an object with a plain S3 client.
+func getObject(t *testing.T, s *system, key string) []byte {
+	t.Helper()
+	obj, err := s3Client(t, s).GetObject(context.Background(), "modelferry", key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+	return b
+}
+
+// metricValue finds series (name and labels exactly as exposed) in a
+// /metrics page; the test fails when it is absent.
+func metricValue(t *testing.T, page, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no series %s in\n%s", series, page)
+	return 0
 }
 
 type golden struct {
