@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -194,20 +195,33 @@ func TestFitRejectsBadInput(t *testing.T) {
 		name string
 		d    Data
 		opts Options
+		// Bad data is ErrInvalidData; a bad option names itself.
+		invalidData bool
+		msg         string
 	}{
-		{"no rows", Data{Features: 2, Classes: 2}, Options{}},
-		{"one class", Data{X: []float64{1, 2}, Y: []int{0}, Rows: 1, Features: 2, Classes: 1}, Options{}},
-		{"label out of range", Data{X: []float64{1, 2}, Y: []int{5}, Rows: 1, Features: 2, Classes: 2}, Options{}},
-		{"short X", Data{X: []float64{1}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}},
-		{"NaN feature", Data{X: []float64{1, math.NaN()}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}},
-		{"negative C", good, Options{C: -1}},
-		{"infinite C", good, Options{C: math.Inf(1)}},
-		{"negative tol", good, Options{Tol: -1}},
-		{"negative max_iter", good, Options{MaxIter: -3}},
+		{"no rows", Data{Features: 2, Classes: 2}, Options{}, true, "no rows"},
+		{"no features", Data{X: []float64{}, Y: []int{0}, Rows: 1, Classes: 2}, Options{}, true, "no features"},
+		{"one class", Data{X: []float64{1, 2}, Y: []int{0}, Rows: 1, Features: 2, Classes: 1}, Options{}, true, "need at least two classes, got 1"},
+		{"label out of range", Data{X: []float64{1, 2}, Y: []int{5}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "row 0: class 5 out of range [0, 2)"},
+		{"negative label", Data{X: []float64{1, 2, 3, 4}, Y: []int{0, -1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class -1 out of range"},
+		{"short X", Data{X: []float64{1}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "X has 1 values, want 1×2"},
+		{"short Y", Data{X: []float64{1, 2, 3, 4}, Y: []int{0}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "Y has 1 labels, want 2"},
+		{"NaN feature", Data{X: []float64{1, 2, 3, math.NaN()}, Y: []int{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1, feature 1 is not finite"},
+		{"infinite feature", Data{X: []float64{1, math.Inf(-1), 3, 4}, Y: []int{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 0, feature 1 is not finite"},
+		{"negative C", good, Options{C: -1}, false, "c must be a positive finite number, got -1"},
+		{"NaN C", good, Options{C: math.NaN()}, false, "c must be a positive finite number, got NaN"},
+		{"infinite C", good, Options{C: math.Inf(1)}, false, "c must be a positive finite number, got +Inf"},
+		{"negative tol", good, Options{Tol: -1}, false, "tol must be positive, got -1"},
+		{"NaN tol", good, Options{Tol: math.NaN()}, false, "tol must be positive, got NaN"},
+		{"negative max_iter", good, Options{MaxIter: -3}, false, "max_iter must be positive, got -3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, err := Fit(context.Background(), tc.d, tc.opts); err == nil {
-				t.Error("Fit succeeded, want an error")
+			_, _, err := Fit(context.Background(), tc.d, tc.opts)
+			if err == nil {
+				t.Fatal("Fit succeeded, want an error")
+			}
+			if errors.Is(err, ErrInvalidData) != tc.invalidData || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q (ErrInvalidData: %v), want %q (%v)", err, errors.Is(err, ErrInvalidData), tc.msg, tc.invalidData)
 			}
 		})
 	}
@@ -258,23 +272,35 @@ func TestModelValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mutate func(*Model)
+		msg    string
 	}{
-		{"short coef", func(m *Model) { m.Coef = m.Coef[:5] }},
-		{"NaN intercept", func(m *Model) { m.Intercept = []float64{0, math.NaN(), 0} }},
-		{"mean without scale", func(m *Model) { m.Mean = []float64{0, 0} }},
-		{"zero scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{1, 0} }},
-		{"one class", func(m *Model) { m.Classes = 1 }},
+		{"no features", func(m *Model) { m.Features = 0 }, "model has 0 features"},
+		{"short coef", func(m *Model) { m.Coef = m.Coef[:5] }, "coefficients: 5 values, want 3×2"},
+		{"short intercept", func(m *Model) { m.Intercept = m.Intercept[:2] }, "intercepts: 2 values, want 3"},
+		{"NaN intercept", func(m *Model) { m.Intercept = []float64{0, math.NaN(), 0} }, "intercepts[1] is not finite"},
+		{"infinite coef", func(m *Model) { m.Coef[5] = math.Inf(1) }, "coefficients[5] is not finite"},
+		{"infinite mean", func(m *Model) { m.Mean, m.Scale = []float64{0, math.Inf(-1)}, []float64{1, 1} }, "scaler mean[1] is not finite"},
+		{"mean without scale", func(m *Model) { m.Mean = []float64{0, 0} }, "scaler: mean and scale must come together"},
+		{"short scaler", func(m *Model) { m.Mean, m.Scale = []float64{0}, []float64{1} }, "scaler: 1 means and 1 scales, want 2 each"},
+		{"zero scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{1, 0} }, "scaler scale[1] = 0, must be positive"},
+		{"negative scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{-1, 1} }, "scaler scale[0] = -1, must be positive"},
+		{"one class", func(m *Model) { m.Classes = 1 }, "model has 1 classes, need at least 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := ok
 			m.Coef = append([]float64(nil), ok.Coef...)
 			tc.mutate(&m)
-			if err := m.Validate(); err == nil {
-				t.Error("Validate accepted a broken model")
+			if err := m.Validate(); err == nil || err.Error() != tc.msg {
+				t.Errorf("Validate: %v, want %q", err, tc.msg)
 			}
 		})
 	}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid model rejected: %v", err)
+	}
+	scaled := ok
+	scaled.Mean, scaled.Scale = []float64{1, 2}, []float64{0.5, 3}
+	if err := scaled.Validate(); err != nil {
+		t.Errorf("valid scaled model rejected: %v", err)
 	}
 }
