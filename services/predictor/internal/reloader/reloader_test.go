@@ -1,12 +1,14 @@
 package reloader
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ type fixture struct {
 	store *modelstore.Store
 	reg   *prometheus.Registry
 	r     *Reloader
+	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
@@ -39,9 +42,10 @@ func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	r := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg,
+	logs := &bytes.Buffer{}
+	r := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: reg,
 		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
-	return &fixture{s3: s3, store: store, reg: reg, r: r}
+	return &fixture{s3: s3, store: store, reg: reg, r: r, logs: logs}
 }
 
 func (f *fixture) gauge(t *testing.T, name string) float64 {
@@ -255,24 +259,91 @@ func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 	}
 }
 
-// startDuringOutage runs a fresh Reloader against the stopped server until
-// it has tried the cache (a load succeeded or failed), then stops it.
+// startDuringOutage starts a fresh Reloader against the stopped server:
+// its first poll fails, and it tries the cache.
 func startDuringOutage(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
 	t.Helper()
 	r := newFixtureNoBucket(t, s3, cacheDir)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	attempts := func() float64 {
-		return testutil.ToFloat64(r.reloads.WithLabelValues("success")) + testutil.ToFloat64(r.reloads.WithLabelValues("failure"))
+	r.start(context.Background())
+	return r
+}
+
+// A storage that answers is believed over the cache, even when it has no
+// model: the alias may have been deleted on purpose.
+func TestCacheIsNotServedWhenStorageAnswers(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	testmodel.Publish(t, f.store, testmodel.Iris(t, "../../../../data/iris.csv"), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil || f.r.Current() == nil {
+		t.Fatalf("first load: %v", err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); attempts() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no load attempted within 30s of a start during an outage")
+
+	empty := newFixture(t, nil, cache)
+	empty.r.start(context.Background())
+	if m := empty.r.Current(); m != nil {
+		t.Errorf("serves %s from the cache though storage answers that there is no model", m.Version)
+	}
+}
+
+func TestUnwritableCacheWarnsAndServes(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	pbPath, _ := f.r.cachePaths()
+	// A directory where the artifact goes: the rename over it fails.
+	if err := os.Mkdir(pbPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testmodel.Publish(t, f.store, testmodel.Iris(t, "../../../../data/iris.csv"), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil || f.r.Current() == nil {
+		t.Fatalf("load with an unwritable cache: %v", err)
+	}
+	if !strings.Contains(f.logs.String(), "writing model cache") {
+		t.Errorf("no warning logged:\n%s", f.logs)
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 1 {
+		t.Errorf("the cache directory holds %d entries, want the directory alone: temporary files left", len(ents))
+	}
+}
+
+func TestCacheWrittenWithoutWarning(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	testmodel.Publish(t, f.store, testmodel.Iris(t, "../../../../data/iris.csv"), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.logs.String(), "writing model cache") {
+		t.Errorf("a warning about a cache written fine:\n%s", f.logs)
+	}
+	pbPath, recPath := f.r.cachePaths()
+	for _, p := range []string{pbPath, recPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
 		}
 	}
-	return r
+}
+
+func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
+	for _, tc := range []struct {
+		u    float64
+		want time.Duration
+	}{{0, 900 * time.Millisecond}, {0.5, time.Second}, {0.999, 1099800 * time.Microsecond}} {
+		if got := jitter(time.Second, tc.u); got != tc.want {
+			t.Errorf("jitter(1s, %v) = %v, want %v", tc.u, got, tc.want)
+		}
+	}
+}
+
+func TestPollTimeoutIsFiveIntervalsAtLeastTenSeconds(t *testing.T) {
+	for interval, want := range map[time.Duration]time.Duration{
+		50 * time.Millisecond: 10 * time.Second,
+		time.Minute:           5 * time.Minute,
+	} {
+		r := &Reloader{cfg: Config{Interval: interval}}
+		if got := r.pollTimeout(); got != want {
+			t.Errorf("interval %v: timeout %v, want %v", interval, got, want)
+		}
+	}
 }
 
 // newFixtureNoBucket builds a Reloader without touching the (stopped) server.
