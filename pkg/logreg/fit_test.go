@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -180,12 +181,27 @@ func TestFitReportsProgressAndStopsOnCancel(t *testing.T) {
 
 func TestFitMaxIterStopsUnconverged(t *testing.T) {
 	d := synthetic(500, 8, 3, 0, 9)
-	_, info, err := Fit(context.Background(), d, Options{MaxIter: 2})
+	var seen []int
+	_, info, err := Fit(context.Background(), d, Options{MaxIter: 2, OnProgress: func(p Progress) { seen = append(seen, p.Iteration) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Converged || info.Iterations != 2 {
 		t.Errorf("got %+v, want 2 iterations, not converged", info)
+	}
+	if !slices.Equal(seen, []int{1, 2}) {
+		t.Errorf("progress reported iterations %v, want [1 2]", seen)
+	}
+}
+
+func TestFitOneFeature(t *testing.T) {
+	d := Data{X: []float64{0, 1, 2, 3, 4, 5}, Y: []int{0, 0, 1, 0, 1, 1}, Rows: 6, Features: 1, Classes: 2}
+	m, _, err := Fit(context.Background(), d, Options{Standardize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Features != 1 || len(m.Coef) != 1 || !(m.Coef[0] > 0) {
+		t.Errorf("model %+v: want one positive weight", m)
 	}
 }
 
@@ -203,6 +219,7 @@ func TestFitRejectsBadInput(t *testing.T) {
 		{"no features", Data{X: []float64{}, Y: []int{0}, Rows: 1, Classes: 2}, Options{}, true, "no features"},
 		{"one class", Data{X: []float64{1, 2}, Y: []int{0}, Rows: 1, Features: 2, Classes: 1}, Options{}, true, "need at least two classes, got 1"},
 		{"label out of range", Data{X: []float64{1, 2}, Y: []int{5}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "row 0: class 5 out of range [0, 2)"},
+		{"label one past the last class", Data{X: []float64{1, 2, 3, 4}, Y: []int{1, 2}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class 2 out of range [0, 2)"},
 		{"negative label", Data{X: []float64{1, 2, 3, 4}, Y: []int{0, -1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class -1 out of range"},
 		{"short X", Data{X: []float64{1}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "X has 1 values, want 1×2"},
 		{"short Y", Data{X: []float64{1, 2, 3, 4}, Y: []int{0}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "Y has 1 labels, want 2"},
@@ -232,6 +249,20 @@ func TestConstantFeatureKeepsUnitScale(t *testing.T) {
 	mean, scale := meanScale(d)
 	if scale[2] != 1 || mean[2] != 3 {
 		t.Errorf("constant column: mean %v scale %v, want 3 and 1", mean[2], scale[2])
+	}
+	// Columns: all zeros; 0.1, whose mean carries rounding error; and one
+	// that varies by a hair, which is not constant.
+	const rows = 100
+	d = Data{X: make([]float64, 0, rows*3), Rows: rows, Features: 3}
+	for i := range rows {
+		d.X = append(d.X, 0, 0.1, 1+float64(i%2)*1e-9)
+	}
+	_, scale = meanScale(d)
+	if scale[0] != 1 || scale[1] != 1 {
+		t.Errorf("constant columns scaled by %v and %v, want 1", scale[0], scale[1])
+	}
+	if want := 0.5e-9; math.Abs(scale[2]-want) > 1e-12 {
+		t.Errorf("a column varying by 1e-9 scaled by %v, want %v", scale[2], want)
 	}
 }
 
