@@ -203,6 +203,9 @@ func TestFitOneFeature(t *testing.T) {
 	if m.Features != 1 || len(m.Coef) != 1 || !(m.Coef[0] > 0) {
 		t.Errorf("model %+v: want one positive weight", m)
 	}
+	if _, err := m.Compile(); err != nil {
+		t.Errorf("a one-feature model does not compile: %v", err)
+	}
 }
 
 func TestFitRejectsBadInput(t *testing.T) {
@@ -313,6 +316,7 @@ func TestModelValidate(t *testing.T) {
 		{"infinite mean", func(m *Model) { m.Mean, m.Scale = []float64{0, math.Inf(-1)}, []float64{1, 1} }, "scaler mean[1] is not finite"},
 		{"mean without scale", func(m *Model) { m.Mean = []float64{0, 0} }, "scaler: mean and scale must come together"},
 		{"short scaler", func(m *Model) { m.Mean, m.Scale = []float64{0}, []float64{1} }, "scaler: 1 means and 1 scales, want 2 each"},
+		{"short scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{1} }, "scaler: 2 means and 1 scales, want 2 each"},
 		{"zero scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{1, 0} }, "scaler scale[1] = 0, must be positive"},
 		{"negative scale", func(m *Model) { m.Mean, m.Scale = []float64{0, 0}, []float64{-1, 1} }, "scaler scale[0] = -1, must be positive"},
 		{"one class", func(m *Model) { m.Classes = 1 }, "model has 1 classes, need at least 2"},
