@@ -339,3 +339,35 @@ func TestModelValidate(t *testing.T) {
 		t.Errorf("valid scaled model rejected: %v", err)
 	}
 }
+
+func TestCompileRefusesAnOverflowingFold(t *testing.T) {
+	for name, m := range map[string]*Model{
+		"weight":    {Features: 1, Classes: 2, Coef: []float64{1e10}, Intercept: []float64{0}, Mean: []float64{0}, Scale: []float64{1e-300}},
+		"intercept": {Features: 1, Classes: 2, Coef: []float64{1e300}, Intercept: []float64{0}, Mean: []float64{1e300}, Scale: []float64{1}},
+	} {
+		if _, err := m.Compile(); err == nil || err.Error() != "folding the scaler overflows" {
+			t.Errorf("%s: Compile %v, want the overflow refused", name, err)
+		}
+	}
+}
+
+// Logits far beyond exp's range still give probabilities: the softmax
+// subtracts the largest logit first.
+func TestPredictProbaWithHugeLogits(t *testing.T) {
+	m := &Model{Features: 1, Classes: 3, Coef: []float64{0, 0, 0}, Intercept: []float64{1000, 999, -1000}}
+	c, err := m.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]float64, 3)
+	k := c.PredictProba([]float64{0}, p)
+	want := []float64{1 / (1 + math.Exp(-1)), 1 / (1 + math.Exp(1)), 0}
+	for i := range p {
+		if math.Abs(p[i]-want[i]) > 1e-15 {
+			t.Fatalf("p = %v, want %v", p, want)
+		}
+	}
+	if k != 0 {
+		t.Errorf("class %d, want 0", k)
+	}
+}
