@@ -3,6 +3,7 @@ package logreg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -363,11 +364,49 @@ func TestPredictProbaWithHugeLogits(t *testing.T) {
 	k := c.PredictProba([]float64{0}, p)
 	want := []float64{1 / (1 + math.Exp(-1)), 1 / (1 + math.Exp(1)), 0}
 	for i := range p {
-		if math.Abs(p[i]-want[i]) > 1e-15 {
+		if !(math.Abs(p[i]-want[i]) <= 1e-15) { // NaN fails too
 			t.Fatalf("p = %v, want %v", p, want)
 		}
 	}
 	if k != 0 {
 		t.Errorf("class %d, want 0", k)
+	}
+}
+
+// The intercepts are not penalized, so at the optimum their gradient is
+// zero: the mean predicted probability of each class equals its share of
+// the rows. Imbalanced classes keep the intercepts far from zero.
+func TestInterceptsAreNotPenalized(t *testing.T) {
+	for _, classes := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d classes", classes), func(t *testing.T) {
+			d := synthetic(600, 3, classes, 0, 5)
+			for i := range d.Y {
+				if i%4 != 0 {
+					d.Y[i] = 0 // three rows in four
+				}
+			}
+			m, _, err := Fit(context.Background(), d, Options{C: 0.01, Standardize: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := m.Compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			meanP, share := make([]float64, classes), make([]float64, classes)
+			p := make([]float64, classes)
+			for i := range d.Rows {
+				c.PredictProba(d.X[i*d.Features:(i+1)*d.Features], p)
+				for k := range p {
+					meanP[k] += p[k] / float64(d.Rows)
+				}
+				share[d.Y[i]] += 1 / float64(d.Rows)
+			}
+			for k := range meanP {
+				if math.Abs(meanP[k]-share[k]) > 1e-6 {
+					t.Errorf("class %d: mean probability %.9f, share of rows %.9f", k, meanP[k], share[k])
+				}
+			}
+		})
 	}
 }
