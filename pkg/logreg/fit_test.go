@@ -410,3 +410,103 @@ func TestInterceptsAreNotPenalized(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectiveMatchesADirectSum checks the chunked, parallel objective
+// against the formula summed row by row, on more rows than one chunk.
+func TestObjectiveMatchesADirectSum(t *testing.T) {
+	for _, classes := range []int{2, 4} {
+		t.Run(fmt.Sprintf("%d classes", classes), func(t *testing.T) {
+			d := synthetic(2*chunkRows+123, 5, classes, 1, 2)
+			mean, scale := meanScale(d)
+			const c = 0.7
+			r := rand.New(rand.NewPCG(5, 6))
+			o := newObjective(d, mean, scale, c, 3)
+			theta := make([]float64, o.dim())
+			for i := range theta {
+				theta[i] = 0.3 * r.NormFloat64()
+			}
+			wantF, wantG := directObjective(d, mean, scale, c, theta)
+			grad := make([]float64, len(theta))
+			o.Grad(grad, theta)
+			if f := o.Func(theta); math.Abs(f-wantF) > 1e-12*wantF {
+				t.Errorf("objective %.15g, summed directly %.15g", f, wantF)
+			}
+			for i := range grad {
+				if math.Abs(grad[i]-wantG[i]) > 1e-12 {
+					t.Errorf("gradient[%d] %.15g, summed directly %.15g", i, grad[i], wantG[i])
+				}
+			}
+		})
+	}
+}
+
+// directObjective is the mean-form objective and gradient, one row at a
+// time: softmax cross-entropy over K weight rows, or for two classes the
+// logistic loss of one, plus ||W||^2 / (2 C n).
+func directObjective(d Data, mean, scale []float64, c float64, theta []float64) (float64, []float64) {
+	f, n := d.Features, float64(d.Rows)
+	kw := d.Classes
+	if kw == 2 {
+		kw = 1
+	}
+	w, b := theta[:kw*f], theta[kw*f:]
+	grad := make([]float64, len(theta))
+	x := make([]float64, f)
+	loss := 0.0
+	for i := range d.Rows {
+		for j := range f {
+			x[j] = (d.X[i*f+j] - mean[j]) / scale[j]
+		}
+		z := make([]float64, kw)
+		for k := range kw {
+			z[k] = b[k]
+			for j := range f {
+				z[k] += w[k*f+j] * x[j]
+			}
+		}
+		// r[k] is the derivative of the row's loss by z[k].
+		r := make([]float64, kw)
+		if kw == 1 {
+			y := float64(d.Y[i])
+			loss += math.Log1p(math.Exp(z[0])) - y*z[0]
+			r[0] = 1/(1+math.Exp(-z[0])) - y
+		} else {
+			sum := 0.0
+			for k := range kw {
+				sum += math.Exp(z[k])
+			}
+			loss += math.Log(sum) - z[d.Y[i]]
+			for k := range kw {
+				r[k] = math.Exp(z[k]) / sum
+			}
+			r[d.Y[i]]--
+		}
+		for k := range kw {
+			for j := range f {
+				grad[k*f+j] += r[k] * x[j] / n
+			}
+			grad[kw*f+k] += r[k] / n
+		}
+	}
+	penalty := 0.0
+	for i, v := range w {
+		penalty += v * v
+		grad[i] += v / (c * n)
+	}
+	return loss/n + penalty/(2*c*n), grad
+}
+
+// Among equally probable classes the first wins, as numpy's argmax picks.
+func TestPredictProbaTieGoesToTheFirstClass(t *testing.T) {
+	m := &Model{Features: 1, Classes: 3, Coef: []float64{0, 1, 1}, Intercept: []float64{0, 0, 0}}
+	c, err := m.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]float64, 3)
+	for x, want := range map[float64]int{0: 0, 1: 1, -1: 0} {
+		if k := c.PredictProba([]float64{x}, p); k != want {
+			t.Errorf("x = %v: class %d (p = %v), want %d", x, k, p, want)
+		}
+	}
+}
