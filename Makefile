@@ -79,6 +79,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
+# MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
+# all), -e2e, -workers N, -match REGEXP, -list.
+.PHONY: mutate
+mutate: test-tools ## mutation tests (slow, not in `test`): operator and named mutations of the store, reloader, decoder, model math
+	go run ./devstack/cmd/mutate $(MUTATE_FLAGS)
+
 .PHONY: run
 run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
 	go build -o bin/devstack ./devstack/cmd/devstack

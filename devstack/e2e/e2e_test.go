@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -375,6 +377,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	var trained []string // good versions, for the integrity scenarios
 	mustRun(t, "2 ten retrainings under load, no failed request", func(t *testing.T) {
 		l := startLoad(t, s.predictors, 8)
 		var promoted []string
@@ -383,6 +386,7 @@ func TestEndToEnd(t *testing.T) {
 			if code != 200 || r.Status != "succeeded" {
 				t.Fatalf("retrain %d: %d %+v", i, code, r)
 			}
+			trained = append(trained, r.Version)
 			if !r.Promoted {
 				continue
 			}
@@ -469,6 +473,60 @@ func TestEndToEnd(t *testing.T) {
 		for _, p := range s.predictors {
 			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
 				return strings.Contains(metrics(t, p), "predictor_model_last_reload_successful 1")
+			})
+		}
+	})
+
+	mustRun(t, "4c a valid artifact under another version's sha256 keeps the old model", func(t *testing.T) {
+		// Both artifacts decode and pass their own checksum: only the
+		// comparison with the alias's sha256 can refuse the load.
+		good, _, err := s.store.GetAlias(context.Background(), "iris", "production")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var others []string
+		for _, v := range trained {
+			if v != good.Version {
+				others = append(others, v)
+			}
+		}
+		if len(others) < 2 {
+			t.Fatalf("need two trained versions besides %s, have %v", good.Version, trained)
+		}
+		a, b := others[0], others[1]
+		failures := make([]float64, len(s.predictors))
+		for i, p := range s.predictors {
+			failures[i] = metricValue(t, metrics(t, p), `predictor_model_reloads_total{result="failure"}`)
+		}
+		wrong, _ := json.Marshal(map[string]string{
+			"version": a, "sha256": modelstore.SHA256(getObject(t, s, "models/iris/versions/"+b+"/model.pb")),
+			"updated_at": time.Now().UTC().Format(time.RFC3339Nano),
+		})
+		putObject(t, s, "models/iris/aliases/production.json", wrong)
+		for i, p := range s.predictors {
+			waitFor(t, p+" to report the refused load", swapTimeout, func() bool {
+				m := metrics(t, p)
+				return metricValue(t, m, "predictor_model_last_reload_successful") == 0 &&
+					metricValue(t, m, `predictor_model_reloads_total{result="failure"}`) == failures[i]+1
+			})
+			if got := servedVersion(p); got != good.Version {
+				t.Errorf("%s serves %q, want %s kept", p, got, good.Version)
+			}
+			if m := metrics(t, p); strings.Contains(m, a) || !strings.Contains(m, `predictor_model_info{model="iris",version="`+good.Version+`"} 1`) {
+				t.Errorf("%s exports the refused version or lost the served one:\n%s", p, m)
+			}
+		}
+		if !slices.ContainsFunc(strings.Split(s.logs.String(), "\n"), func(line string) bool {
+			return strings.Contains(line, "model load failed; keeping the current model") && strings.Contains(line, "version="+a)
+		}) {
+			t.Error("no predictor logged the refused load of " + a)
+		}
+		if code, body := putAlias(t, s, good.Version); code != 200 {
+			t.Fatalf("rollback: %d %s", code, body)
+		}
+		for _, p := range s.predictors {
+			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
+				return metricValue(t, metrics(t, p), "predictor_model_last_reload_successful") == 1
 			})
 		}
 	})
@@ -593,15 +651,54 @@ func putAlias(t *testing.T, s *system, version string) (int, string) {
 
 // putObject writes raw bytes into the bucket with a plain S3 client,
 // bypassing every check of the registry.
-func putObject(t *testing.T, s *system, key string, b []byte) {
+func s3Client(t *testing.T, s *system) *minio.Client {
 	t.Helper()
 	c, err := minio.New(s.s3, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutObject(context.Background(), "modelferry", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
+	return c
+}
+
+// putObject writes raw bytes into the bucket with a plain S3 client,
+// bypassing every check of the registry.
+func putObject(t *testing.T, s *system, key string, b []byte) {
+	t.Helper()
+	if _, err := s3Client(t, s).PutObject(context.Background(), "modelferry", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// getObject reads an object with a plain S3 client.
+func getObject(t *testing.T, s *system, key string) []byte {
+	t.Helper()
+	obj, err := s3Client(t, s).GetObject(context.Background(), "modelferry", key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+	return b
+}
+
+// metricValue finds series (name and labels exactly as exposed) in a
+// /metrics page; the test fails when it is absent.
+func metricValue(t *testing.T, page, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no series %s in\n%s", series, page)
+	return 0
 }
 
 type golden struct {

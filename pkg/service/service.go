@@ -36,6 +36,10 @@ type Spec struct {
 	Summary string
 	// AddrVar and AddrDefault declare the listen address variable.
 	AddrVar, AddrDefault string
+	// Listener, when set, is served instead of listening on the address:
+	// a test hands over a listener it holds, so that no other process can
+	// take its port first.
+	Listener net.Listener
 	// Configure declares the service's own variables and returns how its
 	// server lives. It runs before the command line is read, so --help
 	// lists every variable.
@@ -135,9 +139,11 @@ func Run(ctx context.Context, spec Spec, args []string, getenv func(string) stri
 		return err
 	}
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
+	ln := spec.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
 	}
 	err = app.serve(ctx, ln, life)
 	logger.Info(spec.Name + " stopped")

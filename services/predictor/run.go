@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/envconfig"
@@ -76,10 +77,17 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 // run starts the predictor and blocks until ctx is done. `predictor
 // healthcheck` checks a running predictor instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return runOn(ctx, nil, args, getenv, stdout)
+}
+
+// runOn is run serving on ln, when not nil, instead of listening on
+// PREDICTOR_ADDR: a test hands over a listener it opened, so that no other
+// process can take the port between choosing it and serving on it.
+func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg config
 	return service.Run(ctx, service.Spec{
 		Name: "predictor", Summary: "Serves predictions of a model it follows in S3.",
-		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000",
+		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000", Listener: ln,
 		Configure: cfg.load,
 		Start: func(app *service.App) error {
 			var clock *monitor.Clock

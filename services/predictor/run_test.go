@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -261,5 +262,18 @@ func TestRestartDuringOutageServesFromCache(t *testing.T) {
 	a, code, err := predict(http.DefaultClient, base)
 	if err != nil || code != 200 || a.Model.Version != ref.Version {
 		t.Errorf("with S3 down after a restart: %d %+v %v", code, a, err)
+	}
+}
+
+func TestTakenAddressIsAnError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{"PREDICTOR_ADDR": ln.Addr().String()}
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "listen "+ln.Addr().String()) {
+		t.Errorf("got %v", err)
 	}
 }

@@ -6,14 +6,16 @@
 package s3test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +39,8 @@ type Server struct {
 }
 
 // Start launches versitygw and waits until it answers. It is stopped when
-// the test ends.
+// the test ends. Should its port be taken before it binds, it starts again
+// on another.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("versitygw")
@@ -49,41 +52,71 @@ func Start(t testing.TB) *Server {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The port is free when picked, but another process may take it
-	// before versitygw binds it: then pick again.
+	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
 		s.Endpoint = FreeAddr(t)
 		err := s.start()
 		if err == nil {
-			break
+			return s
 		}
-		if !errors.Is(err, errPortTaken) || attempt == 5 {
+		if !errors.Is(err, errAddrInUse) || attempt == 5 {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(s.Stop)
-	return s
 }
 
-var errPortTaken = errors.New("port taken")
-
-// FreeAddr returns a loopback host:port nothing listens on right now.
+// FreeAddr returns a loopback host:port nothing listens on right now,
+// picked at random outside the kernel's ephemeral port range. The kernel
+// hands out ports of that range on its own, to listeners on port 0 and to
+// outgoing connections, so between this call and the caller's bind only a
+// process binding this very port by number can take it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := ephemeralPorts()
+	var low, high int // the range to pick from
+	switch {
+	case lo-minPort >= 1000:
+		low, high = minPort, lo-1
+	case 65535-hi >= 1000:
+		low, high = hi+1, 65535
+	default:
+		t.Fatalf("no room outside the ephemeral port range %d-%d", lo, hi)
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(low+rand.IntN(high-low+1)))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return addr
 	}
-	return addr
+	t.Fatalf("no free port in %d-%d after 100 tries", low, high)
+	return ""
 }
 
+// minPort keeps clear of the ports services run on by default (8000,
+// 8080, 9000, 9090, 3000...).
+const minPort = 20000
+
+// ephemeralPorts reads the kernel's ephemeral range; Linux's default when
+// it cannot.
+func ephemeralPorts() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil {
+			return lo, hi
+		}
+	}
+	return 32768, 60999
+}
+
+var errAddrInUse = errors.New("address already in use")
+
 func (s *Server) start() error {
-	s.t.Helper()
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -103,19 +136,23 @@ func (s *Server) start() error {
 		_ = logf.Close()
 		close(s.exited)
 	}()
+	// Whatever holds a taken port may accept and never answer.
+	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
 			s.cmd = nil
 			log, _ := os.ReadFile(s.logPath)
-			if strings.Contains(string(log), "address already in use") {
-				return fmt.Errorf("%w: %s", errPortTaken, s.Endpoint)
+			if bytes.Contains(log, []byte("address already in use")) {
+				// The log is shared by every start: start it afresh.
+				_ = os.Truncate(s.logPath, 0)
+				return fmt.Errorf("versitygw on %s: %w", s.Endpoint, errAddrInUse)
 			}
 			return fmt.Errorf("versitygw exited at start:\n%s", log)
 		default:
 		}
-		resp, err := http.Get("http://" + s.Endpoint + "/")
+		resp, err := client.Get("http://" + s.Endpoint + "/")
 		if err == nil {
 			_ = resp.Body.Close()
 			return nil

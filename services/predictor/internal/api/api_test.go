@@ -38,6 +38,11 @@ const version = "20261126T100000Z-00000001"
 
 func newAPI(t testing.TB, loaded bool, token ...string) (*gin.Engine, *fixedModels) {
 	t.Helper()
+	return newAPILimits(t, loaded, 4096, 5, token...)
+}
+
+func newAPILimits(t testing.TB, loaded bool, maxBody int64, maxBatch int, token ...string) (*gin.Engine, *fixedModels) {
+	t.Helper()
 	models := &fixedModels{}
 	if loaded {
 		d := testmodel.Iris(t)
@@ -53,7 +58,7 @@ func newAPI(t testing.TB, loaded bool, token ...string) (*gin.Engine, *fixedMode
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
-	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 4096, MaxBatch: 5}
+	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: maxBody, MaxBatch: maxBatch}
 	if len(token) > 0 {
 		cfg.Token = token[0]
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -113,32 +114,48 @@ func (r *Reloader) Current() *serving.Model { return r.current.Load() }
 // Run polls until ctx is done. It first loads from the cache directory
 // when S3 cannot be reached.
 func (r *Reloader) Run(ctx context.Context) {
-	if err := r.Poll(ctx); err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
-		r.loadCache()
-	}
+	r.start(ctx)
 	for {
-		// Jitter keeps replicas from polling in lockstep.
-		wait := time.Duration(float64(r.cfg.Interval) * (0.9 + 0.2*rand.Float64()))
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(jitter(r.cfg.Interval, rand.Float64())):
 		}
 		_ = r.Poll(ctx)
 	}
 }
 
+// start polls once and, when storage cannot answer and nothing is served
+// yet, serves the cached model. A storage that answers is believed, even
+// when it has no model.
+func (r *Reloader) start(ctx context.Context) {
+	if err := r.Poll(ctx); err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
+		r.loadCache()
+	}
+}
+
+// jitter spreads an interval over ±10% as u goes over [0, 1), so that
+// replicas do not poll in lockstep.
+func jitter(d time.Duration, u float64) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*u))
+}
+
+// pollTimeout bounds one poll, the load of a new version included.
+func (r *Reloader) pollTimeout() time.Duration {
+	return max(5*r.cfg.Interval, 10*time.Second)
+}
+
 // Poll checks the alias once and loads the version it names when it
 // changed. It returns the storage or load error, already logged.
 func (r *Reloader) Poll(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Interval*5, 10*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, r.pollTimeout())
 	defer cancel()
 	alias, etag, changed, err := r.cfg.Store.PollAlias(ctx, r.cfg.Model, r.cfg.Alias, r.etag)
 	switch {
 	case errors.Is(err, modelstore.ErrNotFound):
 		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
+		r.log.Debug("alias not found: nothing published yet, or it was deleted")
 		if r.Current() == nil {
-			r.log.Debug("no model published yet")
 			r.wait(fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias))
 		}
 		return nil
@@ -281,8 +298,9 @@ func (r *Reloader) cachePaths() (artifactPath, recordPath string) {
 	return base + ".pb", base + ".json"
 }
 
-// writeCache stores the artifact then its record, each by rename, so a
-// crash leaves either the old pair or a record that fails verification.
+// writeCache stores the artifact then its record, each replaced
+// atomically, so a crash leaves either the old pair or a record that fails
+// verification.
 func (r *Reloader) writeCache(b []byte, alias modelstore.Alias) {
 	if r.cfg.CacheDir == "" {
 		return
@@ -290,38 +308,20 @@ func (r *Reloader) writeCache(b []byte, alias modelstore.Alias) {
 	pbPath, recPath := r.cachePaths()
 	rec, err := json.Marshal(cacheRecord{Model: r.cfg.Model, Alias: alias})
 	if err == nil {
-		err = writeFileAtomic(pbPath, b)
+		err = os.MkdirAll(r.cfg.CacheDir, 0o755)
+	}
+	// The temporary files sit beside the cache: a rename never crosses
+	// file systems.
+	here := renameio.WithTempDir(r.cfg.CacheDir)
+	if err == nil {
+		err = renameio.WriteFile(pbPath, b, 0o644, here)
 	}
 	if err == nil {
-		err = writeFileAtomic(recPath, rec)
+		err = renameio.WriteFile(recPath, rec, 0o644, here)
 	}
 	if err != nil {
 		r.log.Warn("writing model cache", "dir", r.cfg.CacheDir, "err", err)
 	}
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // loadCache serves the cached artifact after verifying it as if it came

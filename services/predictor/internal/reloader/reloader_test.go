@@ -1,7 +1,9 @@
 package reloader
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -23,6 +25,7 @@ type fixture struct {
 	store *modelstore.Store
 	reg   *prometheus.Registry
 	r     *Reloader
+	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
@@ -30,8 +33,7 @@ func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
 	if s3 == nil {
 		s3 = s3test.Start(t)
 	}
-	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
-		SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: time.Second})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +41,10 @@ func newFixture(t *testing.T, s3 *s3test.Server, cacheDir string) *fixture {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	r := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg,
+	logs := &bytes.Buffer{}
+	r := New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: reg,
 		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
-	return &fixture{s3: s3, store: store, reg: reg, r: r}
+	return &fixture{s3: s3, store: store, reg: reg, r: r, logs: logs}
 }
 
 func (f *fixture) gauge(t *testing.T, name string) float64 {
@@ -210,44 +213,211 @@ func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.s3.Stop()
-
-	restarted := newFixtureNoBucket(t, f.s3, cache)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { restarted.Run(ctx); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for restarted.Current() == nil && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	pbPath, recPath := f.r.cachePaths()
+	record, err := os.ReadFile(recPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cancel()
-	<-done
-	if m := restarted.Current(); m == nil || m.Version != ref.Version {
+
+	restarted := startDuringOutage(t, f.s3, cache)
+	if m := restarted.Current(); m == nil || m.Version != ref.Version || m.SHA256 != ref.SHA256 {
 		t.Fatalf("restart during outage serves %+v, want %s from the cache", m, ref.Version)
 	}
 
-	// A tampered cache is refused.
-	if err := os.WriteFile(cache+"/iris@production.pb", []byte("tampered"), 0o644); err != nil {
+	// Each of these would decode, or pass the hash, or both: only the
+	// check named refuses it.
+	otherVersion := modelstore.NewVersion(time.Now().Add(time.Hour))
+	otherArtifact := testmodel.Artifact(t, d, "iris", otherVersion, 1)
+	otherRecord, err := json.Marshal(cacheRecord{Model: "iris", Alias: modelstore.Alias{Version: ref.Version, SHA256: modelstore.SHA256(otherArtifact)}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	again := newFixtureNoBucket(t, f.s3, cache)
-	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	again.Run(ctx)
-	if again.Current() != nil {
-		t.Error("a tampered cache was served")
+	for _, tc := range []struct {
+		name           string
+		artifact, recd []byte
+	}{
+		{"bytes that do not decode", []byte("tampered"), record},
+		{"a valid artifact of the same version whose sha256 differs from the record", testmodel.Artifact(t, d, "iris", ref.Version, 0.5), record},
+		{"another version's artifact, its sha256 in the record", otherArtifact, otherRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(pbPath, tc.artifact, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(recPath, tc.recd, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := startDuringOutage(t, f.s3, cache)
+			if m := r.Current(); m != nil {
+				t.Fatalf("the cache was served: %s (%s)", m.Version, m.SHA256)
+			}
+			if got := testutil.ToFloat64(r.reloads.WithLabelValues("failure")); got != 1 || testutil.ToFloat64(r.lastOK) != 0 {
+				t.Errorf("refusing the cache exported %v failures, last_reload_successful %v", got, testutil.ToFloat64(r.lastOK))
+			}
+		})
+	}
+}
+
+// startDuringOutage starts a fresh Reloader against the stopped server:
+// its first poll fails, and it tries the cache.
+func startDuringOutage(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
+	t.Helper()
+	r := newFixtureNoBucket(t, s3, cacheDir)
+	r.start(context.Background())
+	return r
+}
+
+// A storage that answers is believed over the cache, even when it has no
+// model: the alias may have been deleted on purpose.
+func TestCacheIsNotServedWhenStorageAnswers(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	testmodel.Publish(t, f.store, testmodel.Iris(t), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil || f.r.Current() == nil {
+		t.Fatalf("first load: %v", err)
+	}
+
+	empty := newFixture(t, nil, cache)
+	empty.r.start(context.Background())
+	if m := empty.r.Current(); m != nil {
+		t.Errorf("serves %s from the cache though storage answers that there is no model", m.Version)
+	}
+}
+
+func TestUnwritableCacheWarnsAndServes(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	pbPath, _ := f.r.cachePaths()
+	// A directory where the artifact goes: the rename over it fails.
+	if err := os.Mkdir(pbPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testmodel.Publish(t, f.store, testmodel.Iris(t), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil || f.r.Current() == nil {
+		t.Fatalf("load with an unwritable cache: %v", err)
+	}
+	if !strings.Contains(f.logs.String(), "writing model cache") {
+		t.Errorf("no warning logged:\n%s", f.logs)
+	}
+	if ents, _ := os.ReadDir(cache); len(ents) != 1 {
+		t.Errorf("the cache directory holds %d entries, want the directory alone: temporary files left", len(ents))
+	}
+}
+
+func TestCacheWrittenWithoutWarning(t *testing.T) {
+	cache := t.TempDir()
+	f := newFixture(t, nil, cache)
+	testmodel.Publish(t, f.store, testmodel.Iris(t), "iris", "production", 1)
+	if err := f.r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.logs.String(), "writing model cache") {
+		t.Errorf("a warning about a cache written fine:\n%s", f.logs)
+	}
+	pbPath, recPath := f.r.cachePaths()
+	for _, p := range []string{pbPath, recPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
+	for _, tc := range []struct {
+		u    float64
+		want time.Duration
+	}{{0, 900 * time.Millisecond}, {0.5, time.Second}, {0.999, 1099800 * time.Microsecond}} {
+		if got := jitter(time.Second, tc.u); got != tc.want {
+			t.Errorf("jitter(1s, %v) = %v, want %v", tc.u, got, tc.want)
+		}
+	}
+}
+
+func TestPollTimeoutIsFiveIntervalsAtLeastTenSeconds(t *testing.T) {
+	for interval, want := range map[time.Duration]time.Duration{
+		50 * time.Millisecond: 10 * time.Second,
+		time.Minute:           5 * time.Minute,
+	} {
+		r := &Reloader{cfg: Config{Interval: interval}}
+		if got := r.pollTimeout(); got != want {
+			t.Errorf("interval %v: timeout %v, want %v", interval, got, want)
+		}
 	}
 }
 
 // newFixtureNoBucket builds a Reloader without touching the (stopped) server.
 func newFixtureNoBucket(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
 	t.Helper()
-	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey,
-		SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: 200 * time.Millisecond})
+	store, err := modelstore.OpenS3(modelstore.S3Options{Endpoint: s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"}, modelstore.Options{Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return New(Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
 		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond, CacheDir: cacheDir})
+}
+
+// A valid artifact under an alias whose sha256 is another version's: the
+// envelope checksum passes, so only the comparison with the alias can
+// refuse it, and it must do so before anything of the new model is served
+// or exported.
+func TestReloaderRefusesValidArtifactUnderWrongSHA(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := context.Background()
+	d := testmodel.Iris(t)
+	v1 := testmodel.Publish(t, f.store, d, "iris", "production", 1)
+	if err := f.r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := f.r.Current()
+	a := testmodel.Publish(t, f.store, d, "iris", "a", 2)
+	b := testmodel.Publish(t, f.store, d, "iris", "b", 0.5)
+
+	_, etag, err := f.store.GetAlias(ctx, "iris", "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.SetAlias(ctx, "production", modelstore.Ref{Model: "iris", Version: a.Version, SHA256: b.SHA256}, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Poll(ctx); !errors.Is(err, modelstore.ErrIntegrity) {
+		t.Fatalf("poll: %v, want an integrity error", err)
+	}
+	if f.r.Current() != first {
+		t.Fatalf("serving %s, want %s kept", f.r.Current().Version, v1.Version)
+	}
+	if got := testutil.ToFloat64(f.r.reloads.WithLabelValues("success")); got != 1 {
+		t.Errorf("%v successful reloads, want 1: the refused model was swapped in", got)
+	}
+	if got := testutil.ToFloat64(f.r.reloads.WithLabelValues("failure")); got != 1 || f.gauge(t, "predictor_model_last_reload_successful") != 0 {
+		t.Errorf("failure not exported: %v failures", got)
+	}
+	// Nothing in the registry names the refused version: it was never
+	// built, counted or announced.
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == a.Version || l.GetValue() == b.Version {
+					t.Errorf("%s has a series for %s", mf.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+
+	// The alias rewritten with the right sha256 loads version a.
+	_, etag, _ = f.store.GetAlias(ctx, "iris", "production")
+	if _, err := f.store.SetAlias(ctx, "production", a, modelstore.SetAliasOptions{IfMatch: etag}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.r.Current(); m.Version != a.Version || m.SHA256 != a.SHA256 || f.gauge(t, "predictor_model_last_reload_successful") != 1 {
+		t.Errorf("after the fix serving %s (%s)", m.Version, m.SHA256)
+	}
 }
 
 // A predictor that starts while production names a corrupt artifact says

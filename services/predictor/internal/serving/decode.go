@@ -3,6 +3,7 @@ package serving
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -75,11 +76,11 @@ func (d *decoder) top(maxRows int) (Request, error) {
 	s.i++
 	batch := false
 	if s.peek() == '"' {
-		key, esc, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return Request{}, err
 		}
-		batch = !esc && string(key) == "instances"
+		batch = string(key) == "instances"
 	}
 	if !batch {
 		s.i = start
@@ -118,8 +119,7 @@ func (d *decoder) instances(maxRows int) (int, error) {
 		return 0, &InputError{Field: "instances", Msg: "expected an array, got " + kindName(c)}
 	}
 	s.i++
-	if s.peek() == ']' {
-		s.i++
+	if s.expect(']') {
 		return 0, &InputError{Field: "instances", Msg: "empty: send at least one row"}
 	}
 	rows := 0
@@ -151,17 +151,13 @@ func (d *decoder) instances(maxRows int) (int, error) {
 	}
 }
 
-// grow appends one zeroed row to sc.X and returns it.
+// grow appends one row to sc.X and returns it; the caller sets every
+// value.
 func (d *decoder) grow() []float64 {
 	f := len(d.m.Features)
 	n := len(d.sc.X)
-	if cap(d.sc.X)-n < f {
-		x := make([]float64, n, max(2*cap(d.sc.X), n+f))
-		copy(x, d.sc.X)
-		d.sc.X = x
-	}
-	d.sc.X = d.sc.X[:n+f]
-	return d.sc.X[n : n+f]
+	d.sc.X = slices.Grow(d.sc.X, f)[:n+f]
+	return d.sc.X[n:]
 }
 
 // objectRow reads {"feature": number, ...} at the scanner.
@@ -172,24 +168,16 @@ func (d *decoder) objectRow() error {
 	clear(seen)
 	s.ws()
 	s.i++ // '{'
-	if s.peek() == '}' {
-		s.i++
+	if s.expect('}') {
 		return d.missing()
 	}
 	for {
 		if s.peek() != '"' {
 			return s.syntax()
 		}
-		key, esc, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return err
-		}
-		if esc {
-			var k string
-			if err := json.Unmarshal(s.b[s.i-len(key)-2:s.i], &k); err != nil {
-				return s.syntax()
-			}
-			key = []byte(k)
 		}
 		if !s.expect(':') {
 			return s.syntax()
@@ -234,9 +222,7 @@ func (d *decoder) arrayRow() error {
 	s.ws()
 	s.i++ // '['
 	n := 0
-	if s.peek() == ']' {
-		s.i++
-	} else {
+	if !s.expect(']') {
 		for {
 			if n == len(row) {
 				return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", len(row), strings.Join(d.m.Features, ", "))}
@@ -265,7 +251,7 @@ func (d *decoder) arrayRow() error {
 // fieldError names the field of a value error; the name is built only on
 // this path, never for a good request.
 func fieldError(err error, field string) error {
-	if ie, ok := err.(*InputError); ok && ie.Field == "" && !ie.syntax {
+	if ie, ok := err.(*InputError); ok && !ie.syntax {
 		ie.Field = field
 	}
 	return err
@@ -275,7 +261,7 @@ func fieldError(err error, field string) error {
 // "instances[3]" + "petal_width" or "[1]".
 func prefixField(err error, row string) error {
 	ie, ok := err.(*InputError)
-	if !ok || ie.syntax || ie.TooLarge {
+	if !ok || ie.syntax {
 		return err
 	}
 	switch {
@@ -383,6 +369,19 @@ func (s *scanner) str() (raw []byte, escaped bool, err error) {
 	return nil, false, &InputError{Msg: "malformed JSON: unterminated string", syntax: true}
 }
 
+// key reads an object key at s.i (on its quote), unescaped.
+func (s *scanner) key() ([]byte, error) {
+	raw, esc, err := s.str()
+	if err != nil || !esc {
+		return raw, err
+	}
+	var k string
+	if err := json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &k); err != nil {
+		return nil, s.syntax()
+	}
+	return []byte(k), nil
+}
+
 // scanNumber advances over a JSON number and reports whether it was one.
 func (s *scanner) scanNumber() bool {
 	b, i := s.b, s.i
@@ -393,7 +392,8 @@ func (s *scanner) scanNumber() bool {
 		}
 		return i > j
 	}
-	if i < len(b) && b[i] == '-' {
+	// number saw a '-' or a digit at i.
+	if b[i] == '-' {
 		i++
 	}
 	switch {

@@ -1,0 +1,214 @@
+package main
+
+import "github.com/modelferry/modelferry/devstack/mutation"
+
+// named is a catalog entry; e2e marks bugs the end-to-end suite should
+// catch too (-e2e runs it against them).
+type named struct {
+	mutation.Named
+	e2e bool
+}
+
+const (
+	reloaderPkg  = "./services/predictor/internal/reloader"
+	servingPkg   = "./services/predictor/internal/serving"
+	apiPkg       = "./services/predictor/internal/api"
+	predictorPkg = "./services/predictor"
+	storePkg     = "./pkg/modelstore"
+	reloaderGo   = "services/predictor/internal/reloader/reloader.go"
+	decodeGo     = "services/predictor/internal/serving/decode.go"
+)
+
+// catalog holds plausible bugs in the code that guards integrity, swaps
+// models, decodes requests and answers them: each must fail a test. Its
+// first rows are the table of issue 19.
+var catalog = []named{
+	{e2e: true, Named: mutation.Named{
+		Name:  "reloader swaps the model in first and compares the sha256 after",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg, predictorPkg},
+		Old: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	if err != nil {
+		return err
+	}
+	m, err := artifact.DecodeVersion(b, r.cfg.Model, alias.Version)
+	if err != nil {
+		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
+	}
+	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
+	}
+	r.watch(sm)
+	r.swap(sm)
+`,
+		New: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, "")
+	if err != nil {
+		return err
+	}
+	m, err := artifact.DecodeVersion(b, r.cfg.Model, alias.Version)
+	if err != nil {
+		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
+	}
+	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
+	}
+	r.watch(sm)
+	r.swap(sm)
+	if modelstore.SHA256(b) != alias.SHA256 {
+		return fmt.Errorf("%w: sha256 differs from the alias", modelstore.ErrIntegrity)
+	}
+`,
+	}},
+	{Named: mutation.Named{
+		Name:  "trainer: promoted reported after losing the alias race without writing",
+		File:  "services/trainer/internal/registry/aliases.go",
+		Tests: []string{"./services/trainer/internal/registry"},
+		Old:   "		if !errors.Is(err, modelstore.ErrConflict) {\n			return false, \"\", err\n		}\n	}\n	return false, \"production moved concurrently too often; not promoted\", nil",
+		New:   "		if errors.Is(err, modelstore.ErrConflict) {\n			return true, \"\", nil\n		}\n		return false, \"\", err\n	}\n	return false, \"production moved concurrently too often; not promoted\", nil",
+	}},
+	{e2e: true, Named: mutation.Named{
+		Name:  "store: the sha256 comparison removed from ReadArtifact",
+		File:  "pkg/modelstore/versions.go",
+		Tests: []string{storePkg, reloaderPkg},
+		Old:   `if got := SHA256(b); wantSHA != "" && got != wantSHA {`,
+		New:   `if got := SHA256(b); false && got != wantSHA {`,
+	}},
+	{Named: mutation.Named{
+		Name:  "reloader cache: the hash check removed",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg},
+		Old:   `if err == nil && modelstore.SHA256(b) != rec.Alias.SHA256 {`,
+		New:   `if false {`,
+	}},
+	{Named: mutation.Named{
+		Name:  "OIP: class_id output wrong",
+		File:  "services/predictor/internal/api/oip.go",
+		Tests: []string{apiPkg},
+		Old:   `labels[i], ids[i] = m.Classes[cls], int64(cls)`,
+		New:   `labels[i], ids[i] = m.Classes[cls], int64(k-1-cls)`,
+	}},
+	{Named: mutation.Named{
+		Name:  "OIP: rows after the first copy row 0's label and probabilities",
+		File:  "services/predictor/internal/api/oip.go",
+		Tests: []string{apiPkg},
+		Old:   `cls, err := m.Predict(x[i*f:i*f+f], probs[i*k:i*k+k])`,
+		New:   `cls, err := m.Predict(x[:f], probs[i*k:i*k+k])`,
+	}},
+	{Named: mutation.Named{
+		Name: "/predict: class order reversed in probabilities (the API tests alone must notice)",
+		File: "services/predictor/internal/serving/encode.go",
+		// Only the API's tests: serving's own already caught this one.
+		Tests: []string{apiPkg},
+		Old:   "		b = append(b, m.classJSON[k]...)\n		b = append(b, ':')",
+		New:   "		b = append(b, m.classJSON[len(p)-1-k]...)\n		b = append(b, ':')",
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder accepts 1. (a trailing decimal point)",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old: `		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {`,
+		New: `		i++
+		digits()
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {`,
+	}},
+
+	// Beyond the issue's table.
+	{Named: mutation.Named{
+		Name:  "reloader: the alias's sha256 not passed to the store",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg},
+		Old:   `r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)`,
+		New:   `r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, "")`,
+	}},
+	{e2e: true, Named: mutation.Named{
+		Name:  "reloader: a failed load not exported",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg},
+		Old:   "	r.reloads.WithLabelValues(\"failure\").Inc()\n	r.lastOK.Set(0)\n",
+		New:   "	r.reloads.WithLabelValues(\"failure\").Inc()\n",
+	}},
+	{Named: mutation.Named{
+		Name:  "reloader: a known-bad artifact fetched again on every poll",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg},
+		Old:   `if alias.SHA256 == r.badSHA {`,
+		New:   `if false {`,
+	}},
+	{Named: mutation.Named{
+		Name:  "reloader cache: another version's artifact served",
+		File:  reloaderGo,
+		Tests: []string{reloaderPkg},
+		Old:   `m, derr := artifact.DecodeVersion(b, r.cfg.Model, rec.Alias.Version)`,
+		New:   `m, derr := artifact.Decode(b)`,
+	}},
+	{Named: mutation.Named{
+		Name:  "store: aliases written without If-Match (no compare-and-swap)",
+		File:  "pkg/modelstore/s3.go",
+		Tests: []string{storePkg},
+		Old:   "	case opts.IfMatch != \"\":\n		popts.SetMatchETag(opts.IfMatch)\n",
+		New:   "	case opts.IfMatch != \"\":\n",
+	}},
+	{Named: mutation.Named{
+		Name:  "store: versions written without If-None-Match (overwritable)",
+		File:  "pkg/modelstore/s3.go",
+		Tests: []string{storePkg},
+		Old:   "	case opts.CreateOnly:\n		popts.SetMatchETagExcept(\"*\")\n",
+		New:   "	case opts.CreateOnly:\n",
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder: a missing feature reads as 0",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old:   "		return s.syntax()\n	}\n	return d.missing()\n}",
+		New:   "		return s.syntax()\n	}\n	return nil\n}",
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder: an unknown feature is skipped",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old: `		if !ok {
+			return &InputError{Field: string(key), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
+		}`,
+		New: `		if !ok {
+			if _, err := d.number(); err != nil {
+				return err
+			}
+			if s.expect(',') {
+				continue
+			}
+			if s.expect('}') {
+				break
+			}
+			return s.syntax()
+		}`,
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder: a feature given twice keeps the last value",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old:   `if seen[idx] {`,
+		New:   `if false {`,
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder: every batch row lands on row 0",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old:   `return d.sc.X[n:]`,
+		New:   `return d.sc.X[:f]`,
+	}},
+	{Named: mutation.Named{
+		Name:  "decoder: trailing data after the object accepted",
+		File:  decodeGo,
+		Tests: []string{servingPkg},
+		Old:   "	s.ws()\n	if s.i != len(s.b) {",
+		New:   "	s.ws()\n	if false {",
+	}},
+}
