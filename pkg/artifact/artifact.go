@@ -108,6 +108,12 @@ func Validate(m *artifactpb.Model) error {
 	if err := lm.Validate(); err != nil {
 		return corrupt("%v", err)
 	}
+	// A model that passes but cannot serve (its scaler folds into
+	// overflowing weights) is refused here, at load, not at the first
+	// request.
+	if _, err := lm.Compile(); err != nil {
+		return corrupt("%v", err)
+	}
 	if l := m.Linear; int(l.Rows) != lm.WeightRows() || int(l.Cols) != lm.Features {
 		return corrupt("coefficients are %d×%d, want %d×%d", l.Rows, l.Cols, lm.WeightRows(), lm.Features)
 	}
