@@ -78,6 +78,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime $(FUZZTIME) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
+	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(FUZZTIME) ./services/predictor/internal/serving
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
 # all), -e2e, -workers N, -match REGEXP, -list.

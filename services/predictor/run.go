@@ -27,6 +27,7 @@ type config struct {
 	pollInterval time.Duration
 	maxBody      int64
 	maxBatch     int
+	maxInflight  int64
 	cacheDir     string
 }
 
@@ -37,6 +38,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
 	cfg.maxBody = env.Int64("PREDICTOR_MAX_BODY_BYTES", 8<<20, "largest request body")
 	cfg.maxBatch = env.Int("PREDICTOR_MAX_BATCH", 10000, "most rows in one request")
+	cfg.maxInflight = env.Int64("PREDICTOR_MAX_INFLIGHT_BYTES", 32<<20, "most bytes of large bodies (over 64 KiB) read at once; other large requests wait up to 10s, then get 503")
 	cfg.driftWindow = env.Duration("PREDICTOR_DRIFT_WINDOW", 10*time.Minute, "window of the live feature and class distributions compared with the training baseline (drift metrics); 0 turns drift monitoring off")
 	cfg.shadowAlias = env.String("PREDICTOR_SHADOW_ALIAS", "", "an alias (e.g. latest) whose version scores requests too, off the response path, to compare with the served one; empty turns shadow scoring off")
 	cfg.shadowSample = env.Float("PREDICTOR_SHADOW_SAMPLE", 1, "share of requests the shadow scores, in (0, 1]")
@@ -68,8 +70,8 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	if !(cfg.logSample >= 0 && cfg.logSample <= 1) {
 		env.Fail("PREDICTOR_LOG_SAMPLE must be in [0, 1]")
 	}
-	if cfg.maxBody < 1 || cfg.maxBatch < 1 {
-		env.Fail("PREDICTOR_MAX_BODY_BYTES and PREDICTOR_MAX_BATCH must be positive")
+	if cfg.maxBody < 1 || cfg.maxBatch < 1 || cfg.maxInflight < 1 {
+		env.Fail("PREDICTOR_MAX_BODY_BYTES, PREDICTOR_MAX_BATCH and PREDICTOR_MAX_INFLIGHT_BYTES must be positive")
 	}
 	return life
 }
@@ -137,7 +139,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 			}
 			api.New(api.Config{
 				Logger: app.Logger, Models: models, Model: cfg.model, Alias: cfg.alias,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Token: cfg.token,
+				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, MaxInflightBytes: cfg.maxInflight, Token: cfg.token,
 				Tap: tap, ShadowAlias: cfg.shadowAlias,
 				Ready: func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil },
 			}).Register(app.Engine)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
 	MaxBodyBytes int64
 	MaxBatch     int
+	// MaxInflightBytes bounds the bytes of large bodies (over 64 KiB)
+	// read at once; 0 means 4 × MaxBodyBytes.
+	MaxInflightBytes int64
 	// Token, when set, is required as a bearer token on predictions and
 	// model details.
 	Token string
@@ -53,6 +57,7 @@ type Config struct {
 type API struct {
 	cfg  Config
 	log  *slog.Logger
+	gate *bodyGate
 	pool sync.Pool // *state
 	// jsonCT is the Content-Type header value shared by every /predict
 	// answer; nothing appends to it.
@@ -61,18 +66,43 @@ type API struct {
 
 // state is per-request memory, pooled.
 type state struct {
-	body []byte
-	sc   serving.Scratch
-	p    []float64
-	out  []byte
+	body    []byte
+	sc      serving.Scratch
+	p       []float64
+	classes []int
+	out     []byte
+}
+
+// grow sizes p and classes for rows of k classes.
+func (st *state) grow(rows, k int) {
+	if cap(st.p) < rows*k {
+		st.p = make([]float64, rows*k)
+	}
+	st.p = st.p[:rows*k]
+	if cap(st.classes) < rows {
+		st.classes = make([]int, rows)
+	}
+	st.classes = st.classes[:rows]
 }
 
 // maxPooled keeps one huge request from pinning its buffers in the pool.
 const maxPooled = 1 << 20
 
+// A large request waits at most gateWait for room before it is answered
+// 503; a second without large requests after a burst, the memory it took
+// goes back to the operating system.
+const (
+	gateWait = 10 * time.Second
+	gateIdle = time.Second
+)
+
 // New returns the API.
 func New(cfg Config) *API {
-	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"}}
+	if cfg.MaxInflightBytes <= 0 {
+		cfg.MaxInflightBytes = 4 * cfg.MaxBodyBytes
+	}
+	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"},
+		gate: newBodyGate(cfg.MaxInflightBytes, gateWait, gateIdle, debug.FreeOSMemory)}
 	a.pool.New = func() any { return &state{body: make([]byte, 0, 4096), out: make([]byte, 0, 1024)} }
 	return a
 }
@@ -125,32 +155,70 @@ func (a *API) tooLarge() *httpserver.Error {
 		"body is larger than %d bytes (PREDICTOR_MAX_BODY_BYTES)", a.cfg.MaxBodyBytes)
 }
 
-// readBody reads the request body into buf, up to MaxBodyBytes.
-func (a *API) readBody(r *http.Request, buf []byte) ([]byte, error) {
+// readBody reads the request body into buf, up to MaxBodyBytes. A body
+// over largeBody bytes first takes its size from the in-flight budget (the
+// whole limit when its length is unknown), which release gives back once
+// the answer is written.
+func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), err error) {
+	r := c.Request
+	release = func() {}
 	if r.ContentLength > a.cfg.MaxBodyBytes {
-		return buf, a.tooLarge()
+		return buf, release, a.tooLarge()
+	}
+	admit := func(n int64) error {
+		rel, err := a.gate.acquire(r.Context(), n)
+		if err != nil {
+			c.Header("Retry-After", "1")
+			return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeResourceExhausted,
+				"too many large requests are being read at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+		}
+		release = rel
+		return nil
 	}
 	buf = buf[:0]
-	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
-		buf = make([]byte, 0, r.ContentLength)
+	if n := r.ContentLength; n >= 0 {
+		if n >= largeBody {
+			if err := admit(n); err != nil {
+				return buf, release, err
+			}
+		}
+		// The server stops the body at its declared length.
+		if int64(cap(buf)) < n {
+			buf = make([]byte, 0, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return buf, release, readError(err)
+		}
+		return buf, release, nil
 	}
+	gated := false
 	for {
 		if len(buf) == cap(buf) {
+			if !gated && len(buf) >= largeBody {
+				if err := admit(a.cfg.MaxBodyBytes); err != nil {
+					return buf, release, err
+				}
+				gated = true
+			}
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > a.cfg.MaxBodyBytes {
-			return buf, a.tooLarge()
+			return buf, release, a.tooLarge()
 		}
 		if errors.Is(err, io.EOF) {
-			return buf, nil
+			return buf, release, nil
 		}
 		if err != nil {
-			return buf, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
-				Message: "reading the body failed", Cause: err}
+			return buf, release, readError(err)
 		}
 	}
+}
+
+func readError(err error) error {
+	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "reading the body failed", Cause: err}
 }
 
 func (a *API) predict(c *gin.Context) {
@@ -165,8 +233,9 @@ func (a *API) predict(c *gin.Context) {
 	}
 	st := a.pool.Get().(*state)
 	defer a.release(st)
-	var err error
-	st.body, err = a.readBody(c.Request, st.body)
+	body, release, err := a.readBody(c, st.body)
+	st.body = body
+	defer release()
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -202,7 +271,8 @@ func (a *API) predict(c *gin.Context) {
 }
 
 func (a *API) release(st *state) {
-	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 {
+	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 &&
+		cap(st.p) <= maxPooled/8 && cap(st.classes) <= maxPooled/8 {
 		a.pool.Put(st)
 	}
 }

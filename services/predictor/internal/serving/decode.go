@@ -37,8 +37,9 @@ type Request struct {
 
 // Scratch is per-request memory a caller reuses across requests.
 type Scratch struct {
-	X    []float64
-	seen []bool
+	X       []float64
+	seen    []bool
+	outputs []Output
 }
 
 // DecodePredict parses a /predict body without encoding/json: one object

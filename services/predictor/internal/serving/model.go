@@ -30,11 +30,14 @@ type Model struct {
 
 	compiled *logreg.Compiled
 	index    map[string]int // feature name -> column
-	// Encoded once: `"setosa"` per class, and the `"model":{...}` value.
-	classJSON [][]byte
-	modelJSON []byte
-	counted   []prometheus.Counter // predictions per class
-	drift     *monitor.Drift
+	// Encoded once: `"setosa"` per class, the `"model":{...}` value, the
+	// name and the version.
+	classJSON   [][]byte
+	modelJSON   []byte
+	nameJSON    []byte
+	versionJSON []byte
+	counted     []prometheus.Counter // predictions per class
+	drift       *monitor.Drift
 }
 
 // New builds a Model from a decoded artifact whose file hashed to sha256.
@@ -69,6 +72,12 @@ func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec,
 	}{m.Name, m.Version})
 	if err != nil {
 		return nil, fmt.Errorf("encode model reference: %w", err)
+	}
+	if sm.nameJSON, err = json.Marshal(m.Name); err != nil {
+		return nil, fmt.Errorf("encode model name: %w", err)
+	}
+	if sm.versionJSON, err = json.Marshal(m.Version); err != nil {
+		return nil, fmt.Errorf("encode model version: %w", err)
 	}
 	return sm, nil
 }

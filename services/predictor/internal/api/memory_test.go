@@ -1,0 +1,159 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
+)
+
+// newAPIConfig is newAPI with a loaded model and the configuration edited
+// by edit.
+func newAPIConfig(t testing.TB, edit func(*Config)) *gin.Engine {
+	t.Helper()
+	_, models := newAPI(t, true)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
+	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 8 << 20, MaxBatch: 10000}
+	edit(&cfg)
+	New(cfg).Register(e)
+	return e
+}
+
+// hostileOIP is the body of issue 11: 4.19 M zeros for shape [1, 4],
+// 8.4 MB.
+func hostileOIP() []byte {
+	return []byte(`{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP64","data":[` +
+		strings.TrimSuffix(strings.Repeat("0,", 4194204), ",") + `]}]}`)
+}
+
+// TestOIPBodyIsNotAmplified is the regression test of the OIP memory
+// amplification: one 8.4 MB body once took the predictor from 21 MB to
+// 375 MB. Answering it now allocates the body and little else.
+func TestOIPBodyIsNotAmplified(t *testing.T) {
+	body := hostileOIP()
+	e := newAPIConfig(t, func(c *Config) { c.MaxBodyBytes = 9 << 20 })
+	serveOnce := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v2/models/iris/infer", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		return w
+	}
+	serveOnce() // warm up the pools
+	var w *httptest.ResponseRecorder
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w = serveOnce()
+	runtime.ReadMemStats(&after)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "more than the 4 values") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	extra := int64(after.TotalAlloc-before.TotalAlloc) - int64(len(body))
+	t.Logf("a %d-byte body allocated %d bytes beyond itself", len(body), extra)
+	if extra > 2<<20 {
+		t.Errorf("a %d-byte body allocated %d bytes beyond itself", len(body), extra)
+	}
+}
+
+func TestBodyGateBoundsLargeBodies(t *testing.T) {
+	var freed sync.WaitGroup
+	freed.Add(1)
+	g := newBodyGate(100, 50*time.Millisecond, time.Millisecond, freed.Done)
+	ctx := context.Background()
+
+	first, err := g.acquire(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.acquire(ctx, 60); err == nil {
+		t.Fatal("a second body that does not fit the budget was let in")
+	}
+	second, err := g.acquire(ctx, 40)
+	if err != nil {
+		t.Fatalf("a body that fits beside the first: %v", err)
+	}
+	// One larger than the whole budget waits for all of it.
+	got := make(chan func(), 1)
+	go func() {
+		rel, err := g.acquire(ctx, 1000)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- rel
+	}()
+	first()
+	second()
+	(<-got)()
+	// The burst is over: its memory goes back to the system (a wait
+	// that hangs here is the failure).
+	freed.Wait()
+}
+
+func TestLargeBodiesWaitTheirTurn(t *testing.T) {
+	e := newAPIConfig(t, func(c *Config) { c.MaxBodyBytes = 1 << 20; c.MaxInflightBytes = 1 << 20 })
+	// A large body being read holds the whole budget...
+	pr, pw := io.Pipe()
+	slow := httptest.NewRequest("POST", "/predict", pr)
+	slow.ContentLength = 1 << 20
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, slow)
+		done <- w
+	}()
+	if _, err := pw.Write([]byte(`{"instances": [`)); err != nil {
+		t.Fatal(err)
+	}
+	// ...so another large one waits, and small ones go through.
+	if w := do(e, "POST", "/predict", "", seed); w.Code != 200 {
+		t.Errorf("small request: %d %.200s", w.Code, w.Body)
+	}
+	big := `{"instances": [` + strings.TrimSuffix(strings.Repeat("[1,2,3,4],", 8000), ",") + `]}`
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "/predict", strings.NewReader(big))
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "PREDICTOR_MAX_INFLIGHT_BYTES") || w.Header().Get("Retry-After") == "" {
+		t.Errorf("large request while the budget is taken: %d %.200s", w.Code, w.Body)
+	}
+	// A body of unknown length counts once it is past the small size.
+	chunked := func(body string, timeout time.Duration) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, "POST", "/predict", io.MultiReader(strings.NewReader(body)))
+		req.ContentLength = -1
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		return w
+	}
+	if w := chunked(big, 50*time.Millisecond); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("large chunked request while the budget is taken: %d %.200s", w.Code, w.Body)
+	}
+	if w := chunked(seed, time.Minute); w.Code != 200 {
+		t.Errorf("small chunked request: %d %s", w.Code, w.Body)
+	}
+	_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+	<-done
+	// Once it is answered, the budget is free again.
+	if w := do(e, "POST", "/predict", "", big); w.Code != 200 {
+		t.Errorf("large request after: %d %.200s", w.Code, w.Body)
+	}
+	if w := chunked(big, time.Minute); w.Code != 200 {
+		t.Errorf("large chunked request after: %d %.200s", w.Code, w.Body)
+	}
+}

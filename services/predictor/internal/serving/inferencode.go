@@ -1,0 +1,81 @@
+package serving
+
+import "strconv"
+
+// PredictRows predicts rows of x: row i's class goes to classes[i], its
+// probabilities to p[i*K:(i+1)*K]. It does not allocate.
+func (m *Model) PredictRows(x []float64, rows int, classes []int, p []float64) error {
+	f, k := m.NumFeatures(), m.NumClasses()
+	for i := range rows {
+		c, err := m.Predict(x[i*f:(i+1)*f], p[i*k:(i+1)*k])
+		if err != nil {
+			return prefixField(err, "row "+strconv.Itoa(i))
+		}
+		classes[i] = c
+	}
+	return nil
+}
+
+// AppendInfer appends the Open Inference Protocol answer to rows predicted
+// by PredictRows: the outputs asked for (all when none is), label (BYTES
+// [N]), class_id (INT64 [N]) and probabilities (FP64 [N, K]). id is the
+// request's id as JSON, or nil.
+func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []int, p []float64) []byte {
+	b = append(b, `{"model_name":`...)
+	b = append(b, m.nameJSON...)
+	b = append(b, `,"model_version":`...)
+	b = append(b, m.versionJSON...)
+	if id != nil {
+		b = append(b, `,"id":`...)
+		b = append(b, id...)
+	}
+	b = append(b, `,"outputs":[`...)
+	if len(outputs) == 0 {
+		outputs = allOutputs[:]
+	}
+	for i, o := range outputs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":"`...)
+		b = append(b, outputNames[o]...)
+		switch o {
+		case OutputLabel:
+			b = append(b, `","datatype":"BYTES","shape":[`...)
+			b = strconv.AppendInt(b, int64(rows), 10)
+			b = append(b, `],"data":[`...)
+			for r, c := range classes[:rows] {
+				if r > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, m.classJSON[c]...)
+			}
+		case OutputClassID:
+			b = append(b, `","datatype":"INT64","shape":[`...)
+			b = strconv.AppendInt(b, int64(rows), 10)
+			b = append(b, `],"data":[`...)
+			for r, c := range classes[:rows] {
+				if r > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, int64(c), 10)
+			}
+		case OutputProbabilities:
+			b = append(b, `","datatype":"FP64","shape":[`...)
+			b = strconv.AppendInt(b, int64(rows), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(m.NumClasses()), 10)
+			b = append(b, `],"data":[`...)
+			for r, v := range p[:rows*m.NumClasses()] {
+				if r > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			}
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, "]}"...)
+}
+
+var allOutputs = [numOutputs]Output{OutputLabel, OutputClassID, OutputProbabilities}
