@@ -31,6 +31,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	bigRows := fs.Int("big-rows", 1_000_000, "rows of the large CSV, parsed, fitted and uploaded side by side with pandas and scikit-learn (0 skips it)")
 	rounds := fs.Int("rounds", 3, "rounds of the side-by-side comparison; medians are reported")
 	logs := fs.String("logs", "", "file for the stack's logs (default: discarded)")
+	memory := fs.Bool("memory", true, "measure the predictor's memory under large bodies")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +102,12 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(tw, "POST /predict %s, wrk -t2 -c32 %v\t%.0f req/s, p50 %v, p99 %v, non-2xx %d\n",
 			tc.name, *duration, r.RequestsPerSecond, r.P50, r.P99, r.Non2xx)
+	}
+
+	if *memory {
+		if err := benchMemory(ctx, tw, predictor, stack.Predictors[0].PID(), *duration); err != nil {
+			return err
+		}
 	}
 
 	if err := tw.Flush(); err != nil {

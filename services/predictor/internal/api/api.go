@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -102,7 +103,7 @@ func New(cfg Config) *API {
 		cfg.MaxInflightBytes = 4 * cfg.MaxBodyBytes
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"},
-		gate: newBodyGate(cfg.MaxInflightBytes, gateWait, gateIdle, debug.FreeOSMemory)}
+		gate: newBodyGate(cfg.MaxInflightBytes, max(1, runtime.GOMAXPROCS(0)/2), gateWait, gateIdle, debug.FreeOSMemory)}
 	a.pool.New = func() any { return &state{body: make([]byte, 0, 4096), out: make([]byte, 0, 1024)} }
 	return a
 }

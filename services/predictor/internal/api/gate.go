@@ -12,14 +12,16 @@ import (
 // in-flight budget: small requests, the usual ones, never wait.
 const largeBody = 64 << 10
 
-// bodyGate bounds the memory large request bodies take at once: each
-// holds as many bytes of a budget as it may read until it is answered,
-// and the others wait their turn, up to maxWait. When the last large
-// request is answered and no other comes for a while, the memory they
-// took is handed back to the operating system, so that a burst does not
-// leave the process holding it.
+// bodyGate bounds what large requests take at once: each holds as many
+// bytes of a budget as it may read until it is answered, and one of a few
+// slots, so that they never hold every core while small requests wait.
+// The others wait their turn, up to maxWait. When the last large request
+// is answered and no other comes for a while, the memory they took is
+// handed back to the operating system, so that a burst does not leave
+// the process holding it.
 type bodyGate struct {
 	sem     *semaphore.Weighted
+	slots   *semaphore.Weighted
 	budget  int64
 	maxWait time.Duration
 	idle    time.Duration
@@ -32,8 +34,9 @@ type bodyGate struct {
 	burst    uint64 // counts bursts, so a late timer of an old one does nothing
 }
 
-func newBodyGate(budget int64, maxWait, idle time.Duration, freeMemory func()) *bodyGate {
-	return &bodyGate{sem: semaphore.NewWeighted(budget), budget: budget, maxWait: maxWait, idle: idle, freeMemory: freeMemory}
+func newBodyGate(budget int64, slots int, maxWait, idle time.Duration, freeMemory func()) *bodyGate {
+	return &bodyGate{sem: semaphore.NewWeighted(budget), slots: semaphore.NewWeighted(int64(slots)),
+		budget: budget, maxWait: maxWait, idle: idle, freeMemory: freeMemory}
 }
 
 // acquire waits until n bytes fit the budget (all of it for a body larger
@@ -42,7 +45,11 @@ func (g *bodyGate) acquire(ctx context.Context, n int64) (release func(), err er
 	n = min(n, g.budget)
 	ctx, cancel := context.WithTimeout(ctx, g.maxWait)
 	defer cancel()
+	if err := g.slots.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
 	if err := g.sem.Acquire(ctx, n); err != nil {
+		g.slots.Release(1)
 		return nil, err
 	}
 	g.mu.Lock()
@@ -50,6 +57,7 @@ func (g *bodyGate) acquire(ctx context.Context, n int64) (release func(), err er
 	g.mu.Unlock()
 	return func() {
 		g.sem.Release(n)
+		g.slots.Release(1)
 		g.leave()
 	}, nil
 }

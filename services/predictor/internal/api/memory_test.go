@@ -72,7 +72,7 @@ func TestOIPBodyIsNotAmplified(t *testing.T) {
 func TestBodyGateBoundsLargeBodies(t *testing.T) {
 	var freed sync.WaitGroup
 	freed.Add(1)
-	g := newBodyGate(100, 50*time.Millisecond, time.Millisecond, freed.Done)
+	g := newBodyGate(100, 2, 50*time.Millisecond, time.Millisecond, freed.Done)
 	ctx := context.Background()
 
 	first, err := g.acquire(ctx, 60)
@@ -82,9 +82,12 @@ func TestBodyGateBoundsLargeBodies(t *testing.T) {
 	if _, err := g.acquire(ctx, 60); err == nil {
 		t.Fatal("a second body that does not fit the budget was let in")
 	}
-	second, err := g.acquire(ctx, 40)
+	second, err := g.acquire(ctx, 30)
 	if err != nil {
 		t.Fatalf("a body that fits beside the first: %v", err)
+	}
+	if _, err := g.acquire(ctx, 10); err == nil {
+		t.Fatal("a third large body was let in with two slots")
 	}
 	// One larger than the whole budget waits for all of it.
 	got := make(chan func(), 1)
