@@ -32,7 +32,7 @@ func TestHelpListsVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"PREDICTOR_ADDR", ":8000", "PREDICTOR_MODEL", "PREDICTOR_ALIAS", "production", "PREDICTOR_POLL_INTERVAL", "1s",
-		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_CACHE_DIR", "S3_ENDPOINT", "LOG_FORMAT"} {
+		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_MAX_INFLIGHT_BYTES", "33554432", "PREDICTOR_CACHE_DIR", "S3_ENDPOINT", "LOG_FORMAT"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %q", v)
 		}

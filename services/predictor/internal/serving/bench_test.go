@@ -1,9 +1,6 @@
 package serving
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func BenchmarkPredictSingle(b *testing.B) {
 	m := irisModel(b)
@@ -26,22 +23,4 @@ func BenchmarkPredictSingle(b *testing.B) {
 	}
 }
 
-func BenchmarkPredictBatch1000(b *testing.B) {
-	m := irisModel(b)
-	body := []byte(`{"instances": [` + strings.TrimSuffix(strings.Repeat(`[5.1, 3.5, 1.4, 0.2],`, 1000), ",") + `]}`)
-	var sc Scratch
-	p := make([]float64, 3)
-	out := make([]byte, 0, 256<<10)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		req, err := m.DecodePredict(body, 10000, &sc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if out, err = m.AppendBatch(out[:0], req.X, req.Rows, p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/row")
-}
+func BenchmarkPredictBatch1000(b *testing.B) { benchmarkPredictBatch(b, 1000) }

@@ -348,7 +348,8 @@ func (s *scanner) syntax() error {
 }
 
 // str reads a string at s.i (on its quote) and returns its raw bytes and
-// whether they contain escapes.
+// whether they contain escapes. Every escape is checked, so that what it
+// passes over is valid JSON: a string an answer echoes, or one skipped.
 func (s *scanner) str() (raw []byte, escaped bool, err error) {
 	s.i++
 	start := s.i
@@ -360,7 +361,17 @@ func (s *scanner) str() (raw []byte, escaped bool, err error) {
 			return raw, escaped, nil
 		case c == '\\':
 			escaped = true
-			s.i += 2
+			switch {
+			case s.i+1 == len(s.b):
+				s.i++
+			case s.b[s.i+1] == 'u' && len(s.b)-s.i >= 6 && hex4(s.b[s.i+2:s.i+6]):
+				s.i += 6
+			case strings.IndexByte(`"\\/bfnrt`, s.b[s.i+1]) >= 0:
+				s.i += 2
+			default:
+				s.i++
+				return nil, false, s.syntax()
+			}
 		case c < 0x20:
 			return nil, false, s.syntax()
 		default:

@@ -2,7 +2,7 @@ package serving
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -179,61 +179,30 @@ func (d *decoder) inferRequest(a *assembler) (InferRequest, error) {
 	if s.b[s.i] != '{' {
 		return req, &InputError{Msg: "body must be a JSON object, got " + kindName(s.b[s.i])}
 	}
-	s.i++
 	var have uint8
-	if !s.expect('}') {
-		for {
-			if s.peek() != '"' {
-				return req, s.syntax()
-			}
-			key, err := s.key()
-			if err != nil {
-				return req, err
-			}
-			if !s.expect(':') {
-				return req, s.syntax()
-			}
-			bit := requestKey(key)
-			if bit == 0 {
-				return req, &InputError{Field: httpserver.Quote(string(key)), Msg: "unknown field; an inference request has id, parameters, inputs and outputs"}
-			}
-			if have&bit != 0 {
-				return req, &InputError{Field: string(key), Msg: "given more than once"}
-			}
-			switch bit {
-			case keyID:
-				switch s.peek() {
-				case '"':
-					start := s.i
-					if _, _, err = s.strictStr(); err == nil {
-						req.ID = s.b[start:s.i]
-					}
-				case 'n':
-					err = s.literal("null")
-				default:
-					err = s.wrongKind("id", "a string")
-				}
-			case keyParameters:
-				err = d.parameters("parameters")
-			case keyInputs:
-				err = d.inputs(a)
-			case keyOutputs:
-				err = d.outputs()
-			}
-			if err != nil {
-				return req, err
-			}
-			have |= bit
-			if s.expect(',') {
-				continue
-			}
-			if s.expect('}') {
-				break
-			}
-			return req, s.syntax()
+	err := s.members(func(key []byte) error {
+		bit := requestKey(key)
+		switch {
+		case bit == 0:
+			return &InputError{Field: httpserver.Quote(string(key)), Msg: "unknown field; an inference request has id, parameters, inputs and outputs"}
+		case have&bit != 0:
+			return &InputError{Field: string(key), Msg: "given more than once"}
 		}
+		have |= bit
+		switch bit {
+		case keyID:
+			return d.id(&req)
+		case keyParameters:
+			return d.parameters("parameters")
+		case keyInputs:
+			return d.inputs(a)
+		}
+		return d.outputs()
+	})
+	if err == nil {
+		err = s.end()
 	}
-	if err := s.end(); err != nil {
+	if err != nil {
 		return req, err
 	}
 	if have&keyInputs == 0 {
@@ -242,15 +211,19 @@ func (d *decoder) inferRequest(a *assembler) (InferRequest, error) {
 	return req, a.finish()
 }
 
-// wrongKind reports a value of another kind than want at the scanner,
-// or malformed JSON when there is no value there.
-func (s *scanner) wrongKind(field, want string) error {
-	c := s.peek()
-	k := kindName(c)
-	if c == 0 || k == "invalid JSON" {
-		return s.syntax()
+// id reads the request's id, kept as sent for the answer to echo.
+func (d *decoder) id(req *InferRequest) error {
+	s := &d.s
+	switch s.peek() {
+	case '"':
+		start := s.i
+		_, _, err := s.str()
+		req.ID = s.b[start:s.i]
+		return err
+	case 'n':
+		return s.literal("null")
 	}
-	return &InputError{Field: field, Msg: "expected " + want + ", got " + k}
+	return s.wrongKind("id", "a string")
 }
 
 // parameters passes over a parameters object (or null): the protocol
@@ -262,9 +235,8 @@ func (d *decoder) parameters(field string) error {
 		return s.literal("null")
 	case '{':
 		return fieldError(s.skip(maxSkipDepth), field)
-	default:
-		return s.wrongKind(field, "an object")
 	}
+	return s.wrongKind(field, "an object")
 }
 
 func (d *decoder) inputs(a *assembler) error {
@@ -272,22 +244,15 @@ func (d *decoder) inputs(a *assembler) error {
 	if s.peek() != '[' {
 		return s.wrongKind("inputs", "an array")
 	}
-	s.i++
-	if s.expect(']') {
+	n := 0
+	err := s.items(func(i int) error {
+		n++
+		return d.input(a, i)
+	})
+	if err == nil && n == 0 {
 		return &InputError{Field: "inputs", Msg: fmt.Sprintf("empty; send one input of shape [N, %d]", d.m.NumFeatures())}
 	}
-	for i := 0; ; i++ {
-		if err := d.input(a, i); err != nil {
-			return err
-		}
-		if s.expect(',') {
-			continue
-		}
-		if s.expect(']') {
-			return nil
-		}
-		return s.syntax()
-	}
+	return err
 }
 
 // input reads one input object. Its data is decoded as soon as its name,
@@ -299,66 +264,48 @@ func (d *decoder) input(a *assembler, i int) error {
 	if s.peek() != '{' {
 		return s.wrongKind(in.label(), "an object")
 	}
-	s.i++
-	if !s.expect('}') {
-		for {
-			if s.peek() != '"' {
-				return s.syntax()
+	err := s.members(func(key []byte) error {
+		bit := inputKey(key)
+		switch {
+		case bit == 0:
+			return inputErr(&in, "unknown field %s; an input has name, shape, datatype, parameters and data", httpserver.Quote(string(key)))
+		case in.have&bit != 0:
+			return inputErr(&in, "%s given more than once", key)
+		}
+		var err error
+		switch bit {
+		case haveName:
+			in.name, err = d.stringField(&in, "name")
+		case haveShape:
+			err = d.shape(&in)
+		case haveDatatype:
+			var dt []byte
+			if dt, err = d.stringField(&in, "datatype"); err == nil {
+				in.dt, err = parseDatatype(&in, dt)
 			}
-			key, err := s.key()
-			if err != nil {
-				return err
-			}
-			if !s.expect(':') {
-				return s.syntax()
-			}
-			bit := inputKey(key)
-			if bit == 0 {
-				return inputErr(&in, "unknown field %s; an input has name, shape, datatype, parameters and data", httpserver.Quote(string(key)))
-			}
-			if in.have&bit != 0 {
-				return inputErr(&in, "%s given more than once", key)
-			}
-			switch bit {
-			case haveName:
-				in.name, err = d.stringField(&in, "name")
-			case haveShape:
-				err = d.shape(&in)
-			case haveDatatype:
-				var dt []byte
-				if dt, err = d.stringField(&in, "datatype"); err == nil {
-					in.dt, err = parseDatatype(&in, dt)
-				}
-			case haveParameters:
-				err = d.parameters(in.label() + ".parameters")
-			case haveData:
-				if in.ready() {
-					err = d.placeData(a, &in)
-					break
-				}
-				// Read once the fields that say how are known; nested
-				// deeper than any shape allows is refused already.
-				in.dataAt = s.i
-				depth := 1
-				if s.peek() == '[' {
-					depth = maxRank
-				}
-				err = fieldError(s.skip(depth), in.label()+".data")
-			}
-			if err != nil {
-				return err
-			}
-			in.have |= bit
-			if s.expect(',') {
-				continue
-			}
-			if s.expect('}') {
+		case haveParameters:
+			err = d.parameters(in.label() + ".parameters")
+		case haveData:
+			if in.ready() {
+				err = d.placeData(a, &in)
 				break
 			}
-			return s.syntax()
+			// Read once the fields that say how are known; nested
+			// deeper than any shape allows is refused already.
+			in.dataAt = s.i
+			depth := 1
+			if s.peek() == '[' {
+				depth = maxRank
+			}
+			err = fieldError(s.skip(depth), in.label()+".data")
 		}
+		in.have |= bit
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		bit  uint8
 		name string
 	}{{haveName, "name"}, {haveShape, "shape"}, {haveDatatype, "datatype"}, {haveData, "data"}} {
@@ -371,7 +318,7 @@ func (d *decoder) input(a *assembler, i int) error {
 	}
 	end := s.i
 	s.i = in.dataAt
-	err := d.placeData(a, &in)
+	err = d.placeData(a, &in)
 	s.i = end
 	return err
 }
@@ -385,242 +332,52 @@ func (d *decoder) stringField(in *inferInput, field string) ([]byte, error) {
 	return s.key()
 }
 
-func (d *decoder) shape(in *inferInput) error {
-	s := &d.s
-	if s.peek() != '[' {
-		return s.wrongKind(in.label()+".shape", "an array of integers")
-	}
-	s.i++
-	if s.expect(']') {
-		return nil
-	}
-	for {
-		if in.rank == maxRank {
-			return inputErr(in, "shape: more than %d dimensions", maxRank)
-		}
-		c := s.peek()
-		start := s.i
-		if c != '-' && (c < '0' || c > '9') {
-			return s.wrongKind(in.label()+".shape", "an array of integers")
-		}
-		if !s.scanNumber() {
-			return s.syntax()
-		}
-		dim, ok := parseDim(s.b[start:s.i])
-		if !ok {
-			return inputErr(in, "shape: %s is not a dimension (an integer ≥ 0)", httpserver.Quote(string(s.b[start:s.i])))
-		}
-		in.shape[in.rank] = dim
-		in.rank++
-		if s.expect(',') {
-			continue
-		}
-		if s.expect(']') {
-			return nil
-		}
-		return s.syntax()
-	}
-}
-
-// placeData makes room for an input and reads its data at the scanner.
-func (d *decoder) placeData(a *assembler, in *inferInput) error {
-	t, err := a.place(in.ref(), in.shape[:in.rank])
-	if err != nil {
-		return err
-	}
-	s := &d.s
-	if s.peek() != '[' {
-		return s.wrongKind(in.label()+".data", "an array")
-	}
-	// The nested form opens with an array where the flat one has a value.
-	open := s.i
-	s.i++
-	nested := in.rank > 1 && s.peek() == '['
-	s.i = open
-	if nested {
-		n := 0
-		return d.dim(in, t, 0, &n)
-	}
-	return d.flat(in, t)
-}
-
-// flat reads [v, v, ...]: exactly t.n values, the last of them before the
-// first that overflows.
-func (d *decoder) flat(in *inferInput, t target) error {
-	s := &d.s
-	x := d.sc.X
-	s.i++ // '['
-	n := 0
-	if !s.expect(']') {
-		for {
-			if n == t.n {
-				return inputErr(in, "data: more than the %d values its shape %s holds", t.n, in.shapeString())
-			}
-			v, err := d.value(in, n)
-			if err != nil {
-				return err
-			}
-			x[t.base+n*t.stride] = v
-			n++
-			if s.expect(',') {
-				continue
-			}
-			if s.expect(']') {
-				break
-			}
-			return s.syntax()
-		}
-	}
-	if n != t.n {
-		return inputErr(in, "data: %d values, shape %s needs %d", n, in.shapeString(), t.n)
-	}
-	return nil
-}
-
-// dim reads the nested form, one dimension per level: an array of
-// exactly shape[depth] items, values at the last level. The recursion is
-// as deep as the shape, at most maxRank.
-func (d *decoder) dim(in *inferInput, t target, depth int, n *int) error {
-	s := &d.s
-	if s.peek() != '[' {
-		return s.wrongKind(fmt.Sprintf("%s.data (depth %d of shape %s)", in.label(), depth, in.shapeString()), "an array")
-	}
-	s.i++
-	want := in.shape[depth]
-	var items int64
-	if !s.expect(']') {
-		for {
-			if items == want {
-				return inputErr(in, "data: more than %d items at depth %d of shape %s", want, depth, in.shapeString())
-			}
-			if depth == in.rank-1 {
-				v, err := d.value(in, *n)
-				if err != nil {
-					return err
-				}
-				d.sc.X[t.base+*n*t.stride] = v
-				*n++
-			} else if err := d.dim(in, t, depth+1, n); err != nil {
-				return err
-			}
-			items++
-			if s.expect(',') {
-				continue
-			}
-			if s.expect(']') {
-				break
-			}
-			return s.syntax()
-		}
-	}
-	if items != want {
-		return inputErr(in, "data: %d items at depth %d, shape %s needs %d", items, depth, in.shapeString(), want)
-	}
-	return nil
-}
-
-// value reads value i of an input's data as its datatype says.
-func (d *decoder) value(in *inferInput, i int) (float64, error) {
-	v, err := d.number()
-	if err != nil {
-		if ie, ok := err.(*InputError); ok && !ie.syntax {
-			ie.Field = in.label() + ": data[" + strconv.Itoa(i) + "]"
-		}
-		return 0, err
-	}
-	if in.dt == FP32 && math.Abs(v) > math.MaxFloat32 {
-		return 0, inputErr(in, "data[%d]: %s is out of range for FP32", i, strconv.FormatFloat(v, 'g', -1, 64))
-	}
-	return v, nil
-}
-
 func (d *decoder) outputs() error {
 	s := &d.s
 	switch s.peek() {
 	case 'n':
 		return s.literal("null")
 	case '[':
-	default:
-		return s.wrongKind("outputs", "an array")
+		return s.items(d.output)
 	}
-	s.i++
-	if s.expect(']') {
-		return nil
-	}
-	for i := 0; ; i++ {
-		if err := d.output(i); err != nil {
-			return err
-		}
-		if s.expect(',') {
-			continue
-		}
-		if s.expect(']') {
-			return nil
-		}
-		return s.syntax()
-	}
+	return s.wrongKind("outputs", "an array")
 }
 
 func (d *decoder) output(i int) error {
 	s := &d.s
-	field := "outputs[" + strconv.Itoa(i) + "]"
+	field := func() string { return "outputs[" + strconv.Itoa(i) + "]" }
 	if s.peek() != '{' {
-		return s.wrongKind(field, "an object")
+		return s.wrongKind(field(), "an object")
 	}
-	s.i++
 	var haveName, haveParams bool
-	if !s.expect('}') {
-		for {
-			if s.peek() != '"' {
-				return s.syntax()
+	err := s.members(func(key []byte) error {
+		switch string(key) {
+		case "name":
+			if haveName {
+				return &InputError{Field: field(), Msg: "name given more than once"}
 			}
-			key, err := s.key()
+			haveName = true
+			if s.peek() != '"' {
+				return s.wrongKind(field()+".name", "a string")
+			}
+			name, err := s.key()
 			if err != nil {
 				return err
 			}
-			if !s.expect(':') {
-				return s.syntax()
+			return d.addOutput(string(name))
+		case "parameters":
+			if haveParams {
+				return &InputError{Field: field(), Msg: "parameters given more than once"}
 			}
-			switch string(key) {
-			case "name":
-				if haveName {
-					return &InputError{Field: field, Msg: "name given more than once"}
-				}
-				haveName = true
-				if s.peek() != '"' {
-					return s.wrongKind(field+".name", "a string")
-				}
-				name, err := s.key()
-				if err != nil {
-					return err
-				}
-				if err := d.addOutput(string(name)); err != nil {
-					return err
-				}
-			case "parameters":
-				if haveParams {
-					return &InputError{Field: field, Msg: "parameters given more than once"}
-				}
-				haveParams = true
-				if err := d.parameters(field + ".parameters"); err != nil {
-					return err
-				}
-			default:
-				return &InputError{Field: field, Msg: "unknown field " + httpserver.Quote(string(key)) + "; an output has name and parameters"}
-			}
-			if s.expect(',') {
-				continue
-			}
-			if s.expect('}') {
-				break
-			}
-			return s.syntax()
+			haveParams = true
+			return d.parameters(field() + ".parameters")
 		}
+		return &InputError{Field: field(), Msg: "unknown field " + httpserver.Quote(string(key)) + "; an output has name and parameters"}
+	})
+	if err == nil && !haveName {
+		return &InputError{Field: field(), Msg: `missing "name"`}
 	}
-	if !haveName {
-		return &InputError{Field: field, Msg: `missing "name"`}
-	}
-	return nil
+	return err
 }
 
 func (d *decoder) addOutput(name string) error {
@@ -628,23 +385,9 @@ func (d *decoder) addOutput(name string) error {
 	if !ok {
 		return &InputError{Field: "output " + httpserver.Quote(name), Msg: "unknown; this model has " + strings.Join(outputNames[:], ", ")}
 	}
-	for _, have := range d.sc.outputs {
-		if have == o {
-			return &InputError{Field: "output " + httpserver.Quote(name), Msg: "asked more than once"}
-		}
+	if slices.Contains(d.sc.outputs, o) {
+		return &InputError{Field: "output " + httpserver.Quote(name), Msg: "asked more than once"}
 	}
 	d.sc.outputs = append(d.sc.outputs, o)
 	return nil
-}
-
-// parseDim reads a JSON number that is an integer from 0 to 2^63-1.
-func parseDim(b []byte) (int64, bool) {
-	var v int64
-	for _, c := range b {
-		if c < '0' || c > '9' || v > (math.MaxInt64-int64(c-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v, true
 }

@@ -34,12 +34,14 @@ func benchmarkInfer(b *testing.B, rows int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 }
 
-func BenchmarkPredictBatch100(b *testing.B) {
+func BenchmarkPredictBatch100(b *testing.B) { benchmarkPredictBatch(b, 100) }
+
+func benchmarkPredictBatch(b *testing.B, rows int) {
 	m := irisModel(b)
-	body := []byte(`{"instances": [` + strings.TrimSuffix(strings.Repeat(`[5.1, 3.5, 1.4, 0.2],`, 100), ",") + `]}`)
+	body := []byte(`{"instances": [` + strings.TrimSuffix(strings.Repeat(`[5.1, 3.5, 1.4, 0.2],`, rows), ",") + `]}`)
 	var sc Scratch
 	p := make([]float64, 3)
-	out := make([]byte, 0, 64<<10)
+	out := make([]byte, 0, 256<<10)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -51,5 +53,5 @@ func BenchmarkPredictBatch100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/row")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 }

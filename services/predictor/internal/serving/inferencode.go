@@ -39,11 +39,17 @@ func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []
 		}
 		b = append(b, `{"name":"`...)
 		b = append(b, outputNames[o]...)
+		b = append(b, `","datatype":"`...)
+		b = append(b, outputDatatypes[o]...)
+		b = append(b, `","shape":[`...)
+		b = strconv.AppendInt(b, int64(rows), 10)
+		if o == OutputProbabilities {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(m.NumClasses()), 10)
+		}
+		b = append(b, `],"data":[`...)
 		switch o {
 		case OutputLabel:
-			b = append(b, `","datatype":"BYTES","shape":[`...)
-			b = strconv.AppendInt(b, int64(rows), 10)
-			b = append(b, `],"data":[`...)
 			for r, c := range classes[:rows] {
 				if r > 0 {
 					b = append(b, ',')
@@ -51,9 +57,6 @@ func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []
 				b = append(b, m.classJSON[c]...)
 			}
 		case OutputClassID:
-			b = append(b, `","datatype":"INT64","shape":[`...)
-			b = strconv.AppendInt(b, int64(rows), 10)
-			b = append(b, `],"data":[`...)
 			for r, c := range classes[:rows] {
 				if r > 0 {
 					b = append(b, ',')
@@ -61,11 +64,6 @@ func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []
 				b = strconv.AppendInt(b, int64(c), 10)
 			}
 		case OutputProbabilities:
-			b = append(b, `","datatype":"FP64","shape":[`...)
-			b = strconv.AppendInt(b, int64(rows), 10)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(m.NumClasses()), 10)
-			b = append(b, `],"data":[`...)
 			for r, v := range p[:rows*m.NumClasses()] {
 				if r > 0 {
 					b = append(b, ',')
@@ -78,4 +76,7 @@ func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []
 	return append(b, "]}"...)
 }
 
-var allOutputs = [numOutputs]Output{OutputLabel, OutputClassID, OutputProbabilities}
+var (
+	allOutputs      = [numOutputs]Output{OutputLabel, OutputClassID, OutputProbabilities}
+	outputDatatypes = [numOutputs]string{"BYTES", "INT64", "FP64"}
+)

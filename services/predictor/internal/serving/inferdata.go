@@ -1,0 +1,173 @@
+package serving
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
+)
+
+// An input's shape and data: the data is read flat or nested, as the
+// shape says, and counted as it is read.
+
+func (d *decoder) shape(in *inferInput) error {
+	s := &d.s
+	if s.peek() != '[' {
+		return s.wrongKind(in.label()+".shape", "an array of integers")
+	}
+	s.i++
+	if s.expect(']') {
+		return nil
+	}
+	for {
+		if in.rank == maxRank {
+			return inputErr(in, "shape: more than %d dimensions", maxRank)
+		}
+		c := s.peek()
+		start := s.i
+		if c != '-' && (c < '0' || c > '9') {
+			return s.wrongKind(in.label()+".shape", "an array of integers")
+		}
+		if !s.scanNumber() {
+			return s.syntax()
+		}
+		dim, ok := parseDim(s.b[start:s.i])
+		if !ok {
+			return inputErr(in, "shape: %s is not a dimension (an integer ≥ 0)", httpserver.Quote(string(s.b[start:s.i])))
+		}
+		in.shape[in.rank] = dim
+		in.rank++
+		if s.expect(',') {
+			continue
+		}
+		if s.expect(']') {
+			return nil
+		}
+		return s.syntax()
+	}
+}
+
+// placeData makes room for an input and reads its data at the scanner.
+func (d *decoder) placeData(a *assembler, in *inferInput) error {
+	t, err := a.place(in.ref(), in.shape[:in.rank])
+	if err != nil {
+		return err
+	}
+	s := &d.s
+	if s.peek() != '[' {
+		return s.wrongKind(in.label()+".data", "an array")
+	}
+	// The nested form opens with an array where the flat one has a value.
+	open := s.i
+	s.i++
+	nested := in.rank > 1 && s.peek() == '['
+	s.i = open
+	if nested {
+		n := 0
+		return d.dim(in, t, 0, &n)
+	}
+	return d.flat(in, t)
+}
+
+// flat reads [v, v, ...]: exactly t.n values, the last of them before the
+// first that overflows.
+func (d *decoder) flat(in *inferInput, t target) error {
+	s := &d.s
+	x := d.sc.X
+	s.i++ // '['
+	n := 0
+	if !s.expect(']') {
+		for {
+			if n == t.n {
+				return inputErr(in, "data: more than the %d values its shape %s holds", t.n, in.shapeString())
+			}
+			v, err := d.value(in, n)
+			if err != nil {
+				return err
+			}
+			x[t.base+n*t.stride] = v
+			n++
+			if s.expect(',') {
+				continue
+			}
+			if s.expect(']') {
+				break
+			}
+			return s.syntax()
+		}
+	}
+	if n != t.n {
+		return inputErr(in, "data: %d values, shape %s needs %d", n, in.shapeString(), t.n)
+	}
+	return nil
+}
+
+// dim reads the nested form, one dimension per level: an array of
+// exactly shape[depth] items, values at the last level. The recursion is
+// as deep as the shape, at most maxRank.
+func (d *decoder) dim(in *inferInput, t target, depth int, n *int) error {
+	s := &d.s
+	if s.peek() != '[' {
+		return s.wrongKind(fmt.Sprintf("%s.data (depth %d of shape %s)", in.label(), depth, in.shapeString()), "an array")
+	}
+	s.i++
+	want := in.shape[depth]
+	var items int64
+	if !s.expect(']') {
+		for {
+			if items == want {
+				return inputErr(in, "data: more than %d items at depth %d of shape %s", want, depth, in.shapeString())
+			}
+			if depth == in.rank-1 {
+				v, err := d.value(in, *n)
+				if err != nil {
+					return err
+				}
+				d.sc.X[t.base+*n*t.stride] = v
+				*n++
+			} else if err := d.dim(in, t, depth+1, n); err != nil {
+				return err
+			}
+			items++
+			if s.expect(',') {
+				continue
+			}
+			if s.expect(']') {
+				break
+			}
+			return s.syntax()
+		}
+	}
+	if items != want {
+		return inputErr(in, "data: %d items at depth %d, shape %s needs %d", items, depth, in.shapeString(), want)
+	}
+	return nil
+}
+
+// value reads value i of an input's data as its datatype says.
+func (d *decoder) value(in *inferInput, i int) (float64, error) {
+	v, err := d.number()
+	if err != nil {
+		if ie, ok := err.(*InputError); ok && !ie.syntax {
+			ie.Field = in.label() + ": data[" + strconv.Itoa(i) + "]"
+		}
+		return 0, err
+	}
+	if in.dt == FP32 && math.Abs(v) > math.MaxFloat32 {
+		return 0, inputErr(in, "data[%d]: %s is out of range for FP32", i, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	return v, nil
+}
+
+// parseDim reads a JSON number that is an integer from 0 to 2^63-1.
+func parseDim(b []byte) (int64, bool) {
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' || v > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
