@@ -10,13 +10,14 @@ type named struct {
 }
 
 const (
-	reloaderPkg  = "./services/predictor/internal/reloader"
-	servingPkg   = "./services/predictor/internal/serving"
-	apiPkg       = "./services/predictor/internal/api"
-	predictorPkg = "./services/predictor"
-	storePkg     = "./pkg/modelstore"
-	reloaderGo   = "services/predictor/internal/reloader/reloader.go"
-	decodeGo     = "services/predictor/internal/serving/decode.go"
+	reloaderPkg   = "./services/predictor/internal/reloader"
+	servingPkg    = "./services/predictor/internal/serving"
+	apiPkg        = "./services/predictor/internal/api"
+	predictorPkg  = "./services/predictor"
+	storePkg      = "./pkg/modelstore"
+	reloaderGo    = "services/predictor/internal/reloader/reloader.go"
+	decodeGo      = "services/predictor/internal/serving/decode.go"
+	inferEncodeGo = "services/predictor/internal/serving/inferencode.go"
 )
 
 // catalog holds plausible bugs in the code that guards integrity, swaps
@@ -84,17 +85,17 @@ var catalog = []named{
 	}},
 	{Named: mutation.Named{
 		Name:  "OIP: class_id output wrong",
-		File:  "services/predictor/internal/api/oip.go",
+		File:  inferEncodeGo,
 		Tests: []string{apiPkg},
-		Old:   `labels[i], ids[i] = m.Classes[cls], int64(cls)`,
-		New:   `labels[i], ids[i] = m.Classes[cls], int64(k-1-cls)`,
+		Old:   `b = strconv.AppendInt(b, int64(c), 10)`,
+		New:   `b = strconv.AppendInt(b, int64(m.NumClasses()-1-c), 10)`,
 	}},
 	{Named: mutation.Named{
 		Name:  "OIP: rows after the first copy row 0's label and probabilities",
-		File:  "services/predictor/internal/api/oip.go",
+		File:  inferEncodeGo,
 		Tests: []string{apiPkg},
-		Old:   `cls, err := m.Predict(x[i*f:i*f+f], probs[i*k:i*k+k])`,
-		New:   `cls, err := m.Predict(x[:f], probs[i*k:i*k+k])`,
+		Old:   `c, err := m.Predict(x[i*f:(i+1)*f], p[i*k:(i+1)*k])`,
+		New:   `c, err := m.Predict(x[:f], p[i*k:(i+1)*k])`,
 	}},
 	{Named: mutation.Named{
 		Name: "/predict: class order reversed in probabilities (the API tests alone must notice)",
