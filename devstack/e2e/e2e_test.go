@@ -457,7 +457,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, p := range s.predictors {
 			waitFor(t, p+" to report the failed reload", swapTimeout, func() bool {
-				return strings.Contains(metrics(t, p), "predictor_model_last_reload_successful 0")
+				return strings.Contains(metrics(t, p), `predictor_model_last_reload_successful{model="iris"} 0`)
 			})
 			if got := servedVersion(p); got != good.Version {
 				t.Errorf("%s serves %q after the corrupt publish, want %s", p, got, good.Version)
@@ -472,7 +472,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, p := range s.predictors {
 			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
-				return strings.Contains(metrics(t, p), "predictor_model_last_reload_successful 1")
+				return strings.Contains(metrics(t, p), `predictor_model_last_reload_successful{model="iris"} 1`)
 			})
 		}
 	})
@@ -496,7 +496,7 @@ func TestEndToEnd(t *testing.T) {
 		a, b := others[0], others[1]
 		failures := make([]float64, len(s.predictors))
 		for i, p := range s.predictors {
-			failures[i] = metricValue(t, metrics(t, p), `predictor_model_reloads_total{result="failure"}`)
+			failures[i] = metricValue(t, metrics(t, p), `predictor_model_reloads_total{model="iris",result="failure"}`)
 		}
 		wrong, _ := json.Marshal(map[string]string{
 			"version": a, "sha256": modelstore.SHA256(getObject(t, s, "models/iris/versions/"+b+"/model.pb")),
@@ -506,8 +506,8 @@ func TestEndToEnd(t *testing.T) {
 		for i, p := range s.predictors {
 			waitFor(t, p+" to report the refused load", swapTimeout, func() bool {
 				m := metrics(t, p)
-				return metricValue(t, m, "predictor_model_last_reload_successful") == 0 &&
-					metricValue(t, m, `predictor_model_reloads_total{result="failure"}`) == failures[i]+1
+				return metricValue(t, m, `predictor_model_last_reload_successful{model="iris"}`) == 0 &&
+					metricValue(t, m, `predictor_model_reloads_total{model="iris",result="failure"}`) == failures[i]+1
 			})
 			if got := servedVersion(p); got != good.Version {
 				t.Errorf("%s serves %q, want %s kept", p, got, good.Version)
@@ -526,7 +526,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, p := range s.predictors {
 			waitFor(t, p+" to clear the failure after rollback", swapTimeout, func() bool {
-				return metricValue(t, metrics(t, p), "predictor_model_last_reload_successful") == 1
+				return metricValue(t, metrics(t, p), `predictor_model_last_reload_successful{model="iris"}`) == 1
 			})
 		}
 	})

@@ -86,13 +86,24 @@ func NewEngine(opts Options) *gin.Engine {
 		logger.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", v)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: CodeInternal, Message: "internal error"}})
 	}))
-	e.NoRoute(func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
-	})
-	e.NoMethod(func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
-	})
+	e.NoRoute(NoRoute(logger))
+	e.NoMethod(NoMethod(logger))
 	return e
+}
+
+// NoRoute is the engine's answer to a path no route matches, for a
+// service that puts its own in front of it (e.NoRoute) for some paths.
+func NoRoute(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	}
+}
+
+// NoMethod is the engine's answer to a method a route does not take.
+func NoMethod(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	}
 }
 
 type seriesKey struct {

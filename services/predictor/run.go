@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/envconfig"
@@ -12,8 +14,10 @@ import (
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/service"
 	"github.com/modelferry/modelferry/services/predictor/internal/api"
+	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
+	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
 type config struct {
@@ -24,6 +28,8 @@ type config struct {
 	logSample    float64
 	model        string
 	alias        string
+	models       []catalog.Spec
+	all          bool
 	pollInterval time.Duration
 	maxBody      int64
 	maxBatch     int
@@ -33,8 +39,9 @@ type config struct {
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details (health, readiness and metrics stay open); empty means no auth")
-	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve")
-	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias of the model to follow")
+	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve when PREDICTOR_MODELS is empty; with PREDICTOR_MODELS=*, the model of requests that name none")
+	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias the models follow (when PREDICTOR_MODELS names none)")
+	models := env.String("PREDICTOR_MODELS", "", "models to serve: name@alias,name,... (the first is the default model), or * for every model of the bucket with PREDICTOR_ALIAS; empty means PREDICTOR_MODEL")
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
 	cfg.maxBody = env.Int64("PREDICTOR_MAX_BODY_BYTES", 8<<20, "largest request body")
 	cfg.maxBatch = env.Int("PREDICTOR_MAX_BATCH", 10000, "most rows in one request")
@@ -54,6 +61,10 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	}
 	if !modelstore.ValidName(cfg.alias) {
 		env.Fail("PREDICTOR_ALIAS %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.alias)
+	}
+	var err error
+	if cfg.models, cfg.all, err = parseModels(models, cfg.model, cfg.alias); err != nil {
+		env.Fail("PREDICTOR_MODELS: %v", err)
 	}
 	if cfg.pollInterval <= 0 {
 		env.Fail("PREDICTOR_POLL_INTERVAL must be positive")
@@ -76,6 +87,42 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	return life
 }
 
+// parseModels reads PREDICTOR_MODELS: a comma list of name or name@alias
+// (alias defaulting to PREDICTOR_ALIAS), or * for every model of the
+// bucket; empty is model@alias.
+func parseModels(s, model, alias string) (specs []catalog.Spec, all bool, err error) {
+	switch s = strings.TrimSpace(s); s {
+	case "":
+		return []catalog.Spec{{Name: model, Alias: alias}}, false, nil
+	case "*":
+		return nil, true, nil
+	}
+	for item := range strings.SplitSeq(s, ",") {
+		name, a, _ := strings.Cut(strings.TrimSpace(item), "@")
+		if a == "" {
+			a = alias
+		}
+		switch {
+		case !modelstore.ValidName(name):
+			return nil, false, fmt.Errorf("model %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(name))
+		case !modelstore.ValidName(a):
+			return nil, false, fmt.Errorf("alias %s of %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(a), name)
+		case slices.ContainsFunc(specs, func(s catalog.Spec) bool { return s.Name == name }):
+			return nil, false, fmt.Errorf("model %s is listed twice", name)
+		}
+		specs = append(specs, catalog.Spec{Name: name, Alias: a})
+	}
+	return specs, false, nil
+}
+
+// defaultModel is the model of requests that name none.
+func (cfg *config) defaultModel() string {
+	if cfg.all {
+		return cfg.model
+	}
+	return cfg.models[0].Name
+}
+
 // run starts the predictor and blocks until ctx is done. `predictor
 // healthcheck` checks a running predictor instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -88,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg config
 	return service.Run(ctx, service.Spec{
-		Name: "predictor", Summary: "Serves predictions of a model it follows in S3.",
+		Name: "predictor", Summary: "Serves predictions of the models it follows in S3.",
 		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000", Listener: ln,
 		Configure: cfg.load,
 		Start: func(app *service.App) error {
@@ -97,23 +144,28 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 				clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
 				app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
 			}
-			models := reloader.New(reloader.Config{
-				Store: app.Store, Logger: app.Logger, Registry: app.Registry, Model: cfg.model, Alias: cfg.alias,
-				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock,
+			counters := usage.New(app.Registry)
+			models := catalog.New(catalog.Config{
+				Store: app.Store, Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
+				Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
+				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
 			})
 			app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
-				m := models.Current()
-				if m == nil {
-					return nil
+				var out []monitor.Watched
+				for _, m := range models.Loaded() {
+					out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()})
 				}
-				return []monitor.Watched{{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()}}
+				return out
 			}))
 			app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
-				m := models.Current()
-				if m == nil {
-					return nil, fmt.Errorf("no model loaded yet: %s", models.Waiting())
+				if err := models.Ready(); err != nil {
+					return nil, err
 				}
-				return map[string]any{"model": m.Name, "version": m.Version}, nil
+				versions := map[string]string{}
+				for _, m := range models.Loaded() {
+					versions[m.Name] = m.Version
+				}
+				return map[string]any{"models": versions}, nil
 			})
 			tap := &monitor.Tap{}
 			if cfg.logSample > 0 {
@@ -122,23 +174,17 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 				app.Background(tap.Sampler.Run)
 			}
 			if cfg.shadowAlias != "" {
-				shadow := reloader.New(reloader.Config{
-					Store: app.Store, Logger: app.Logger.With("shadow", true), Model: cfg.model, Alias: cfg.shadowAlias,
-					Interval: cfg.pollInterval,
-				})
-				app.Background(shadow.Run)
 				tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
 				tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
-					m := shadow.Current()
-					if m == nil || model != cfg.model {
-						return nil, "", false
+					if m := models.Shadow(model); m != nil {
+						return m, m.Version, true
 					}
-					return m, m.Version, true
+					return nil, "", false
 				}
 				app.Background(tap.Shadow.Run)
 			}
 			api.New(api.Config{
-				Logger: app.Logger, Models: models, Model: cfg.model, Alias: cfg.alias,
+				Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
 				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, MaxInflightBytes: cfg.maxInflight, Token: cfg.token,
 				Tap: tap, ShadowAlias: cfg.shadowAlias,
 				Ready: func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil },

@@ -175,8 +175,9 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 		_ = resp.Body.Close()
 		for _, want := range []string{
 			`predictor_model_info{model="iris",version="` + v2.Version + `"} 1`,
-			`predictor_model_reloads_total{result="success"} 2`,
-			`predictor_model_last_reload_successful 1`,
+			`predictor_model_reloads_total{model="iris",result="success"} 2`,
+			`predictor_model_last_reload_successful{model="iris"} 1`,
+			`predictor_inference_request_success_total{model="iris",protocol="predict"}`,
 			`predictor_model_last_reload_success_timestamp_seconds`,
 			`predictor_predictions_total{class="setosa",model="iris",version="` + v2.Version + `"}`,
 			`predictor_http_requests_total{code="200",handler="/predict",method="POST"}`,

@@ -1,6 +1,8 @@
-// Package api is the predictor's HTTP API: seed-compatible and batch
-// POST /predict, GET /model, the Open Inference Protocol v2 REST endpoints,
-// and the OpenAPI document with an offline Swagger UI.
+// Package api is the predictor's HTTP API for every served model:
+// seed-compatible and batch POST /predict, KServe V1 predict, GET /models
+// and /model, the Open Inference Protocol v2 REST endpoints with the
+// repository index, and an OpenAPI document generated from the loaded
+// models with an offline Swagger UI.
 package api
 
 import (
@@ -17,24 +19,32 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
+	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
-// Models gives the model to serve; nil means none is loaded yet.
+// Models are the served models.
 type Models interface {
-	Current() *serving.Model
-	// Waiting says why no model is served yet.
-	Waiting() string
+	// Lookup returns the loaded version of the model named name ("" for
+	// the default); its errors wrap catalog.ErrNotServed or
+	// catalog.ErrNotLoaded and say why.
+	Lookup(name string) (*serving.Model, error)
+	// List returns every served model, in order.
+	List() []catalog.Status
+	// Default is the model a request that names none gets.
+	Default() string
 }
 
 // Config configures the API.
 type Config struct {
 	Logger *slog.Logger
 	Models Models
-	// Model and Alias are what the predictor follows, for messages.
-	Model string
-	Alias string
+	// Counters count requests per model; nil counts nothing.
+	Counters *usage.Counters
+	// Version is the server's version, in GET /v2.
+	Version string
 	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
 	MaxBodyBytes int64
 	MaxBatch     int
@@ -49,8 +59,8 @@ type Config struct {
 	Tap *monitor.Tap
 	// ShadowAlias names the alias scored in the shadow, for /model.
 	ShadowAlias string
-	// Ready reports readiness beyond having a model (false while shutting
-	// down).
+	// Ready reports whether the predictor is ready: its models loaded,
+	// not shutting down.
 	Ready func() bool
 }
 
@@ -114,6 +124,8 @@ func (a *API) Register(e *gin.Engine) {
 	// details take PREDICTOR_TOKEN when it is set.
 	auth := httpserver.BearerAuth(a.log, "modelferry-predictor", a.cfg.Token)
 	e.POST("/predict", auth, a.predict)
+	e.POST("/v1/models/:nameverb", auth, a.v1Predict)
+	e.GET("/models", auth, a.models)
 	e.GET("/model", auth, a.model)
 	e.GET("/v2", a.oipServer)
 	e.GET("/v2/health/live", a.oipLive)
@@ -124,16 +136,24 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/v2/models/:name/versions/:version", auth, a.oipMetadata)
 	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
 	e.POST("/v2/models/:name/versions/:version/infer", auth, a.oipInfer)
-	e.GET("/openapi.json", serveOpenAPI)
+	e.POST("/v2/repository/index", auth, a.oipRepositoryIndex)
+	e.GET("/openapi.json", a.serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())
+	e.NoRoute(a.notFound)
+	e.NoMethod(a.notAllowed)
 }
 
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
 
-func (a *API) noModel() *httpserver.Error {
-	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable,
-		"no model loaded yet: %s", a.cfg.Models.Waiting())
+// lookupError is the answer to a model that cannot serve: 404 for one
+// not served, 503 for one not loaded yet.
+func lookupError(err error) *httpserver.Error {
+	if errors.Is(err, catalog.ErrNotServed) {
+		return httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "%s", strings.TrimPrefix(err.Error(), catalog.ErrNotServed.Error()+": "))
+	}
+	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "no model loaded yet: %s",
+		strings.TrimPrefix(err.Error(), catalog.ErrNotLoaded.Error()+": "))
 }
 
 // jsonContentType accepts a missing type (curl's habit) and
@@ -220,149 +240,4 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 
 func readError(err error) error {
 	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "reading the body failed", Cause: err}
-}
-
-func (a *API) predict(c *gin.Context) {
-	m := a.cfg.Models.Current()
-	if m == nil {
-		a.fail(c, a.noModel())
-		return
-	}
-	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
-		a.fail(c, unsupported(ct))
-		return
-	}
-	st := a.pool.Get().(*state)
-	defer a.release(st)
-	body, release, err := a.readBody(c, st.body)
-	st.body = body
-	defer release()
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	req, err := m.DecodePredict(st.body, a.cfg.MaxBatch, &st.sc)
-	if err != nil {
-		a.fail(c, inputError(err))
-		return
-	}
-	if cap(st.p) < m.NumClasses() {
-		st.p = make([]float64, m.NumClasses())
-	}
-	p := st.p[:m.NumClasses()]
-	out := st.out[:0]
-	if req.Batch {
-		out, err = m.AppendBatch(out, req.X, req.Rows, p)
-	} else {
-		var k int
-		if k, err = m.Predict(req.X, p); err == nil {
-			out = m.AppendSingle(out, k, p)
-		}
-	}
-	st.out = out
-	if err != nil {
-		a.fail(c, inputError(err))
-		return
-	}
-	// Written directly: gin's c.Data allocates the header value each time.
-	c.Writer.Header()["Content-Type"] = a.jsonCT
-	c.Writer.WriteHeader(http.StatusOK)
-	_, _ = c.Writer.Write(out)
-	a.cfg.Tap.Answered(m.Name, m.Version, m, req.X[:req.Rows*m.NumFeatures()], m.NumFeatures(), m.NumClasses(), st.body, out)
-}
-
-func (a *API) release(st *state) {
-	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 &&
-		cap(st.p) <= maxPooled/8 && cap(st.classes) <= maxPooled/8 {
-		a.pool.Put(st)
-	}
-}
-
-func inputError(err error) error {
-	var ie *serving.InputError
-	if errors.As(err, &ie) {
-		if ie.TooLarge {
-			return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "%s", ie.Error())
-		}
-		return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", ie.Error())
-	}
-	return err
-}
-
-type modelMetrics struct {
-	MetricsOn string  `json:"metrics_on"`
-	Rows      uint64  `json:"rows"`
-	Accuracy  float64 `json:"accuracy"`
-	LogLoss   float64 `json:"log_loss"`
-	MacroF1   float64 `json:"macro_f1"`
-}
-
-type modelInfo struct {
-	Name           string        `json:"name"`
-	Version        string        `json:"version"`
-	SHA256         string        `json:"sha256"`
-	Alias          string        `json:"alias"`
-	Features       []string      `json:"features"`
-	Classes        []string      `json:"classes"`
-	Metrics        *modelMetrics `json:"metrics,omitempty"`
-	Params         any           `json:"params,omitempty"`
-	Dataset        any           `json:"dataset,omitempty"`
-	RunID          string        `json:"run_id,omitempty"`
-	TrainerVersion string        `json:"trainer_version,omitempty"`
-	CreatedAt      *time.Time    `json:"created_at,omitempty"`
-	LoadedAt       time.Time     `json:"loaded_at"`
-	// Monitored says whether drift is watched: versions made before
-	// training baselines existed are not.
-	Monitored bool        `json:"monitored"`
-	Shadow    *shadowInfo `json:"shadow,omitempty"`
-}
-
-// shadowInfo is how the shadow version compares with the served one.
-type shadowInfo struct {
-	Alias     string   `json:"alias"`
-	Version   string   `json:"version"`
-	Rows      uint64   `json:"rows"`
-	Agreement *float64 `json:"agreement,omitempty"`
-	// MeanAbsProbDiff is the mean absolute difference of the class
-	// probabilities per row.
-	MeanAbsProbDiff *float64 `json:"mean_abs_prob_diff,omitempty"`
-}
-
-func (a *API) model(c *gin.Context) {
-	m := a.cfg.Models.Current()
-	if m == nil {
-		a.fail(c, a.noModel())
-		return
-	}
-	info := modelInfo{
-		Name: m.Name, Version: m.Version, SHA256: m.SHA256, Alias: a.cfg.Alias,
-		Features: m.Features, Classes: m.Classes, RunID: m.Meta.RunId,
-		TrainerVersion: m.Meta.TrainerVersion, LoadedAt: m.LoadedAt,
-	}
-	if mt := m.Meta.Metrics; mt != nil {
-		info.Metrics = &modelMetrics{MetricsOn: mt.MetricsOn, Rows: mt.Rows, Accuracy: mt.Accuracy, LogLoss: mt.LogLoss, MacroF1: mt.MacroF1}
-	}
-	if p := m.Meta.Params; p != nil {
-		info.Params = gin.H{"c": p.C, "max_iter": p.MaxIter, "tol": p.Tol, "test_fraction": p.TestFraction,
-			"seed": p.Seed, "standardize": p.Standardize, "label": p.Label}
-	}
-	if d := m.Meta.Dataset; d != nil {
-		info.Dataset = gin.H{"uri": d.Uri, "sha256": d.Sha256, "rows": d.Rows}
-	}
-	if t := m.Meta.CreatedAt; t != nil {
-		ct := t.AsTime()
-		info.CreatedAt = &ct
-	}
-	info.Monitored = m.Drift() != nil
-	if t := a.cfg.Tap; t != nil && t.Shadow != nil {
-		info.Shadow = &shadowInfo{Alias: a.cfg.ShadowAlias}
-		if _, v, ok := t.ShadowOf(m.Name); ok {
-			info.Shadow.Version = v
-		}
-		if st, ok := t.Shadow.Stats(m.Name); ok && st.Version == m.Version && st.ShadowVersion == info.Shadow.Version && st.Rows > 0 {
-			agreement, diff := st.Agreement(), st.AbsDiffSum/float64(st.Rows)
-			info.Shadow.Rows, info.Shadow.Agreement, info.Shadow.MeanAbsProbDiff = st.Rows, &agreement, &diff
-		}
-	}
-	c.JSON(http.StatusOK, info)
 }

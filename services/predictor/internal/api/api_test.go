@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
+	"github.com/modelferry/modelferry/services/predictor/internal/oip"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
@@ -27,12 +30,28 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// fixedModels serves iris, loaded or not.
 type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
-func (f *fixedModels) Current() *serving.Model { return f.m.Load() }
-func (f *fixedModels) Waiting() string {
-	return "waiting for iris@production to be published (POST /train on the trainer)"
+func (f *fixedModels) Lookup(name string) (*serving.Model, error) {
+	if name != "" && name != "iris" {
+		return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris", catalog.ErrNotServed, name)
+	}
+	if m := f.m.Load(); m != nil {
+		return m, nil
+	}
+	return nil, fmt.Errorf("%w: waiting for iris@production to be published (POST /train on the trainer)", catalog.ErrNotLoaded)
 }
+
+func (f *fixedModels) List() []catalog.Status {
+	s := catalog.Status{Name: "iris", Alias: "production", Model: f.m.Load()}
+	if s.Model == nil {
+		s.Waiting = "waiting for iris@production to be published (POST /train on the trainer)"
+	}
+	return []catalog.Status{s}
+}
+
+func (f *fixedModels) Default() string { return "iris" }
 
 const version = "20261126T100000Z-00000001"
 
@@ -58,7 +77,7 @@ func newAPILimits(t testing.TB, loaded bool, maxBody int64, maxBatch int, token 
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
-	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: maxBody, MaxBatch: maxBatch}
+	cfg := Config{Logger: logger, Models: models, MaxBodyBytes: maxBody, MaxBatch: maxBatch, Ready: func() bool { return models.m.Load() != nil }}
 	if len(token) > 0 {
 		cfg.Token = token[0]
 	}
@@ -206,11 +225,11 @@ func TestOpenInferenceProtocol(t *testing.T) {
 	t.Run("model metadata", func(t *testing.T) {
 		w := do(e, "GET", "/v2/models/iris", "", "")
 		var md struct {
-			Name     string           `json:"name"`
-			Versions []string         `json:"versions"`
-			Platform string           `json:"platform"`
-			Inputs   []tensorMetadata `json:"inputs"`
-			Outputs  []tensorMetadata `json:"outputs"`
+			Name     string       `json:"name"`
+			Versions []string     `json:"versions"`
+			Platform string       `json:"platform"`
+			Inputs   []oip.Tensor `json:"inputs"`
+			Outputs  []oip.Tensor `json:"outputs"`
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &md); err != nil || w.Code != 200 {
 			t.Fatalf("%d %s", w.Code, w.Body)
@@ -299,7 +318,7 @@ func TestOpenInferenceProtocolErrors(t *testing.T) {
 		status               int
 		msg                  string
 	}{
-		{"unknown model", "/v2/models/wine/infer", "", tensor("[1,4]", "FP32", "[1,2,3,4]"), 404, `model "wine" not found`},
+		{"unknown model", "/v2/models/wine/infer", "", tensor("[1,4]", "FP32", "[1,2,3,4]"), 404, `model "wine" is not served: this predictor serves iris`},
 		{"other version", "/v2/models/iris/versions/20200101T000000Z-00000000/infer", "", tensor("[1,4]", "FP32", "[1,2,3,4]"), 404, "is not served"},
 		{"malformed", "/v2/models/iris/infer", "", `{"inputs": [`, 400, "malformed JSON: unexpected end of body"},
 		{"unknown field", "/v2/models/iris/infer", "", `{"inputz": []}`, 400, "unknown field"},
@@ -349,7 +368,7 @@ func TestDocsAreServedOffline(t *testing.T) {
 	}
 	// Every route the API registers is documented.
 	for _, r := range e.Routes() {
-		path := r.Path
+		path := strings.Replace(r.Path, ":nameverb", "{name}:predict", 1)
 		for _, p := range []string{"name", "version", "file"} {
 			path = strings.Replace(path, ":"+p, "{"+p+"}", 1)
 			path = strings.Replace(path, "*"+p, "{"+p+"}", 1)

@@ -75,7 +75,7 @@ func array(x []float64) string {
 // class_id, and the probability of every class under its own name.
 func predictIris(t *testing.T) (answers []answer, post func(path, body string) []byte, features, classes []string) {
 	e, models := newAPILimits(t, true, 1<<20, 1000)
-	m := models.Current()
+	m := models.m.Load()
 	compiled, err := artifact.Compile(m.Meta)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func newAPIConfig(t testing.TB, edit func(*Config)) *gin.Engine {
 	_, models := newAPI(t, true)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: prometheus.NewRegistry(), Namespace: "predictor"})
-	cfg := Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 8 << 20, MaxBatch: 10000}
+	cfg := Config{Logger: logger, Models: models, MaxBodyBytes: 8 << 20, MaxBatch: 10000}
 	edit(&cfg)
 	New(cfg).Register(e)
 	return e

@@ -63,7 +63,7 @@ func monitoredAPI(b *testing.B) *gin.Engine {
 	go tap.Sampler.Run(ctx)
 	go tap.Shadow.Run(ctx)
 	e := httpserver.NewEngine(httpserver.Options{Logger: logger, Registry: reg, Namespace: "predictor"})
-	New(Config{Logger: logger, Models: models, Model: "iris", Alias: "production", MaxBodyBytes: 4096, MaxBatch: 5, Tap: tap}).Register(e)
+	New(Config{Logger: logger, Models: models, MaxBodyBytes: 4096, MaxBatch: 5, Tap: tap}).Register(e)
 	return e
 }
 

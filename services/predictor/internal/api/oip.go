@@ -1,31 +1,60 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/oip"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
+	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
 // Open Inference Protocol v2 (REST). Errors use the protocol's own shape,
-// {"error": "message"}.
+// {"error": "message"}, on every /v2 path, unknown ones included; KServe
+// V1 answers errors the same way.
 
 func oipError(c *gin.Context, status int, format string, args ...any) {
 	c.AbortWithStatusJSON(status, gin.H{"error": fmt.Sprintf(format, args...)})
 }
 
+// oipPath is a path of the protocols that answer {"error": "..."}.
+func oipPath(path string) bool {
+	return path == "/v2" || strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v1/")
+}
+
+// notFound and notAllowed answer unknown routes, in the protocol's shape
+// under /v2 and /v1.
+func (a *API) notFound(c *gin.Context) {
+	if oipPath(c.Request.URL.Path) {
+		oipError(c, http.StatusNotFound, "no route %s %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		return
+	}
+	httpserver.NoRoute(a.log)(c)
+}
+
+func (a *API) notAllowed(c *gin.Context) {
+	if oipPath(c.Request.URL.Path) {
+		oipError(c, http.StatusMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		return
+	}
+	httpserver.NoMethod(a.log)(c)
+}
+
 func (a *API) oipServer(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"name": "modelferry-predictor", "version": "v2", "extensions": []string{}})
+	c.JSON(http.StatusOK, gin.H{"name": oip.ServerName, "version": a.cfg.Version, "extensions": oip.Extensions})
 }
 
 func (a *API) oipLive(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"live": true}) }
 
 func (a *API) oipReady(c *gin.Context) {
-	ready := a.cfg.Models.Current() != nil && (a.cfg.Ready == nil || a.cfg.Ready())
+	ready := a.cfg.Ready == nil || a.cfg.Ready()
 	status := http.StatusOK
 	if !ready {
 		status = http.StatusServiceUnavailable
@@ -34,57 +63,57 @@ func (a *API) oipReady(c *gin.Context) {
 }
 
 // oipModel resolves the {name} and optional {version} path parameters to
-// the served model, answering 404 or 503 itself when it cannot.
+// a loaded model, answering 404 or 503 itself when it cannot.
 func (a *API) oipModel(c *gin.Context) *serving.Model {
-	name := c.Param("name")
-	if name != a.cfg.Model {
-		oipError(c, http.StatusNotFound, "model %q not found: this predictor serves %q", name, a.cfg.Model)
-		return nil
-	}
-	m := a.cfg.Models.Current()
-	if m == nil {
-		oipError(c, http.StatusServiceUnavailable, "model %q is not loaded yet", name)
-		return nil
-	}
-	if v := c.Param("version"); v != "" && v != m.Version {
-		oipError(c, http.StatusNotFound, "version %q of model %q is not served: the loaded version is %q", v, name, m.Version)
+	m, err := oip.Resolve(a.cfg.Models, c.Param("name"), c.Param("version"))
+	if err != nil {
+		status := http.StatusNotFound
+		if errors.Is(err, oip.ErrUnavailable) {
+			status = http.StatusServiceUnavailable
+		}
+		oipError(c, status, "%s", oip.Message(err))
 		return nil
 	}
 	return m
 }
 
-type tensorMetadata struct {
-	Name     string  `json:"name"`
-	Datatype string  `json:"datatype"`
-	Shape    []int64 `json:"shape"`
-}
-
 func (a *API) oipMetadata(c *gin.Context) {
-	m := a.oipModel(c)
-	if m == nil {
-		return
+	if m := a.oipModel(c); m != nil {
+		c.JSON(http.StatusOK, oip.ModelMetadata(m))
 	}
-	f, k := int64(m.NumFeatures()), int64(m.NumClasses())
-	c.JSON(http.StatusOK, gin.H{
-		"name":     m.Name,
-		"versions": []string{m.Version},
-		"platform": "modelferry-logistic-regression",
-		"inputs":   []tensorMetadata{{Name: "input", Datatype: "FP64", Shape: []int64{-1, f}}},
-		"outputs": []tensorMetadata{
-			{Name: "label", Datatype: "BYTES", Shape: []int64{-1}},
-			{Name: "class_id", Datatype: "INT64", Shape: []int64{-1}},
-			{Name: "probabilities", Datatype: "FP64", Shape: []int64{-1, k}},
-		},
-		"parameters": gin.H{"feature_names": m.Features, "class_names": m.Classes},
-	})
 }
 
 func (a *API) oipModelReady(c *gin.Context) {
-	m := a.oipModel(c)
-	if m == nil {
+	if m := a.oipModel(c); m != nil {
+		c.JSON(http.StatusOK, gin.H{"name": m.Name, "ready": true})
+	}
+}
+
+// oipRepositoryIndex is the repository extension's index: every served
+// model with its state; {"ready": true} keeps the ready ones.
+func (a *API) oipRepositoryIndex(c *gin.Context) {
+	var req struct {
+		Ready bool `json:"ready"`
+	}
+	st := a.pool.Get().(*state)
+	defer a.release(st)
+	body, release, err := a.readBody(c, st.body)
+	st.body = body
+	defer release()
+	if err != nil {
+		he := err.(*httpserver.Error)
+		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"name": m.Name, "ready": true})
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			oipError(c, http.StatusBadRequest, "%s", httpserver.JSONError(err, "").Message)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, oip.RepositoryIndex(a.cfg.Models.List(), req.Ready))
 }
 
 func (a *API) oipInfer(c *gin.Context) {
@@ -93,6 +122,7 @@ func (a *API) oipInfer(c *gin.Context) {
 		return
 	}
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
+		a.cfg.Counters.Failure(m.Name, usage.OIPREST, httpserver.CodeUnsupportedMediaType)
 		oipError(c, http.StatusUnsupportedMediaType, "content type %q is not supported: send Content-Type: application/json", ct)
 		return
 	}
@@ -102,12 +132,9 @@ func (a *API) oipInfer(c *gin.Context) {
 	st.body = body
 	defer release()
 	if err != nil {
-		var he *httpserver.Error
-		if errors.As(err, &he) {
-			oipError(c, he.Status, "%s", he.Message)
-			return
-		}
-		oipError(c, http.StatusBadRequest, "reading the body failed")
+		he := err.(*httpserver.Error)
+		a.cfg.Counters.Failure(m.Name, usage.OIPREST, he.Code)
+		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
 	req, err := m.DecodeInfer(st.body, a.cfg.MaxBatch, &st.sc)
@@ -116,16 +143,14 @@ func (a *API) oipInfer(c *gin.Context) {
 		err = m.PredictRows(req.X, req.Rows, st.classes, st.p)
 	}
 	if err != nil {
-		status := http.StatusBadRequest
-		var ie *serving.InputError
-		if errors.As(err, &ie) && ie.TooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		oipError(c, status, "%v", err)
+		he := inputError(err)
+		a.cfg.Counters.Failure(m.Name, usage.OIPREST, he.Code)
+		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
 	st.out = m.AppendInfer(st.out[:0], req.ID, req.Outputs, req.Rows, st.classes, st.p)
 	c.Writer.Header()["Content-Type"] = a.jsonCT
 	c.Writer.WriteHeader(http.StatusOK)
 	_, _ = c.Writer.Write(st.out)
+	a.cfg.Counters.Success(m.Name, usage.OIPREST, req.Rows)
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/modelstore"
@@ -34,8 +33,11 @@ type Store interface {
 
 // Config configures a Reloader.
 type Config struct {
-	Store    Store
-	Logger   *slog.Logger
+	Store  Store
+	Logger *slog.Logger
+	// Metrics are the series it keeps up to date; without them it makes
+	// its own on Registry (nil: on none).
+	Metrics  *Metrics
 	Registry prometheus.Registerer
 	Model    string
 	Alias    string
@@ -62,14 +64,15 @@ type Reloader struct {
 	// badSHA is an artifact that failed to load: it is not fetched again
 	// until the alias points elsewhere.
 	badSHA string
+	// found is whether the alias existed at the last answer of storage.
+	found atomic.Bool
 
-	predictions *prometheus.CounterVec
-	info        *prometheus.GaugeVec
-	loaded      prometheus.Gauge
-	reloads     *prometheus.CounterVec
-	lastOK      prometheus.Gauge
-	lastOKTime  prometheus.Gauge
-	lastPoll    prometheus.Gauge
+	metrics    *Metrics
+	loaded     prometheus.Gauge
+	reloads    *prometheus.CounterVec
+	lastOK     prometheus.Gauge
+	lastOKTime prometheus.Gauge
+	lastPoll   prometheus.Gauge
 }
 
 // New returns a Reloader; call Run to start following the alias.
@@ -77,36 +80,42 @@ func New(cfg Config) *Reloader {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	f := promauto.With(cfg.Registry)
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(cfg.Registry)
+	}
+	m, model := cfg.Metrics, cfg.Model
 	r := &Reloader{
-		cfg: cfg,
-		log: cfg.Logger.With("model", cfg.Model, "alias", cfg.Alias),
-		predictions: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "predictor_predictions_total", Help: "Rows predicted, by model, version and predicted class.",
-		}, []string{"model", "version", "class"}),
-		info: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "predictor_model_info", Help: "The model version being served (value 1).",
-		}, []string{"model", "version"}),
-		loaded: f.NewGauge(prometheus.GaugeOpts{
-			Name: "predictor_model_loaded", Help: "1 when a model is loaded and served, 0 before the first load.",
-		}),
-		reloads: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "predictor_model_reloads_total", Help: "Attempts to load a new model version, by result (success, failure).",
-		}, []string{"result"}),
-		lastOK: f.NewGauge(prometheus.GaugeOpts{
-			Name: "predictor_model_last_reload_successful", Help: "Whether the last attempt to load a model version succeeded.",
-		}),
-		lastOKTime: f.NewGauge(prometheus.GaugeOpts{
-			Name: "predictor_model_last_reload_success_timestamp_seconds", Help: "When a model version was last loaded successfully.",
-		}),
-		lastPoll: f.NewGauge(prometheus.GaugeOpts{
-			Name: "predictor_alias_last_poll_success_timestamp_seconds", Help: "When the alias was last read from storage successfully.",
-		}),
+		cfg:        cfg,
+		log:        cfg.Logger.With("model", cfg.Model, "alias", cfg.Alias),
+		metrics:    m,
+		loaded:     m.loaded.WithLabelValues(model),
+		reloads:    m.reloads.MustCurryWith(prometheus.Labels{"model": model}),
+		lastOK:     m.lastOK.WithLabelValues(model),
+		lastOKTime: m.lastOKTime.WithLabelValues(model),
+		lastPoll:   m.lastPoll.WithLabelValues(model),
 	}
 	r.reloads.WithLabelValues("success")
 	r.reloads.WithLabelValues("failure")
 	return r
 }
+
+// Unload stops serving the model (its alias is gone) and forgets its
+// series. The Reloader is not polled again.
+func (r *Reloader) Unload() {
+	if old := r.current.Swap(nil); old != nil {
+		r.log.Info("model unloaded: its alias is gone", "version", old.Version)
+	}
+	r.metrics.Forget(r.cfg.Model)
+}
+
+// Found reports whether the alias existed when storage last answered.
+func (r *Reloader) Found() bool { return r.found.Load() }
+
+// Model is the model the Reloader follows.
+func (r *Reloader) Model() string { return r.cfg.Model }
+
+// Alias is the alias the Reloader follows.
+func (r *Reloader) Alias() string { return r.cfg.Alias }
 
 // Current returns the model being served, or nil before the first load.
 func (r *Reloader) Current() *serving.Model { return r.current.Load() }
@@ -130,7 +139,7 @@ func (r *Reloader) Run(ctx context.Context) {
 // when it has no model.
 func (r *Reloader) start(ctx context.Context) {
 	if err := r.Poll(ctx); err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
-		r.loadCache()
+		r.LoadCache()
 	}
 }
 
@@ -153,6 +162,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	alias, etag, changed, err := r.cfg.Store.PollAlias(ctx, r.cfg.Model, r.cfg.Alias, r.etag)
 	switch {
 	case errors.Is(err, modelstore.ErrNotFound):
+		r.found.Store(false)
 		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 		r.log.Debug("alias not found: nothing published yet, or it was deleted")
 		if r.Current() == nil {
@@ -162,6 +172,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	case errors.Is(err, modelstore.ErrIntegrity):
 		// Reported once per bad alias; the next change of its ETag is
 		// read again.
+		r.found.Store(true)
 		r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 		if etag != r.etag {
 			r.fail(modelstore.Alias{}, err)
@@ -175,6 +186,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 		r.wait("model storage is unavailable; the model loads once it answers")
 		return err
 	}
+	r.found.Store(true)
 	r.lastPoll.Set(float64(r.cfg.Now().Unix()))
 	if !changed {
 		return nil
@@ -218,7 +230,7 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
 	}
-	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	sm, err := serving.New(m, alias.SHA256, r.metrics.predictions, r.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
 	}
@@ -261,10 +273,10 @@ func (r *Reloader) swap(sm *serving.Model) {
 	if old != nil && old.Version != sm.Version {
 		// Series of versions no longer served go, so the label sets stay
 		// bounded however many versions come and go.
-		r.info.DeleteLabelValues(old.Name, old.Version)
-		r.predictions.DeletePartialMatch(prometheus.Labels{"version": old.Version})
+		r.metrics.info.DeleteLabelValues(old.Name, old.Version)
+		r.metrics.predictions.DeletePartialMatch(prometheus.Labels{"model": old.Name, "version": old.Version})
 	}
-	r.info.WithLabelValues(sm.Name, sm.Version).Set(1)
+	r.metrics.info.WithLabelValues(sm.Name, sm.Version).Set(1)
 	r.loaded.Set(1)
 	r.reloads.WithLabelValues("success").Inc()
 	r.lastOK.Set(1)
@@ -324,9 +336,9 @@ func (r *Reloader) writeCache(b []byte, alias modelstore.Alias) {
 	}
 }
 
-// loadCache serves the cached artifact after verifying it as if it came
+// LoadCache serves the cached artifact after verifying it as if it came
 // from S3.
-func (r *Reloader) loadCache() {
+func (r *Reloader) LoadCache() {
 	pbPath, recPath := r.cachePaths()
 	recBytes, err := os.ReadFile(recPath)
 	if err != nil {
@@ -349,7 +361,7 @@ func (r *Reloader) loadCache() {
 		if derr != nil {
 			err = derr
 		} else {
-			if sm, err = serving.New(m, rec.Alias.SHA256, r.predictions, r.cfg.Now()); err == nil {
+			if sm, err = serving.New(m, rec.Alias.SHA256, r.metrics.predictions, r.cfg.Now()); err == nil {
 				r.watch(sm)
 			}
 		}

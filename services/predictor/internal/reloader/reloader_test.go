@@ -82,7 +82,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 	if first == nil || first.Version != v1.Version || first.SHA256 != v1.SHA256 {
 		t.Fatalf("after publish: %+v", first)
 	}
-	if testutil.ToFloat64(f.r.info.WithLabelValues("iris", v1.Version)) != 1 || f.gauge(t, "predictor_model_loaded") != 1 {
+	if testutil.ToFloat64(f.r.metrics.info.WithLabelValues("iris", v1.Version)) != 1 || f.gauge(t, "predictor_model_loaded") != 1 {
 		t.Error("model info not exported")
 	}
 
@@ -178,7 +178,7 @@ func TestReloaderFollowsAlias(t *testing.T) {
 		if f.r.Current().Version != v3.Version || f.gauge(t, "predictor_model_last_reload_successful") != 1 {
 			t.Errorf("serving %s", f.r.Current().Version)
 		}
-		if n := testutil.CollectAndCount(f.r.info); n != 1 {
+		if n := testutil.CollectAndCount(f.r.metrics.info); n != 1 {
 			t.Errorf("%d model_info series, want 1", n)
 		}
 		// A request that started on the first model finishes on it.

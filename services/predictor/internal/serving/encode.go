@@ -33,6 +33,25 @@ func (m *Model) AppendSingle(b []byte, class int, p []float64) []byte {
 // AppendBatch predicts every row of x and appends
 // {"predictions": [...], "model": {...}}. p is scratch of NumClasses.
 func (m *Model) AppendBatch(b []byte, x []float64, rows int, p []float64) ([]byte, error) {
+	b, err := m.appendPredictions(b, x, rows, p)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, `,"model":`...)
+	b = append(b, m.modelJSON...)
+	return append(b, '}'), nil
+}
+
+// AppendPredictions is AppendBatch without the model: KServe V1's
+// {"predictions": [...]}.
+func (m *Model) AppendPredictions(b []byte, x []float64, rows int, p []float64) ([]byte, error) {
+	b, err := m.appendPredictions(b, x, rows, p)
+	return append(b, '}'), err
+}
+
+// appendPredictions appends {"predictions":[...] without the closing
+// brace.
+func (m *Model) appendPredictions(b []byte, x []float64, rows int, p []float64) ([]byte, error) {
 	f := len(m.Features)
 	b = append(b, `{"predictions":[`...)
 	for i := 0; i < rows; i++ {
@@ -46,7 +65,5 @@ func (m *Model) AppendBatch(b []byte, x []float64, rows int, p []float64) ([]byt
 		b = m.appendPrediction(b, k, p)
 		b = append(b, '}')
 	}
-	b = append(b, `],"model":`...)
-	b = append(b, m.modelJSON...)
-	return append(b, '}'), nil
+	return append(b, ']'), nil
 }
