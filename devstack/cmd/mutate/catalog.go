@@ -36,7 +36,7 @@ var catalog = []named{
 	if err != nil {
 		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
 	}
-	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	sm, err := serving.New(m, alias.SHA256, r.metrics.predictions, r.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
 	}
@@ -51,7 +51,7 @@ var catalog = []named{
 	if err != nil {
 		return fmt.Errorf("%w: %w", modelstore.ErrIntegrity, err)
 	}
-	sm, err := serving.New(m, alias.SHA256, r.predictions, r.cfg.Now())
+	sm, err := serving.New(m, alias.SHA256, r.metrics.predictions, r.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %v", modelstore.ErrIntegrity, err)
 	}
