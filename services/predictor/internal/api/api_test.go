@@ -327,7 +327,7 @@ func TestOpenInferenceProtocolErrors(t *testing.T) {
 		{"shape mismatch", "/v2/models/iris/infer", "", tensor("[1,3]", "FP32", "[1,2,3]"), 400, `input "input": shape [1,3] does not match [N, 4]`},
 		{"data count mismatch", "/v2/models/iris/infer", "", tensor("[2,4]", "FP32", "[1,2,3,4]"), 400, `input "input": data: 4 values, shape [2,4] needs 8`},
 		{"too much data", "/v2/models/iris/infer", "", tensor("[1,4]", "FP64", "[1,2,3,4,5]"), 400, `input "input": data: more than the 4 values its shape [1,4] holds`},
-		{"datatype", "/v2/models/iris/infer", "", tensor("[1,4]", "INT8", "[1,2,3,4]"), 400, `datatype "INT8" is not supported; use FP32 or FP64`},
+		{"datatype", "/v2/models/iris/infer", "", tensor("[1,4]", "BYTES", `["a","b","c","d"]`), 400, `datatype "BYTES" is not supported`},
 		{"string data", "/v2/models/iris/infer", "", tensor("[1,4]", "FP32", `[1,"2",3,4]`), 400, `input "input": data[1]: expected a number, got a string`},
 		{"null data", "/v2/models/iris/infer", "", tensor("[1,4]", "FP32", `[1,null,3,4]`), 400, `input "input": data[1]: expected a number, got null`},
 		{"FP32 overflow", "/v2/models/iris/infer", "", tensor("[1,4]", "FP32", `[1,1e300,3,4]`), 400, `input "input": data[1]: 1e+300 is out of range for FP32`},

@@ -81,10 +81,14 @@ func (a *assembler) place(in inputRef, shape []int64) (target, error) {
 		a.sc.seen[j] = true
 		return target{base: j, stride: f, n: a.rows}, nil
 	}
-	if len(shape) != 2 || shape[1] != int64(f) {
-		return fail("shape %s does not match [N, %d] (features %s)", shapeString(shape), f, strings.Join(a.m.Features, ", "))
+	rows := int64(1) // shape [F]: one row
+	switch {
+	case len(shape) == 2 && shape[1] == int64(f):
+		rows = shape[0]
+	case len(shape) != 1 || shape[0] != int64(f):
+		return fail("shape %s does not match [N, %d] or [%d] (features %s)", shapeString(shape), f, f, strings.Join(a.m.Features, ", "))
 	}
-	if err := a.alloc(in, shape[0]); err != nil {
+	if err := a.alloc(in, rows); err != nil {
 		return target{}, err
 	}
 	a.form = formTensor

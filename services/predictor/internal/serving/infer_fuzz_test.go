@@ -186,7 +186,8 @@ func contractInfer(body []byte, features []string, maxRows int) (oipRequest, err
 		if !ok1 || !ok2 || !ok3 || !ok4 || len(rawShape) > maxRank {
 			return req, errors.New("an input field is missing or of the wrong type")
 		}
-		if dt = strings.ToUpper(dt); dt != "FP32" && dt != "FP64" {
+		dt = strings.ToUpper(dt)
+		if !slices.Contains([]string{"FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "BOOL"}, dt) {
 			return req, errors.New("datatype")
 		}
 		var shape []int64
@@ -220,11 +221,15 @@ func contractInfer(body []byte, features []string, maxRows int) (oipRequest, err
 			columns, seen[name] = true, true
 			base, stride, n = j, len(features), req.rows
 		case j < 0 && !tensor && !columns:
-			if len(shape) != 2 || shape[1] != int64(len(features)) || shape[0] < 1 || shape[0] > int64(maxRows) {
+			rows := int64(1) // [F]
+			if len(shape) == 2 {
+				rows = shape[0]
+			}
+			if len(shape) < 1 || len(shape) > 2 || shape[len(shape)-1] != int64(len(features)) || rows < 1 || rows > int64(maxRows) {
 				return req, errors.New("tensor shape")
 			}
 			tensor = true
-			req.rows = int(shape[0])
+			req.rows = int(rows)
 			req.x = make([]float64, req.rows*len(features))
 			base, stride, n = 0, 1, req.rows*len(features)
 		default:
@@ -245,13 +250,9 @@ func contractInfer(body []byte, features []string, maxRows int) (oipRequest, err
 			return req, errors.New("value count")
 		}
 		for i, v := range values {
-			num, ok := v.(json.Number)
-			if !ok {
-				return req, errors.New("not a number")
-			}
-			x, err := strconv.ParseFloat(string(num), 64)
-			if err != nil || dt == "FP32" && math.Abs(x) > math.MaxFloat32 {
-				return req, errors.New("out of range")
+			x, err := contractValue(v, dt)
+			if err != nil {
+				return req, err
 			}
 			req.x[base+i*stride] = x
 		}
@@ -260,6 +261,45 @@ func contractInfer(body []byte, features []string, maxRows int) (oipRequest, err
 		return req, errors.New("missing feature")
 	}
 	return req, nil
+}
+
+// integerRange is each integer datatype's range, within ±2^53.
+var integerRange = map[string][2]int64{
+	"INT8": {math.MinInt8, math.MaxInt8}, "INT16": {math.MinInt16, math.MaxInt16}, "INT32": {math.MinInt32, math.MaxInt32},
+	"INT64": {-1 << 53, 1 << 53}, "UINT8": {0, math.MaxUint8}, "UINT16": {0, math.MaxUint16}, "UINT32": {0, math.MaxUint32}, "UINT64": {0, 1 << 53},
+}
+
+var integerLiteral = regexp.MustCompile(`^-?[0-9]+$`)
+
+// contractValue is a value of datatype dt: a number (FP32 within its
+// range), an integer literal in range, or a boolean for BOOL.
+func contractValue(v any, dt string) (float64, error) {
+	if dt == "BOOL" {
+		b, ok := v.(bool)
+		if !ok {
+			return 0, errors.New("not a boolean")
+		}
+		if b {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	num, ok := v.(json.Number)
+	if !ok {
+		return 0, errors.New("not a number")
+	}
+	if r, ok := integerRange[dt]; ok {
+		n, err := strconv.ParseInt(string(num), 10, 64)
+		if !integerLiteral.MatchString(string(num)) || err != nil || n < r[0] || n > r[1] {
+			return 0, errors.New("not an integer in range")
+		}
+		return float64(n), nil
+	}
+	x, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || dt == "FP32" && math.Abs(x) > math.MaxFloat32 {
+		return 0, errors.New("out of range")
+	}
+	return x, nil
 }
 
 // unnest flattens data nested exactly as shape.
@@ -299,6 +339,11 @@ func FuzzDecodeInfer(f *testing.F) {
 		`{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64", "data": [0, 0, 0, 0, 0, 0, 0, 0]}]}`,
 		`{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP64", "data": [[[[[[[[[[0]]]]]]]]]]}]}`,
 		`{"id": "a\u0062\n", "inputs": [{"n\u0061me": "input", "shape": [1, 4], "datatype": "FP32", "data": [1e38, -1e-45, 0, -0]}]}`,
+		`{"inputs": [{"name": "input", "shape": [4], "datatype": "INT8", "data": [-128, 127, 0, -0]}]}`,
+		`{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "UINT64", "data": [9007199254740992, 0, 1, 2]}]}`,
+		`{"inputs": [{"name": "input", "shape": [2, 4], "datatype": "BOOL", "data": [[true, false, true, true], [false, false, false, true]]}]}`,
+		`{"inputs": [{"name": "sepal_length", "shape": [1], "datatype": "INT32", "data": [5]}, {"name": "sepal_width", "shape": [1], "datatype": "UINT16", "data": [3]},
+			{"name": "petal_length", "shape": [1], "datatype": "BOOL", "data": [true]}, {"name": "petal_width", "shape": [1], "datatype": "INT64", "data": [-1]}]}`,
 	} {
 		f.Add([]byte(seed))
 	}

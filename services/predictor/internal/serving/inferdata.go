@@ -1,9 +1,11 @@
 package serving
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
 )
@@ -145,19 +147,52 @@ func (d *decoder) dim(in *inferInput, t target, depth int, n *int) error {
 	return nil
 }
 
-// value reads value i of an input's data as its datatype says.
+// value reads value i of an input's data as its datatype says: numbers
+// for FP32 and FP64, integer literals in range for the integer types,
+// true or false for BOOL.
 func (d *decoder) value(in *inferInput, i int) (float64, error) {
-	v, err := d.number()
-	if err != nil {
-		if ie, ok := err.(*InputError); ok && !ie.syntax {
-			ie.Field = in.label() + ": data[" + strconv.Itoa(i) + "]"
+	s := &d.s
+	field := func() string { return in.label() + ": data[" + strconv.Itoa(i) + "]" }
+	switch in.dt {
+	case FP32, FP64:
+		v, err := d.number()
+		if err != nil {
+			return 0, fieldError(err, field())
 		}
-		return 0, err
+		if why := in.dt.Check(v); why != "" {
+			return 0, &InputError{Field: field(), Msg: strconv.FormatFloat(v, 'g', -1, 64) + " " + why}
+		}
+		return v, nil
+	case BOOL:
+		switch s.peek() {
+		case 't':
+			return 1, s.literal("true")
+		case 'f':
+			return 0, s.literal("false")
+		}
+		return 0, s.wrongKind(field(), "true or false (BOOL)")
 	}
-	if in.dt == FP32 && math.Abs(v) > math.MaxFloat32 {
-		return 0, inputErr(in, "data[%d]: %s is out of range for FP32", i, strconv.FormatFloat(v, 'g', -1, 64))
+	c := s.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, s.wrongKind(field(), "an integer ("+in.dt.String()+")")
 	}
-	return v, nil
+	start := s.i
+	if !s.scanNumber() {
+		return 0, s.syntax()
+	}
+	raw := s.b[start:s.i]
+	v, err := strconv.ParseInt(unsafe.String(&raw[0], len(raw)), 10, 64)
+	lo, hi, _ := in.dt.Integer()
+	if err != nil || v < int64(lo) || v > int64(hi) {
+		why := "is out of range for " + in.dt.String()
+		if bytes.ContainsAny(raw, ".eE") {
+			why = "is not an integer literal (" + in.dt.String() + ")"
+		} else if in.dt == INT64 || in.dt == UINT64 {
+			why = "is out of the range a model reads exactly (integers up to 2^53)"
+		}
+		return 0, &InputError{Field: field(), Msg: httpserver.Quote(string(raw)) + " " + why}
+	}
+	return float64(v), nil
 }
 
 // parseDim reads a JSON number that is an integer from 0 to 2^63-1.
