@@ -6,6 +6,8 @@ SHELL := /bin/bash
 VERSITYGW_VERSION     := v1.8.0
 BUF_VERSION           := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION       := v1.9.4
 STATICCHECK_VERSION   := v0.8.2
 # Prometheus' Go module versions map to releases: v0.316.0 is Prometheus 3.16.0.
 PROMETHEUS_VERSION    := v0.316.0
@@ -24,7 +26,8 @@ help: ## list the targets
 
 .PHONY: tools test-tools
 test-tools: $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/buf-$(BUF_VERSION) $(TOOLS)/stamp/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
-	$(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)
+	$(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) \
+	$(TOOLS)/stamp/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(TOOLS)/stamp/grpcurl-$(GRPCURL_VERSION)
 tools: test-tools $(TOOLS)/stamp/staticcheck-$(STATICCHECK_VERSION) ## install pinned tools into .tools/bin
 
 $(TOOLS)/stamp/versitygw-%:
@@ -42,6 +45,12 @@ $(TOOLS)/stamp/protoc-gen-go-%:
 $(TOOLS)/stamp/prometheus-%:
 	GOBIN=$(TOOLS)/bin go install -ldflags="-s -w -X github.com/prometheus/common/version.Version=$*" \
 		github.com/prometheus/prometheus/cmd/prometheus@$* github.com/prometheus/prometheus/cmd/promtool@$*
+	@mkdir -p $(@D) && touch $@
+$(TOOLS)/stamp/protoc-gen-go-grpc-%:
+	GOBIN=$(TOOLS)/bin go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$*
+	@mkdir -p $(@D) && touch $@
+$(TOOLS)/stamp/grpcurl-%:
+	GOBIN=$(TOOLS)/bin go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$*
 	@mkdir -p $(@D) && touch $@
 $(TOOLS)/stamp/staticcheck-%:
 	GOBIN=$(TOOLS)/bin go install honnef.co/go/tools/cmd/staticcheck@$*

@@ -37,9 +37,12 @@ type Config struct {
 	S3Addr         string
 	TrainerAddr    string
 	PredictorAddrs []string
-	PrometheusAddr string
-	AccessKey      string
-	SecretKey      string
+	// PredictorGRPCAddrs are the predictors' gRPC addresses, in the same
+	// order; a predictor without one serves no gRPC.
+	PredictorGRPCAddrs []string
+	PrometheusAddr     string
+	AccessKey          string
+	SecretKey          string
 	// Env adds variables to the trainer's and predictors' environment.
 	Env map[string]string
 	// Out receives every process's output, each line prefixed with its
@@ -87,8 +90,15 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		if len(cfg.PredictorAddrs) > 1 {
 			name = fmt.Sprintf("predictor-%d", i+1)
 		}
+		grpcAddr := "off"
+		if i < len(cfg.PredictorGRPCAddrs) {
+			grpcAddr = cfg.PredictorGRPCAddrs[i]
+		}
 		p := s.proc(name, filepath.Join(cfg.BinDir, "predictor"), nil,
-			merge(common, map[string]string{"PREDICTOR_ADDR": addr}), addr, "/healthz", `"status":"ok"`)
+			merge(common, map[string]string{"PREDICTOR_ADDR": addr, "PREDICTOR_GRPC_ADDR": grpcAddr}), addr, "/healthz", `"status":"ok"`)
+		if grpcAddr != "off" {
+			p.grpcAddr = grpcAddr
+		}
 		if err := p.Start(ctx); err != nil {
 			s.Stop()
 			return nil, err
@@ -176,6 +186,9 @@ type Proc struct {
 	// addr is where the process listens; it is healthy when GET health
 	// there answers 200 with want in the body.
 	addr, health, want string
+	// grpcAddr, when set, is a second address it listens on (a
+	// predictor's gRPC).
+	grpcAddr string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -203,12 +216,18 @@ func (e *PortError) Unwrap() error { return e.Err }
 // waits until it answers its health check, alive.
 func (p *Proc) Start(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(p.addr)
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return &PortError{Proc: p.Name, Port: port, Err: err}
-	}
-	if err := ln.Close(); err != nil {
-		return err
+	for name, addr := range map[string]string{p.Name: p.addr, p.Name + "-grpc": p.grpcAddr} {
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			_, taken, _ := net.SplitHostPort(addr)
+			return &PortError{Proc: name, Port: taken, Err: err}
+		}
+		if err := ln.Close(); err != nil {
+			return err
+		}
 	}
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = os.Environ()

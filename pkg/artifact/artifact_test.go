@@ -192,11 +192,12 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// TestGeneratedCodeIsFresh regenerates the protobuf code with the pinned
-// buf and protoc-gen-go (make tools installs them) and compares it with
+// TestGeneratedCodeIsFresh regenerates the protobuf code of proto/ (the
+// artifact and the OIP gRPC service) with the pinned buf, protoc-gen-go
+// and protoc-gen-go-grpc (make tools installs them) and compares it with
 // what is committed.
 func TestGeneratedCodeIsFresh(t *testing.T) {
-	for _, tool := range []string{"buf", "protoc-gen-go"} {
+	for _, tool := range []string{"buf", "protoc-gen-go", "protoc-gen-go-grpc"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not on PATH: run `make tools` (or `make test`, which does)", tool)
 		}
@@ -207,17 +208,18 @@ func TestGeneratedCodeIsFresh(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("buf generate: %v\n%s", err, b)
 	}
-	const file = "artifact/artifactpb/artifact.pb.go"
-	fresh, err := os.ReadFile(filepath.Join(out, "pkg", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	committed, err := os.ReadFile("../" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fresh, committed) {
-		t.Errorf("%s is stale: run `make generate` and commit the result", file)
+	for _, file := range []string{"artifact/artifactpb/artifact.pb.go", "inferencepb/grpc_predict_v2.pb.go", "inferencepb/grpc_predict_v2_grpc.pb.go"} {
+		fresh, err := os.ReadFile(filepath.Join(out, "pkg", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed, err := os.ReadFile("../" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fresh, committed) {
+			t.Errorf("%s is stale: run `make generate` and commit the result", file)
+		}
 	}
 }
 

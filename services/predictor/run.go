@@ -13,8 +13,10 @@ import (
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/service"
+	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/api"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
+	"github.com/modelferry/modelferry/services/predictor/internal/grpcapi"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
@@ -35,6 +37,8 @@ type config struct {
 	maxBatch     int
 	maxInflight  int64
 	cacheDir     string
+	grpcAddr     string
+	life         service.Lifecycle
 }
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
@@ -51,6 +55,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.shadowSample = env.Float("PREDICTOR_SHADOW_SAMPLE", 1, "share of requests the shadow scores, in (0, 1]")
 	cfg.logSample = env.Float("PREDICTOR_LOG_SAMPLE", 0, "share of requests logged with their answers to logs/<model>/<date>/ in the bucket (NDJSON); 0 turns it off")
 	cfg.cacheDir = env.String("PREDICTOR_CACHE_DIR", "", "keep the last good model here and serve it at start when S3 is down; empty disables")
+	cfg.grpcAddr = env.String("PREDICTOR_GRPC_ADDR", ":8001", "listen address of the Open Inference Protocol over gRPC (inference.GRPCInferenceService, health, reflection); off turns it off")
 	life := service.Lifecycle{
 		Timeouts:        httpserver.Timeouts{Read: 30 * time.Second, Write: 30 * time.Second},
 		DrainDelay:      env.Duration("PREDICTOR_SHUTDOWN_DELAY", 2*time.Second, "how long /readyz answers 503 before the server stops accepting, at shutdown"),
@@ -84,6 +89,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	if cfg.maxBody < 1 || cfg.maxBatch < 1 || cfg.maxInflight < 1 {
 		env.Fail("PREDICTOR_MAX_BODY_BYTES, PREDICTOR_MAX_BATCH and PREDICTOR_MAX_INFLIGHT_BYTES must be positive")
 	}
+	cfg.life = life
 	return life
 }
 
@@ -183,13 +189,27 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 				}
 				app.Background(tap.Shadow.Run)
 			}
+			ready := func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil }
+			gate := admission.ForProcess(cfg.maxInflight)
 			api.New(api.Config{
 				Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, MaxInflightBytes: cfg.maxInflight, Token: cfg.token,
-				Tap: tap, ShadowAlias: cfg.shadowAlias,
-				Ready: func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil },
+				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token,
+				Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
 			}).Register(app.Engine)
 			app.Background(models.Run)
+			if cfg.grpcAddr == "off" {
+				return nil
+			}
+			ln, err := net.Listen("tcp", cfg.grpcAddr)
+			if err != nil {
+				return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
+			}
+			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
+				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
+				MaxBatch: cfg.maxBatch, Ready: ready,
+			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Ready: ready,
+				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
+			app.Add(grpcServer.Run, grpcServer.Interrupt)
 			return nil
 		},
 	}, args, getenv, stdout)

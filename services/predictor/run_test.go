@@ -88,7 +88,7 @@ func TestPredictorAgainstRealS3(t *testing.T) {
 	// Long enough that 2× the interval leaves a slow machine room to load.
 	const poll = 2 * time.Second
 	env := map[string]string{
-		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "0s",
+		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": poll.String(), "PREDICTOR_SHUTDOWN_DELAY": "0s", "PREDICTOR_GRPC_ADDR": "off",
 		"S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey, "S3_SECRET_KEY": s3test.SecretKey,
 	}
 	stopPredictor := startPredictor(t, base, env)
@@ -237,7 +237,7 @@ func TestRestartDuringOutageServesFromCache(t *testing.T) {
 	addr := s3test.FreeAddr(t)
 	base := "http://" + addr
 	env := map[string]string{
-		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": "200ms", "PREDICTOR_SHUTDOWN_DELAY": "0s",
+		"PREDICTOR_ADDR": addr, "PREDICTOR_POLL_INTERVAL": "200ms", "PREDICTOR_SHUTDOWN_DELAY": "0s", "PREDICTOR_GRPC_ADDR": "off",
 		"PREDICTOR_CACHE_DIR": t.TempDir(), "S3_TIMEOUT": "500ms",
 		"S3_ENDPOINT": s3.Endpoint, "S3_ACCESS_KEY": s3test.AccessKey, "S3_SECRET_KEY": s3test.SecretKey,
 	}

@@ -45,6 +45,7 @@ func runPorts() []struct{ proc, env, def string } {
 		{"s3", "MODELFERRY_S3_PORT", "9000"},
 		{"trainer", "MODELFERRY_TRAINER_PORT", "8080"},
 		{"predictor", "MODELFERRY_PREDICTOR_PORT", "8000"},
+		{"predictor-grpc", "MODELFERRY_PREDICTOR_GRPC_PORT", "8001"},
 		{"prometheus", "MODELFERRY_PROMETHEUS_PORT", "9090"},
 	}
 }
@@ -96,8 +97,11 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 		BinDir: *bin, Versitygw: vgw, Prometheus: prom, PrometheusConfig: promFile,
 		StateDir: *state, DataDir: dataDir,
 		S3Addr: "127.0.0.1:" + port["s3"], TrainerAddr: "127.0.0.1:" + port["trainer"],
-		PredictorAddrs: []string{"127.0.0.1:" + port["predictor"]}, PrometheusAddr: "127.0.0.1:" + port["prometheus"],
-		AccessKey: devAccessKey, SecretKey: devSecretKey, Out: stdout,
+		PredictorAddrs: []string{"127.0.0.1:" + port["predictor"]}, PredictorGRPCAddrs: []string{"127.0.0.1:" + port["predictor-grpc"]},
+		PrometheusAddr: "127.0.0.1:" + port["prometheus"],
+		AccessKey:      devAccessKey, SecretKey: devSecretKey, Out: stdout,
+		// The predictor serves every model of the bucket.
+		Env: map[string]string{"PREDICTOR_MODELS": "*"},
 	}
 	stack, err := devstack.Start(ctx, cfg)
 	if pe := (*devstack.PortError)(nil); errors.As(err, &pe) {
@@ -112,19 +116,21 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, `
 modelferry is running (data in %s; a second make run keeps the models):
-  S3 (versitygw)  http://localhost:%s   access key %s, secret key %s
-  trainer         http://localhost:%s
-  predictor       http://localhost:%s   (no model until the first training)
-  prometheus      %s
+  S3 (versitygw)   http://localhost:%s   access key %s, secret key %s
+  trainer          http://localhost:%s
+  predictor        http://localhost:%s   every model of the bucket (no model until the first training)
+  predictor gRPC   localhost:%s          inference.GRPCInferenceService, with reflection
+  prometheus       %s
 
 Train, then predict:
   curl -X POST 'localhost:%[5]s/train?wait=true'
   curl -X POST localhost:%[6]s/predict -H 'Content-Type: application/json' \
     -d '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}'
+  curl localhost:%[6]s/models
 
 Ctrl-C stops everything.
 
-`, *state, port["s3"], devAccessKey, devSecretKey, port["trainer"], port["predictor"], promLine)
+`, *state, port["s3"], devAccessKey, devSecretKey, port["trainer"], port["predictor"], port["predictor-grpc"], promLine)
 	err = stack.Wait(ctx)
 	if ctx.Err() != nil {
 		fmt.Fprintln(stdout, "stopping...")

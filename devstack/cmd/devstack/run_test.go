@@ -35,10 +35,11 @@ func freePorts(t *testing.T, n int) []string {
 func TestRunFailsOnATakenPort(t *testing.T) {
 	for _, taken := range []string{"MODELFERRY_S3_PORT", "MODELFERRY_TRAINER_PORT"} {
 		t.Run(taken, func(t *testing.T) {
-			ports := freePorts(t, 4)
+			ports := freePorts(t, 5)
 			env := map[string]string{
 				"MODELFERRY_S3_PORT": ports[0], "MODELFERRY_TRAINER_PORT": ports[1],
 				"MODELFERRY_PREDICTOR_PORT": ports[2], "MODELFERRY_PROMETHEUS_PORT": ports[3],
+				"MODELFERRY_PREDICTOR_GRPC_PORT": ports[4],
 			}
 			ln, err := net.Listen("tcp", "127.0.0.1:"+env[taken])
 			if err != nil {

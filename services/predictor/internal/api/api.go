@@ -10,15 +10,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
@@ -48,9 +46,8 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; MaxBatch bounds rows per request.
 	MaxBodyBytes int64
 	MaxBatch     int
-	// MaxInflightBytes bounds the bytes of large bodies (over 64 KiB)
-	// read at once; 0 means 4 × MaxBodyBytes.
-	MaxInflightBytes int64
+	// Gate admits large bodies; nil means one of 4 × MaxBodyBytes.
+	Gate *admission.Gate
 	// Token, when set, is required as a bearer token on predictions and
 	// model details.
 	Token string
@@ -68,7 +65,7 @@ type Config struct {
 type API struct {
 	cfg  Config
 	log  *slog.Logger
-	gate *bodyGate
+	gate *admission.Gate
 	pool sync.Pool // *state
 	// jsonCT is the Content-Type header value shared by every /predict
 	// answer; nothing appends to it.
@@ -99,21 +96,12 @@ func (st *state) grow(rows, k int) {
 // maxPooled keeps one huge request from pinning its buffers in the pool.
 const maxPooled = 1 << 20
 
-// A large request waits at most gateWait for room before it is answered
-// 503; a second without large requests after a burst, the memory it took
-// goes back to the operating system.
-const (
-	gateWait = 10 * time.Second
-	gateIdle = time.Second
-)
-
 // New returns the API.
 func New(cfg Config) *API {
-	if cfg.MaxInflightBytes <= 0 {
-		cfg.MaxInflightBytes = 4 * cfg.MaxBodyBytes
+	if cfg.Gate == nil {
+		cfg.Gate = admission.ForProcess(4 * cfg.MaxBodyBytes)
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"},
-		gate: newBodyGate(cfg.MaxInflightBytes, max(1, runtime.GOMAXPROCS(0)/2), gateWait, gateIdle, debug.FreeOSMemory)}
+	a := &API{cfg: cfg, log: cfg.Logger, jsonCT: []string{"application/json"}, gate: cfg.Gate}
 	a.pool.New = func() any { return &state{body: make([]byte, 0, 4096), out: make([]byte, 0, 1024)} }
 	return a
 }
@@ -177,7 +165,7 @@ func (a *API) tooLarge() *httpserver.Error {
 }
 
 // readBody reads the request body into buf, up to MaxBodyBytes. A body
-// over largeBody bytes first takes its size from the in-flight budget (the
+// of admission.Large bytes or more first takes its size from the in-flight budget (the
 // whole limit when its length is unknown), which release gives back once
 // the answer is written.
 func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), err error) {
@@ -187,7 +175,7 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 		return buf, release, a.tooLarge()
 	}
 	admit := func(n int64) error {
-		rel, err := a.gate.acquire(r.Context(), n)
+		rel, err := a.gate.Acquire(r.Context(), n)
 		if err != nil {
 			c.Header("Retry-After", "1")
 			return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeResourceExhausted,
@@ -198,7 +186,7 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 	}
 	buf = buf[:0]
 	if n := r.ContentLength; n >= 0 {
-		if n >= largeBody {
+		if n >= admission.Large {
 			if err := admit(n); err != nil {
 				return buf, release, err
 			}
@@ -216,7 +204,7 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 	gated := false
 	for {
 		if len(buf) == cap(buf) {
-			if !gated && len(buf) >= largeBody {
+			if !gated && len(buf) >= admission.Large {
 				if err := admit(a.cfg.MaxBodyBytes); err != nil {
 					return buf, release, err
 				}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 )
 
 // newAPIConfig is newAPI with a loaded model and the configuration edited
@@ -69,45 +69,8 @@ func TestOIPBodyIsNotAmplified(t *testing.T) {
 	}
 }
 
-func TestBodyGateBoundsLargeBodies(t *testing.T) {
-	var freed sync.WaitGroup
-	freed.Add(1)
-	g := newBodyGate(100, 2, 50*time.Millisecond, time.Millisecond, freed.Done)
-	ctx := context.Background()
-
-	first, err := g.acquire(ctx, 60)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.acquire(ctx, 60); err == nil {
-		t.Fatal("a second body that does not fit the budget was let in")
-	}
-	second, err := g.acquire(ctx, 30)
-	if err != nil {
-		t.Fatalf("a body that fits beside the first: %v", err)
-	}
-	if _, err := g.acquire(ctx, 10); err == nil {
-		t.Fatal("a third large body was let in with two slots")
-	}
-	// One larger than the whole budget waits for all of it.
-	got := make(chan func(), 1)
-	go func() {
-		rel, err := g.acquire(ctx, 1000)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- rel
-	}()
-	first()
-	second()
-	(<-got)()
-	// The burst is over: its memory goes back to the system (a wait
-	// that hangs here is the failure).
-	freed.Wait()
-}
-
 func TestLargeBodiesWaitTheirTurn(t *testing.T) {
-	e := newAPIConfig(t, func(c *Config) { c.MaxBodyBytes = 1 << 20; c.MaxInflightBytes = 1 << 20 })
+	e := newAPIConfig(t, func(c *Config) { c.MaxBodyBytes = 1 << 20; c.Gate = admission.ForProcess(1 << 20) })
 	// A large body being read holds the whole budget...
 	pr, pw := io.Pipe()
 	slow := httptest.NewRequest("POST", "/predict", pr)

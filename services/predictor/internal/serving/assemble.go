@@ -29,8 +29,8 @@ type assembler struct {
 	rows      int
 }
 
-// target is where an input's values go: value i at X[base+i*stride].
-type target struct{ base, stride, n int }
+// Target is where an input's values go: value i of N at X[Base+i*Stride].
+type Target struct{ Base, Stride, N int }
 
 // inputRef names an input: by its name, or by its index before the name
 // is known.
@@ -50,11 +50,11 @@ func (r inputRef) label() string {
 
 // place takes an input of the given shape, allocating X with the first,
 // and says where its values go.
-func (a *assembler) place(in inputRef, shape []int64) (target, error) {
+func (a *assembler) place(in inputRef, shape []int64) (Target, error) {
 	f := a.m.NumFeatures()
 	name := in.name
-	fail := func(format string, args ...any) (target, error) {
-		return target{}, &InputError{Field: in.label(), Msg: fmt.Sprintf(format, args...)}
+	fail := func(format string, args ...any) (Target, error) {
+		return Target{}, &InputError{Field: in.label(), Msg: fmt.Sprintf(format, args...)}
 	}
 	j, isFeature := a.m.index[name]
 	switch {
@@ -69,7 +69,7 @@ func (a *assembler) place(in inputRef, shape []int64) (target, error) {
 		}
 		if a.form == formNone {
 			if err := a.alloc(in, shape[0]); err != nil {
-				return target{}, err
+				return Target{}, err
 			}
 			a.form = formColumns
 		} else if shape[0] != int64(a.rows) {
@@ -79,7 +79,7 @@ func (a *assembler) place(in inputRef, shape []int64) (target, error) {
 			return fail("given more than once")
 		}
 		a.sc.seen[j] = true
-		return target{base: j, stride: f, n: a.rows}, nil
+		return Target{Base: j, Stride: f, N: a.rows}, nil
 	}
 	rows := int64(1) // shape [F]: one row
 	switch {
@@ -89,10 +89,10 @@ func (a *assembler) place(in inputRef, shape []int64) (target, error) {
 		return fail("shape %s does not match [N, %d] or [%d] (features %s)", shapeString(shape), f, f, strings.Join(a.m.Features, ", "))
 	}
 	if err := a.alloc(in, rows); err != nil {
-		return target{}, err
+		return Target{}, err
 	}
 	a.form = formTensor
-	return target{base: 0, stride: 1, n: a.rows * f}, nil
+	return Target{Base: 0, Stride: 1, N: a.rows * f}, nil
 }
 
 // alloc checks the number of rows against the limits and sizes X.
@@ -104,7 +104,7 @@ func (a *assembler) alloc(in inputRef, rows int64) error {
 	case rows > int64(a.maxRows):
 		return &InputError{Field: in.label(), Msg: fmt.Sprintf("%d rows exceed the limit of %d (PREDICTOR_MAX_BATCH)", rows, a.maxRows), TooLarge: true}
 	case rows > int64(a.maxValues)/f:
-		return &InputError{Field: in.label(), Msg: fmt.Sprintf("%d rows of %d features are more values than the request holds", rows, f)}
+		return &InputError{Field: in.label(), Msg: fmt.Sprintf("%d rows of %d features need %d values; the request holds at most %d", rows, f, rows*f, a.maxValues)}
 	}
 	n := int(rows * f)
 	if cap(a.sc.X) < n {
@@ -127,3 +127,27 @@ func (a *assembler) finish() error {
 	}
 	return nil
 }
+
+// Inputs places the inputs of a request decoded elsewhere (gRPC) as
+// DecodeInfer does: one tensor of shape [N, F] or [F], or one input per
+// feature of shape [N] or [N, 1].
+type Inputs struct{ a assembler }
+
+// NewInputs starts placing a request's inputs in sc: at most maxRows
+// rows, and rows × features at most maxValues (what the request holds).
+func (m *Model) NewInputs(maxRows, maxValues int, sc *Scratch) Inputs {
+	m.prepare(sc)
+	return Inputs{assembler{m: m, sc: sc, maxRows: maxRows, maxValues: maxValues}}
+}
+
+// Place takes input i, of the given name and shape, and says where its
+// values go in X.
+func (in *Inputs) Place(i int, name string, shape []int64) (Target, error) {
+	return in.a.place(inputRef{index: i, name: name, named: true}, shape)
+}
+
+// X holds the rows, row-major, once every input is placed and written.
+func (in *Inputs) X() []float64 { return in.a.sc.X }
+
+// Finish checks that the inputs gave every feature and returns the rows.
+func (in *Inputs) Finish() (rows int, err error) { return in.a.rows, in.a.finish() }

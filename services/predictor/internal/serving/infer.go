@@ -116,6 +116,17 @@ func inputErr(in *inferInput, format string, args ...any) *InputError {
 // X aliases sc.X, which grows as needed.
 func (m *Model) DecodeInfer(body []byte, maxRows int, sc *Scratch) (InferRequest, error) {
 	d := decoder{s: scanner{b: body}, m: m, sc: sc}
+	m.prepare(sc)
+	// Every value takes at least two bytes ("0,"): a shape declaring
+	// more than that is refused before anything is allocated for it.
+	a := assembler{m: m, sc: sc, maxRows: maxRows, maxValues: (len(body) + 1) / 2}
+	req, err := d.inferRequest(&a)
+	req.X, req.Rows, req.Outputs = sc.X, a.rows, sc.outputs
+	return req, err
+}
+
+// prepare empties sc for a request to m.
+func (m *Model) prepare(sc *Scratch) {
 	if cap(sc.seen) < len(m.Features) {
 		sc.seen = make([]bool, len(m.Features))
 	}
@@ -123,12 +134,6 @@ func (m *Model) DecodeInfer(body []byte, maxRows int, sc *Scratch) (InferRequest
 	clear(sc.seen)
 	sc.X = sc.X[:0]
 	sc.outputs = sc.outputs[:0]
-	// Every value takes at least two bytes ("0,"): a shape declaring
-	// more than that is refused before anything is allocated for it.
-	a := assembler{m: m, sc: sc, maxRows: maxRows, maxValues: (len(body) + 1) / 2}
-	req, err := d.inferRequest(&a)
-	req.X, req.Rows, req.Outputs = sc.X, a.rows, sc.outputs
-	return req, err
 }
 
 // Request keys, as bits, to refuse a key given twice.

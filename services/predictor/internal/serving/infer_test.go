@@ -111,7 +111,7 @@ func TestDecodeInferErrors(t *testing.T) {
 		{"shape mismatch", tensor("[1, 3]", "FP64", "[1, 2, 3]"), `input "input": shape [1,3] does not match [N, 4]`, false},
 		{"zero rows", tensor("[0, 4]", "FP64", "[]"), "no rows", false},
 		{"rows over limit", tensor("[11, 4]", "FP64", "[]"), "11 rows exceed the limit of 10 (PREDICTOR_MAX_BATCH)", true},
-		{"shape larger than the body", `{"inputs":[{"name":"i","shape":[10,4],"datatype":"FP64","data":[]}]}`, "10 rows of 4 features are more values than the request holds", false},
+		{"shape larger than the body", `{"inputs":[{"name":"i","shape":[10,4],"datatype":"FP64","data":[]}]}`, "10 rows of 4 features need 40 values; the request holds at most 34", false},
 		{"datatype", tensor("[1, 4]", "BYTES", "[1, 2, 3, 4]"), `datatype "BYTES" is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL`, false},
 		{"FP16", tensor("[1, 4]", "FP16", "[1, 2, 3, 4]"), `datatype "FP16" is not supported`, false},
 		{"shape [F] of another width", tensor("[3]", "FP64", "[1, 2, 3]"), "shape [3] does not match [N, 4] or [4]", false},

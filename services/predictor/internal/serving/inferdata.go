@@ -72,23 +72,23 @@ func (d *decoder) placeData(a *assembler, in *inferInput) error {
 	return d.flat(in, t)
 }
 
-// flat reads [v, v, ...]: exactly t.n values, the last of them before the
+// flat reads [v, v, ...]: exactly t.N values, the last of them before the
 // first that overflows.
-func (d *decoder) flat(in *inferInput, t target) error {
+func (d *decoder) flat(in *inferInput, t Target) error {
 	s := &d.s
 	x := d.sc.X
 	s.i++ // '['
 	n := 0
 	if !s.expect(']') {
 		for {
-			if n == t.n {
-				return inputErr(in, "data: more than the %d values its shape %s holds", t.n, in.shapeString())
+			if n == t.N {
+				return inputErr(in, "data: more than the %d values its shape %s holds", t.N, in.shapeString())
 			}
 			v, err := d.value(in, n)
 			if err != nil {
 				return err
 			}
-			x[t.base+n*t.stride] = v
+			x[t.Base+n*t.Stride] = v
 			n++
 			if s.expect(',') {
 				continue
@@ -99,8 +99,8 @@ func (d *decoder) flat(in *inferInput, t target) error {
 			return s.syntax()
 		}
 	}
-	if n != t.n {
-		return inputErr(in, "data: %d values, shape %s needs %d", n, in.shapeString(), t.n)
+	if n != t.N {
+		return inputErr(in, "data: %d values, shape %s needs %d", n, in.shapeString(), t.N)
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (d *decoder) flat(in *inferInput, t target) error {
 // dim reads the nested form, one dimension per level: an array of
 // exactly shape[depth] items, values at the last level. The recursion is
 // as deep as the shape, at most maxRank.
-func (d *decoder) dim(in *inferInput, t target, depth int, n *int) error {
+func (d *decoder) dim(in *inferInput, t Target, depth int, n *int) error {
 	s := &d.s
 	if s.peek() != '[' {
 		return s.wrongKind(fmt.Sprintf("%s.data (depth %d of shape %s)", in.label(), depth, in.shapeString()), "an array")
@@ -126,7 +126,7 @@ func (d *decoder) dim(in *inferInput, t target, depth int, n *int) error {
 				if err != nil {
 					return err
 				}
-				d.sc.X[t.base+*n*t.stride] = v
+				d.sc.X[t.Base+*n*t.Stride] = v
 				*n++
 			} else if err := d.dim(in, t, depth+1, n); err != nil {
 				return err

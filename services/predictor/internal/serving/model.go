@@ -33,6 +33,7 @@ type Model struct {
 	// Encoded once: `"setosa"` per class, the `"model":{...}` value, the
 	// name and the version.
 	classJSON   [][]byte
+	classBytes  [][]byte
 	modelJSON   []byte
 	nameJSON    []byte
 	versionJSON []byte
@@ -62,6 +63,7 @@ func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec,
 			return nil, fmt.Errorf("encode class name: %w", err)
 		}
 		sm.classJSON = append(sm.classJSON, b)
+		sm.classBytes = append(sm.classBytes, []byte(c))
 		if predictions != nil {
 			sm.counted = append(sm.counted, predictions.WithLabelValues(m.Name, m.Version, c))
 		}
@@ -84,6 +86,10 @@ func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec,
 
 // NumFeatures is the row width the model reads.
 func (m *Model) NumFeatures() int { return len(m.Features) }
+
+// ClassBytes is class k's name as bytes, shared: callers must not write
+// to it.
+func (m *Model) ClassBytes(k int) []byte { return m.classBytes[k] }
 
 // NumClasses is the number of probabilities per row.
 func (m *Model) NumClasses() int { return len(m.Classes) }

@@ -1,0 +1,186 @@
+// Package grpcapi serves the Open Inference Protocol over gRPC
+// (inference.GRPCInferenceService) for every served model, with the same
+// models, versions, readiness and errors as the REST API; errors are the
+// call's gRPC status.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/services/predictor/internal/admission"
+	"github.com/modelferry/modelferry/services/predictor/internal/oip"
+	"github.com/modelferry/modelferry/services/predictor/internal/serving"
+	"github.com/modelferry/modelferry/services/predictor/internal/usage"
+)
+
+// Models are the served models.
+type Models interface {
+	Lookup(name string) (*serving.Model, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	Logger   *slog.Logger
+	Models   Models
+	Counters *usage.Counters
+	// Gate admits large requests, shared with the REST API.
+	Gate *admission.Gate
+	// Version is the server's version, in ServerMetadata.
+	Version  string
+	MaxBatch int
+	// Ready reports whether the predictor is ready.
+	Ready func() bool
+}
+
+// Server implements inference.GRPCInferenceService.
+type Server struct {
+	inferencepb.UnimplementedGRPCInferenceServiceServer
+	cfg  Config
+	pool sync.Pool // *scratch
+}
+
+// scratch is per-call memory, pooled.
+type scratch struct {
+	sc      serving.Scratch
+	p       []float64
+	classes []int
+}
+
+// maxPooled keeps one huge call from pinning its buffers in the pool.
+const maxPooled = 1 << 17 // values
+
+// New returns the service.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg}
+	s.pool.New = func() any { return &scratch{} }
+	return s
+}
+
+// ServerLive is always true while the process answers.
+func (s *Server) ServerLive(context.Context, *inferencepb.ServerLiveRequest) (*inferencepb.ServerLiveResponse, error) {
+	return &inferencepb.ServerLiveResponse{Live: true}, nil
+}
+
+// ServerReady is the predictor's readiness, as /readyz.
+func (s *Server) ServerReady(context.Context, *inferencepb.ServerReadyRequest) (*inferencepb.ServerReadyResponse, error) {
+	return &inferencepb.ServerReadyResponse{Ready: s.cfg.Ready == nil || s.cfg.Ready()}, nil
+}
+
+// ModelReady is whether a served model (and version) is loaded; a model
+// not served is NotFound.
+func (s *Server) ModelReady(_ context.Context, req *inferencepb.ModelReadyRequest) (*inferencepb.ModelReadyResponse, error) {
+	_, err := oip.Resolve(s.cfg.Models, req.GetName(), req.GetVersion())
+	if errors.Is(err, oip.ErrUnavailable) {
+		return &inferencepb.ModelReadyResponse{Ready: false}, nil
+	}
+	if err != nil {
+		return nil, resolveStatus(err)
+	}
+	return &inferencepb.ModelReadyResponse{Ready: true}, nil
+}
+
+// ServerMetadata names the server, its version and extensions.
+func (s *Server) ServerMetadata(context.Context, *inferencepb.ServerMetadataRequest) (*inferencepb.ServerMetadataResponse, error) {
+	return &inferencepb.ServerMetadataResponse{Name: oip.ServerName, Version: s.cfg.Version, Extensions: oip.Extensions}, nil
+}
+
+// ModelMetadata describes a loaded model.
+func (s *Server) ModelMetadata(_ context.Context, req *inferencepb.ModelMetadataRequest) (*inferencepb.ModelMetadataResponse, error) {
+	m, err := oip.Resolve(s.cfg.Models, req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, resolveStatus(err)
+	}
+	return metadata(oip.ModelMetadata(m)), nil
+}
+
+// ModelInfer runs a model on the request's inputs, given in contents or in
+// raw_input_contents.
+func (s *Server) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequest) (*inferencepb.ModelInferResponse, error) {
+	m, err := oip.Resolve(s.cfg.Models, req.GetModelName(), req.GetModelVersion())
+	if err != nil {
+		if errors.Is(err, oip.ErrUnavailable) {
+			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, "unavailable")
+		}
+		return nil, resolveStatus(err)
+	}
+	if size := proto.Size(req); size >= admission.Large && s.cfg.Gate != nil {
+		release, err := s.cfg.Gate.Acquire(ctx, int64(size))
+		if err != nil {
+			s.cfg.Counters.Failure(m.Name, usage.OIPGRPC, "resource_exhausted")
+			return nil, status.Error(codes.ResourceExhausted, "too many large requests are being answered at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+		}
+		defer release()
+	}
+	sc := s.pool.Get().(*scratch)
+	defer s.release(sc)
+	rows, outputs, err := decode(m, req, s.cfg.MaxBatch, &sc.sc)
+	if err == nil {
+		sc.grow(rows, m.NumClasses())
+		err = m.PredictRows(sc.sc.X, rows, sc.classes, sc.p)
+	}
+	if err != nil {
+		st := inputStatus(err)
+		s.cfg.Counters.Failure(m.Name, usage.OIPGRPC, reason(st.Code()))
+		return nil, st.Err()
+	}
+	s.cfg.Counters.Success(m.Name, usage.OIPGRPC, rows)
+	return encode(m, req, outputs, rows, sc.classes, sc.p), nil
+}
+
+func (sc *scratch) grow(rows, k int) {
+	if cap(sc.p) < rows*k {
+		sc.p = make([]float64, rows*k)
+	}
+	sc.p = sc.p[:rows*k]
+	if cap(sc.classes) < rows {
+		sc.classes = make([]int, rows)
+	}
+	sc.classes = sc.classes[:rows]
+}
+
+func (s *Server) release(sc *scratch) {
+	if cap(sc.sc.X) <= maxPooled && cap(sc.p) <= maxPooled {
+		s.pool.Put(sc)
+	}
+}
+
+// resolveStatus maps oip.Resolve's errors: NotFound, Unavailable.
+func resolveStatus(err error) error {
+	code := codes.NotFound
+	if errors.Is(err, oip.ErrUnavailable) {
+		code = codes.Unavailable
+	}
+	return status.Error(code, oip.Message(err))
+}
+
+// inputStatus maps a request the model cannot read: InvalidArgument, or
+// ResourceExhausted for too many rows.
+func inputStatus(err error) *status.Status {
+	var ie *serving.InputError
+	switch {
+	case errors.As(err, &ie) && ie.TooLarge:
+		return status.New(codes.ResourceExhausted, ie.Error())
+	case errors.As(err, &ie):
+		return status.New(codes.InvalidArgument, ie.Error())
+	}
+	return status.New(codes.Internal, "internal error")
+}
+
+// reason is a failure's counter label, the REST error code of its status.
+func reason(c codes.Code) string {
+	switch c {
+	case codes.InvalidArgument:
+		return "invalid_argument"
+	case codes.ResourceExhausted:
+		return "payload_too_large"
+	}
+	return "internal"
+}
