@@ -153,13 +153,13 @@ done
 [[ -n $goproxy ]] || fail "modproxy did not start"
 log "module proxy for the builds: $goproxy"
 
-# Free loopback ports: six in a row from a random base.
+# Free loopback ports: eight in a row from a random base.
 pick_ports() {
 	local base i used
 	used=$(ss -Htln | awk '{print $4}' | sed 's/.*://' | sort -u)
 	for _ in $(seq 50); do
 		base=$((20000 + RANDOM % 20000))
-		for i in 0 1 2 3 4 5; do
+		for i in 0 1 2 3 4 5 6 7; do
 			grep -qx "$((base + i))" <<<"$used" && continue 2
 		done
 		echo "$base"
@@ -176,6 +176,7 @@ TRAINER_HOST_PORT=$trainer_port
 PROMETHEUS_HOST_PORT=$prom_port
 GRAFANA_HOST_PORT=$grafana_port
 PREDICTOR_HOST_PORTS=$((port + 4))-$((port + 5))
+PREDICTOR_GRPC_HOST_PORTS=$((port + 6))-$((port + 7))
 PREDICTOR_REPLICAS=2
 IMAGE_REPOSITORY=$project
 IMAGE_TAG=test

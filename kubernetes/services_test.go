@@ -146,6 +146,12 @@ func checkService(t *testing.T, o *objects, d *appsv1.Deployment, s service) {
 	if port != strconv.Itoa(int(httpPort)) {
 		t.Errorf("%s: %s listens on %s, the container port http is %d", d.Name, addrVar(s.name), port, httpPort)
 	}
+	if s.name == "predictor" {
+		_, grpcPort, err := net.SplitHostPort(get("PREDICTOR_GRPC_ADDR"))
+		if err != nil || grpcPort != strconv.Itoa(int(containerPort(d, intstr.FromString("grpc")))) {
+			t.Errorf("%s: PREDICTOR_GRPC_ADDR listens on %s (%v), the container port grpc is %d", d.Name, grpcPort, err, containerPort(d, intstr.FromString("grpc")))
+		}
+	}
 	if a := d.Spec.Template.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != port || a["prometheus.io/path"] != "/metrics" {
 		t.Errorf("%s: scrape annotations %v, want port %s and /metrics", d.Name, a, port)
 	}
@@ -287,6 +293,8 @@ func runService(t *testing.T, s service, c corev1.Container, metricsPath string,
 		switch {
 		case k == addrVar(s.name):
 			v = addr
+		case strings.HasSuffix(k, "_ADDR"):
+			v = s3test.FreeAddr(t) // another listener (the predictor's gRPC)
 		case k == "S3_ENDPOINT":
 			continue
 		case strings.HasSuffix(k, "_FILE"):
