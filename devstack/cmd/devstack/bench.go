@@ -32,6 +32,8 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	rounds := fs.Int("rounds", 3, "rounds of the side-by-side comparison; medians are reported")
 	logs := fs.String("logs", "", "file for the stack's logs (default: discarded)")
 	memory := fs.Bool("memory", true, "measure the predictor's memory under large bodies")
+	protocols := fs.Bool("protocols", true, "load /predict, OIP REST and OIP gRPC side by side")
+	manyModels := fs.Bool("models", true, "measure a predictor's memory with 1, 10 and 100 models")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,7 +55,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		defer f.Close()
 		out = f
 	}
-	addrs := make([]string, 3)
+	addrs := make([]string, 4)
 	for i := range addrs {
 		if addrs[i], err = devstack.FreeAddr(); err != nil {
 			return err
@@ -62,7 +64,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	dataDir, _ := filepath.Abs(*data)
 	stack, err := devstack.Start(ctx, devstack.Config{
 		BinDir: *bin, Versitygw: vgw, StateDir: tmp, DataDir: dataDir,
-		S3Addr: addrs[0], TrainerAddr: addrs[1], PredictorAddrs: []string{addrs[2]},
+		S3Addr: addrs[0], TrainerAddr: addrs[1], PredictorAddrs: []string{addrs[2]}, PredictorGRPCAddrs: []string{addrs[3]},
 		AccessKey: "bench", SecretKey: "bench-secret", Out: out,
 		Env: map[string]string{"TRAINER_TMP_DIR": tmp, "PREDICTOR_SHUTDOWN_DELAY": "0s"},
 	})
@@ -104,8 +106,20 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 			tc.name, *duration, r.RequestsPerSecond, r.P50, r.P99, r.Non2xx)
 	}
 
+	if *protocols {
+		if err := benchProtocols(ctx, tw, predictor, addrs[3], *duration); err != nil {
+			return err
+		}
+	}
+
 	if *memory {
 		if err := benchMemory(ctx, tw, predictor, stack.Predictors[0].PID(), *duration); err != nil {
+			return err
+		}
+	}
+
+	if *manyModels {
+		if err := benchModels(ctx, tw, *bin, trainer, addrs[0], "bench", "bench-secret", dataDir); err != nil {
 			return err
 		}
 	}
