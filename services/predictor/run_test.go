@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
@@ -32,7 +34,7 @@ func TestHelpListsVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"PREDICTOR_ADDR", ":8000", "PREDICTOR_MODEL", "PREDICTOR_ALIAS", "production", "PREDICTOR_POLL_INTERVAL", "1s",
-		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_MAX_INFLIGHT_BYTES", "33554432", "PREDICTOR_CACHE_DIR", "S3_ENDPOINT", "LOG_FORMAT"} {
+		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_MAX_INFLIGHT_BYTES", "33554432", "PREDICTOR_MODELS", "PREDICTOR_GRPC_ADDR", ":8001", "PREDICTOR_CACHE_DIR", "S3_ENDPOINT", "LOG_FORMAT"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %q", v)
 		}
@@ -44,6 +46,41 @@ func TestBadConfigIsAnError(t *testing.T) {
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "PREDICTOR_MODEL") || !strings.Contains(err.Error(), "PREDICTOR_POLL_INTERVAL") {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestParseModels(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		specs []catalog.Spec
+		all   bool
+		err   string
+	}{
+		{"", []catalog.Spec{{Name: "iris", Alias: "production"}}, false, ""},
+		{"*", nil, true, ""},
+		{" * ", nil, true, ""},
+		{"wine", []catalog.Spec{{Name: "wine", Alias: "production"}}, false, ""},
+		{"wine@staging, iris", []catalog.Spec{{Name: "wine", Alias: "staging"}, {Name: "iris", Alias: "production"}}, false, ""},
+		{"wine,wine@latest", nil, false, "model wine is listed twice"},
+		{"Wine", nil, false, `model "Wine" must match`},
+		{"wine@", []catalog.Spec{{Name: "wine", Alias: "production"}}, false, ""},
+		{"wine@Prod!", nil, false, `alias "Prod!" of wine must match`},
+		{"a,,b", nil, false, `model "" must match`},
+	} {
+		specs, all, err := parseModels(tc.in, "iris", "production")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || all != tc.all || !slices.Equal(specs, tc.specs) {
+			t.Errorf("%q: %v %v %v, want %v %v", tc.in, specs, all, err, tc.specs, tc.all)
+		}
+	}
+	env := map[string]string{"PREDICTOR_MODELS": "a,a"}
+	if err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "PREDICTOR_MODELS") {
+		t.Errorf("run with a bad PREDICTOR_MODELS: %v", err)
 	}
 }
 
