@@ -74,23 +74,11 @@ type API struct {
 
 // state is per-request memory, pooled.
 type state struct {
-	body    []byte
-	sc      serving.Scratch
-	p       []float64
-	classes []int
-	out     []byte
-}
-
-// grow sizes p and classes for rows of k classes.
-func (st *state) grow(rows, k int) {
-	if cap(st.p) < rows*k {
-		st.p = make([]float64, rows*k)
-	}
-	st.p = st.p[:rows*k]
-	if cap(st.classes) < rows {
-		st.classes = make([]int, rows)
-	}
-	st.classes = st.classes[:rows]
+	body []byte
+	sc   serving.Scratch
+	p    []float64 // one row's probabilities, for /predict
+	ans  serving.Answers
+	out  []byte
 }
 
 // maxPooled keeps one huge request from pinning its buffers in the pool.

@@ -139,8 +139,7 @@ func (a *API) oipInfer(c *gin.Context) {
 	}
 	req, err := m.DecodeInfer(st.body, a.cfg.MaxBatch, &st.sc)
 	if err == nil {
-		st.grow(req.Rows, m.NumClasses())
-		err = m.PredictRows(req.X, req.Rows, st.classes, st.p)
+		err = m.PredictRows(req.X, req.Rows, &st.ans)
 	}
 	if err != nil {
 		he := inputError(err)
@@ -148,7 +147,7 @@ func (a *API) oipInfer(c *gin.Context) {
 		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
-	st.out = m.AppendInfer(st.out[:0], req.ID, req.Outputs, req.Rows, st.classes, st.p)
+	st.out = m.AppendInfer(st.out[:0], req.ID, req.Outputs, &st.ans)
 	c.Writer.Header()["Content-Type"] = a.jsonCT
 	c.Writer.WriteHeader(http.StatusOK)
 	_, _ = c.Writer.Write(st.out)

@@ -120,7 +120,7 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 
 func (a *API) release(st *state) {
 	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 &&
-		cap(st.p) <= maxPooled/8 && cap(st.classes) <= maxPooled/8 {
+		cap(st.ans.P) <= maxPooled/8 && cap(st.ans.Classes) <= maxPooled/8 {
 		a.pool.Put(st)
 	}
 }

@@ -250,7 +250,8 @@ func fromRaw(x []float64, t serving.Target, dt serving.Datatype, b []byte) error
 
 // encode answers rows predicted: outputs as contents, or as
 // raw_output_contents when the request sent raw inputs.
-func encode(m *serving.Model, req *inferencepb.ModelInferRequest, outputs []serving.Output, rows int, classes []int, p []float64) *inferencepb.ModelInferResponse {
+func encode(m *serving.Model, req *inferencepb.ModelInferRequest, outputs []serving.Output, a *serving.Answers) *inferencepb.ModelInferResponse {
+	rows, classes, p := len(a.Classes), a.Classes, a.P
 	resp := &inferencepb.ModelInferResponse{ModelName: m.Name, ModelVersion: m.Version, Id: req.GetId()}
 	raw := len(req.GetRawInputContents()) > 0
 	if len(outputs) == 0 {

@@ -49,9 +49,8 @@ type Server struct {
 
 // scratch is per-call memory, pooled.
 type scratch struct {
-	sc      serving.Scratch
-	p       []float64
-	classes []int
+	sc  serving.Scratch
+	ans serving.Answers
 }
 
 // maxPooled keeps one huge call from pinning its buffers in the pool.
@@ -123,8 +122,7 @@ func (s *Server) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequ
 	defer s.release(sc)
 	rows, outputs, err := decode(m, req, s.cfg.MaxBatch, &sc.sc)
 	if err == nil {
-		sc.grow(rows, m.NumClasses())
-		err = m.PredictRows(sc.sc.X, rows, sc.classes, sc.p)
+		err = m.PredictRows(sc.sc.X, rows, &sc.ans)
 	}
 	if err != nil {
 		st := inputStatus(err)
@@ -132,22 +130,11 @@ func (s *Server) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequ
 		return nil, st.Err()
 	}
 	s.cfg.Counters.Success(m.Name, usage.OIPGRPC, rows)
-	return encode(m, req, outputs, rows, sc.classes, sc.p), nil
-}
-
-func (sc *scratch) grow(rows, k int) {
-	if cap(sc.p) < rows*k {
-		sc.p = make([]float64, rows*k)
-	}
-	sc.p = sc.p[:rows*k]
-	if cap(sc.classes) < rows {
-		sc.classes = make([]int, rows)
-	}
-	sc.classes = sc.classes[:rows]
+	return encode(m, req, outputs, &sc.ans), nil
 }
 
 func (s *Server) release(sc *scratch) {
-	if cap(sc.sc.X) <= maxPooled && cap(sc.p) <= maxPooled {
+	if cap(sc.sc.X) <= maxPooled && cap(sc.ans.P) <= maxPooled {
 		s.pool.Put(sc)
 	}
 }

@@ -16,8 +16,7 @@ func benchmarkInfer(b *testing.B, rows int) {
 	m := irisModel(b)
 	body := inferBody(rows)
 	var sc Scratch
-	p := make([]float64, rows*3)
-	classes := make([]int, rows)
+	var ans Answers
 	out := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
@@ -26,10 +25,10 @@ func benchmarkInfer(b *testing.B, rows int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := m.PredictRows(req.X, req.Rows, classes, p); err != nil {
+		if err := m.PredictRows(req.X, req.Rows, &ans); err != nil {
 			b.Fatal(err)
 		}
-		out = m.AppendInfer(out[:0], req.ID, req.Outputs, req.Rows, classes, p)
+		out = m.AppendInfer(out[:0], req.ID, req.Outputs, &ans)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 }

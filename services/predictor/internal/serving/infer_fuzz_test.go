@@ -380,10 +380,9 @@ func FuzzDecodeInfer(f *testing.F) {
 			}
 		}
 		// What is accepted is answered with valid JSON.
-		p := make([]float64, got.Rows*3)
-		classes := make([]int, got.Rows)
-		if err := m.PredictRows(got.X, got.Rows, classes, p); err == nil {
-			if out := m.AppendInfer(nil, got.ID, got.Outputs, got.Rows, classes, p); !json.Valid(out) {
+		var ans Answers
+		if err := m.PredictRows(got.X, got.Rows, &ans); err == nil {
+			if out := m.AppendInfer(nil, got.ID, got.Outputs, &ans); !json.Valid(out) {
 				t.Fatalf("%q answered with invalid JSON %s", body, out)
 			}
 		}

@@ -221,18 +221,17 @@ func TestInferHotPathDoesNotAllocate(t *testing.T) {
 	for _, rows := range []int{1, 100} {
 		body := inferBody(rows)
 		var sc Scratch
-		p := make([]float64, rows*3)
-		classes := make([]int, rows)
+		var ans Answers
 		out := make([]byte, 0, 64<<10)
 		allocs := testing.AllocsPerRun(100, func() {
 			req, err := m.DecodeInfer(body, 1000, &sc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.PredictRows(req.X, req.Rows, classes, p); err != nil {
+			if err := m.PredictRows(req.X, req.Rows, &ans); err != nil {
 				t.Fatal(err)
 			}
-			out = m.AppendInfer(out[:0], req.ID, req.Outputs, req.Rows, classes, p)
+			out = m.AppendInfer(out[:0], req.ID, req.Outputs, &ans)
 		})
 		if allocs != 0 {
 			t.Errorf("%d rows: decode + predict + encode allocates %v times per request", rows, allocs)
@@ -253,9 +252,8 @@ func TestAppendInfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := make([]float64, 6)
-	classes := make([]int, 2)
-	if err := m.PredictRows(req.X, req.Rows, classes, p); err != nil {
+	var ans Answers
+	if err := m.PredictRows(req.X, req.Rows, &ans); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -269,7 +267,7 @@ func TestAppendInfer(t *testing.T) {
 			Data     json.RawMessage `json:"data"`
 		} `json:"outputs"`
 	}
-	out := m.AppendInfer(nil, req.ID, req.Outputs, req.Rows, classes, p)
+	out := m.AppendInfer(nil, req.ID, req.Outputs, &ans)
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%s: %v", out, err)
 	}
@@ -294,11 +292,11 @@ func TestAppendInfer(t *testing.T) {
 		}
 	}
 	var probs []float64
-	if err := json.Unmarshal(got.Outputs[2].Data, &probs); err != nil || !slices.Equal(probs, p) {
-		t.Errorf("probabilities %v, want %v (%v)", probs, p, err)
+	if err := json.Unmarshal(got.Outputs[2].Data, &probs); err != nil || !slices.Equal(probs, ans.P) {
+		t.Errorf("probabilities %v, want %v (%v)", probs, ans.P, err)
 	}
 
-	only := m.AppendInfer(nil, nil, []Output{OutputClassID}, req.Rows, classes, p)
+	only := m.AppendInfer(nil, nil, []Output{OutputClassID}, &ans)
 	if string(only) != `{"model_name":"iris","model_version":"`+m.Version+`","outputs":[{"name":"class_id","datatype":"INT64","shape":[2],"data":[0,2]}]}` {
 		t.Errorf("one output asked: %s", only)
 	}

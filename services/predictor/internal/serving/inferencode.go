@@ -2,25 +2,40 @@ package serving
 
 import "strconv"
 
-// PredictRows predicts rows of x: row i's class goes to classes[i], its
-// probabilities to p[i*K:(i+1)*K]. It does not allocate.
-func (m *Model) PredictRows(x []float64, rows int, classes []int, p []float64) error {
+// Answers are the predictions of rows: row i's class is Classes[i], its
+// probabilities P[i*K:(i+1)*K]. Reused across requests, they grow as
+// needed.
+type Answers struct {
+	Classes []int
+	P       []float64
+}
+
+// PredictRows predicts rows of x into a. It allocates only to grow a.
+func (m *Model) PredictRows(x []float64, rows int, a *Answers) error {
 	f, k := m.NumFeatures(), m.NumClasses()
+	if cap(a.P) < rows*k {
+		a.P = make([]float64, rows*k)
+	}
+	if cap(a.Classes) < rows {
+		a.Classes = make([]int, rows)
+	}
+	a.P, a.Classes = a.P[:rows*k], a.Classes[:rows]
 	for i := range rows {
-		c, err := m.Predict(x[i*f:(i+1)*f], p[i*k:(i+1)*k])
+		c, err := m.Predict(x[i*f:(i+1)*f], a.P[i*k:(i+1)*k])
 		if err != nil {
 			return prefixField(err, "row "+strconv.Itoa(i))
 		}
-		classes[i] = c
+		a.Classes[i] = c
 	}
 	return nil
 }
 
-// AppendInfer appends the Open Inference Protocol answer to rows predicted
-// by PredictRows: the outputs asked for (all when none is), label (BYTES
-// [N]), class_id (INT64 [N]) and probabilities (FP64 [N, K]). id is the
-// request's id as JSON, or nil.
-func (m *Model) AppendInfer(b, id []byte, outputs []Output, rows int, classes []int, p []float64) []byte {
+// AppendInfer appends the Open Inference Protocol answer to the rows of a:
+// the outputs asked for (all when none is), label (BYTES [N]), class_id
+// (INT64 [N]) and probabilities (FP64 [N, K]). id is the request's id as
+// JSON, or nil.
+func (m *Model) AppendInfer(b, id []byte, outputs []Output, a *Answers) []byte {
+	rows, classes, p := len(a.Classes), a.Classes, a.P
 	b = append(b, `{"model_name":`...)
 	b = append(b, m.nameJSON...)
 	b = append(b, `,"model_version":`...)
