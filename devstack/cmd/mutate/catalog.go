@@ -94,8 +94,8 @@ var catalog = []named{
 		Name:  "OIP: rows after the first copy row 0's label and probabilities",
 		File:  inferEncodeGo,
 		Tests: []string{apiPkg},
-		Old:   `c, err := m.Predict(x[i*f:(i+1)*f], p[i*k:(i+1)*k])`,
-		New:   `c, err := m.Predict(x[:f], p[i*k:(i+1)*k])`,
+		Old:   `c, err := m.Predict(x[i*f:(i+1)*f], a.P[i*k:(i+1)*k])`,
+		New:   `c, err := m.Predict(x[:f], a.P[i*k:(i+1)*k])`,
 	}},
 	{Named: mutation.Named{
 		Name: "/predict: class order reversed in probabilities (the API tests alone must notice)",
