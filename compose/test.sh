@@ -285,6 +285,11 @@ declare -A pred_url
 for c in "${predictors[@]}"; do
 	hp=$(docker port "$c" 8000/tcp | sed -n 1p)
 	pred_url[$c]=http://127.0.0.1:${hp##*:}
+	# The Open Inference Protocol over gRPC is published too and accepts
+	# connections.
+	gp=$(docker port "$c" 8001/tcp | sed -n 1p)
+	[[ -n $gp ]] || fail "predictor $c publishes no gRPC port"
+	timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${gp##*:}" || fail "predictor $c: nothing answers on its gRPC port ${gp##*:}"
 done
 log "predictors: ${pred_url[*]}"
 for c in "${predictors[@]}"; do
