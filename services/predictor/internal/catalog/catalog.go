@@ -79,9 +79,6 @@ type Catalog struct {
 	started atomic.Bool
 
 	mu sync.Mutex // serializes rounds and view changes
-	// candidates are models of the bucket without the alias, with All:
-	// checked each round, not served.
-	candidates map[string]bool
 }
 
 // view is an immutable snapshot of the served set, swapped whole.
@@ -100,7 +97,7 @@ func New(cfg Config) *Catalog {
 	if cfg.Default == "" && len(cfg.Models) > 0 {
 		cfg.Default = cfg.Models[0].Name
 	}
-	c := &Catalog{cfg: cfg, log: cfg.Logger, candidates: map[string]bool{}}
+	c := &Catalog{cfg: cfg, log: cfg.Logger}
 	v := &view{byName: map[string]*entry{}}
 	for _, s := range cfg.Models {
 		e := c.newEntry(s)
@@ -251,6 +248,24 @@ func (c *Catalog) round(ctx context.Context, first bool) {
 	defer c.mu.Unlock()
 	listed := c.discover(ctx, first)
 	entries := c.view.Load().entries
+	failed := poll(ctx, entries)
+	var gone []*entry
+	for i, e := range entries {
+		switch {
+		case first && failed[i] && c.cfg.CacheDir != "" && e.r.Current() == nil:
+			e.r.LoadCache()
+		case c.cfg.All && !failed[i] && !e.r.Found():
+			gone = append(gone, e)
+		}
+	}
+	if len(gone) > 0 || listed != nil {
+		c.update(ctx, gone, listed)
+	}
+}
+
+// poll reads the alias of each entry (and its shadow's), pollers at a
+// time, and says which reads failed.
+func poll(ctx context.Context, entries []*entry) []bool {
 	failed := make([]bool, len(entries))
 	g := errgroup.Group{}
 	g.SetLimit(pollers)
@@ -264,18 +279,7 @@ func (c *Catalog) round(ctx context.Context, first bool) {
 		})
 	}
 	_ = g.Wait()
-	var gone []*entry
-	for i, e := range entries {
-		switch {
-		case first && failed[i] && c.cfg.CacheDir != "" && e.r.Current() == nil:
-			e.r.LoadCache()
-		case c.cfg.All && !failed[i] && !e.r.Found():
-			gone = append(gone, e)
-		}
-	}
-	if len(gone) > 0 || listed != nil {
-		c.update(ctx, gone, listed)
-	}
+	return failed
 }
 
 // discover lists the bucket (with All) and returns the models not served
@@ -295,25 +299,32 @@ func (c *Catalog) discover(ctx context.Context, first bool) []Spec {
 		return nil
 	}
 	v := c.view.Load()
-	var found []Spec
-	for name := range c.candidates {
-		if !slices.Contains(names, name) {
-			delete(c.candidates, name)
+	// Models without the alias are asked again each round: one GET each.
+	var unknown []string
+	for _, name := range names {
+		if _, ok := v.byName[name]; !ok {
+			unknown = append(unknown, name)
 		}
 	}
-	for _, name := range names {
-		if _, ok := v.byName[name]; ok {
-			continue
-		}
-		_, _, _, err := c.cfg.Store.PollAlias(ctx, name, c.cfg.Alias, "")
-		switch {
+	// Whether each model not served has the alias, pollers at a time.
+	errs := make([]error, len(unknown))
+	g := errgroup.Group{}
+	g.SetLimit(pollers)
+	for i, name := range unknown {
+		g.Go(func() error {
+			_, _, _, errs[i] = c.cfg.Store.PollAlias(ctx, name, c.cfg.Alias, "")
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var found []Spec
+	for i, name := range unknown {
+		switch err := errs[i]; {
 		case errors.Is(err, modelstore.ErrNotFound):
-			c.candidates[name] = true
 		case err != nil && !errors.Is(err, modelstore.ErrIntegrity):
 			c.log.Warn("reading the alias of a model found in the bucket", "model", name, "err", err)
 		default:
 			// Served from now on (an unreadable alias too: it says why).
-			delete(c.candidates, name)
 			found = append(found, Spec{Name: name, Alias: c.cfg.Alias})
 		}
 	}
@@ -349,22 +360,22 @@ func (c *Catalog) update(ctx context.Context, gone []*entry, found []Spec) {
 			v.byName[e.r.Model()] = e
 		}
 	}
-	for _, s := range found {
-		e := c.newEntry(s)
-		if err := e.r.Poll(ctx); err != nil && c.cfg.CacheDir != "" && e.r.Current() == nil {
+	added := make([]*entry, len(found))
+	for i, s := range found {
+		added[i] = c.newEntry(s)
+	}
+	for i, failed := range poll(ctx, added) {
+		e := added[i]
+		if failed && c.cfg.CacheDir != "" && e.r.Current() == nil {
 			e.r.LoadCache()
 		}
-		if e.shadow != nil {
-			_ = e.shadow.Poll(ctx)
-		}
 		v.entries = append(v.entries, e)
-		v.byName[s.Name] = e
+		v.byName[e.r.Model()] = e
 	}
 	slices.SortStableFunc(v.entries, func(a, b *entry) int { return strings.Compare(a.r.Model(), b.r.Model()) })
 	c.view.Store(v)
 	for _, e := range gone {
 		e.r.Unload()
-		c.candidates[e.r.Model()] = true
 		if c.cfg.OnUnload != nil {
 			c.cfg.OnUnload(e.r.Model())
 		}
