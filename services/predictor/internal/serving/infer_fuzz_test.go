@@ -21,55 +21,9 @@ type oipRequest struct {
 	outputs []Output
 }
 
-// oipObject is a JSON object with its keys in order, duplicates kept.
-type oipObject []oipMember
-
-type oipMember struct {
-	key string
-	val any
-}
-
-// readJSON reads one value with encoding/json: objects as oipObject,
-// arrays as []any, numbers as json.Number.
-func readJSON(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch tok {
-	case json.Delim('{'):
-		obj := oipObject{}
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			v, err := readJSON(dec)
-			if err != nil {
-				return nil, err
-			}
-			obj = append(obj, oipMember{k.(string), v})
-		}
-		_, err := dec.Token()
-		return obj, err
-	case json.Delim('['):
-		arr := []any{}
-		for dec.More() {
-			v, err := readJSON(dec)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-		}
-		_, err := dec.Token()
-		return arr, err
-	}
-	return tok, nil
-}
-
 // fields checks an object's keys: each allowed, none twice.
 func fields(v any, allowed ...string) (map[string]any, error) {
-	obj, ok := v.(oipObject)
+	obj, ok := v.(members)
 	if !ok {
 		return nil, errors.New("not an object")
 	}
@@ -90,7 +44,7 @@ func fields(v any, allowed ...string) (map[string]any, error) {
 func depth(v any) int {
 	d := 0
 	switch v := v.(type) {
-	case oipObject:
+	case members:
 		for _, f := range v {
 			d = max(d, depth(f.val))
 		}
@@ -109,7 +63,7 @@ func parametersOK(v any, present bool) bool {
 	if !present || v == nil {
 		return true
 	}
-	_, isObj := v.(oipObject)
+	_, isObj := v.(members)
 	return isObj && depth(v) <= 32
 }
 
@@ -126,7 +80,7 @@ func contractInfer(body []byte, features []string, maxRows int) (oipRequest, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	v, err := readJSON(dec)
+	v, err := readValue(dec)
 	if err != nil {
 		return req, err
 	}
