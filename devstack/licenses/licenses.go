@@ -229,7 +229,7 @@ func Run(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: licenses [flags] binary...")
+		return errors.New("usage: licenses [flags] binary")
 	}
 	for _, v := range []struct {
 		flag *string

@@ -147,7 +147,7 @@ func (s *Shadow) score(j shadowJob) {
 	x := *j.x
 	k := j.classes
 	var pq [64]float64 // p and q without allocating, for up to 32 classes
-	p, q := pq[:0], pq[:0]
+	var p, q []float64
 	if 2*k <= len(pq) {
 		p, q = pq[:k], pq[k:2*k]
 	} else {
