@@ -63,25 +63,10 @@ func Run(ctx context.Context, in Input) error {
 	if err != nil {
 		return stageError{"split", err}
 	}
-	// Stored once it is known to be trainable, while the fit runs: on large
-	// data the upload to S3 takes about as long as the fit. The run waits
-	// for it before publishing, and never returns before it ends.
-	stored := make(chan persisted, 1)
-	go func(info registry.DatasetInfo) {
-		uri, err := persist(ctx, in.Datasets, in.Source, info)
-		stored <- persisted{uri, err}
-	}(info)
-	waited := false
-	waitStored := func() (string, error) {
-		waited = true
-		r := <-stored
-		return r.uri, r.err
+	// Stored only once it is known to be trainable.
+	if info.URI, err = persist(ctx, in.Datasets, in.Source, info); err != nil {
+		return stageError{"load", err}
 	}
-	defer func() {
-		if !waited {
-			_, _ = waitStored()
-		}
-	}()
 	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
 		return stageError{"fit", err}
 	}
@@ -138,14 +123,6 @@ func Run(ctx context.Context, in Input) error {
 
 	t3 := in.Now()
 	in.enter(registry.StagePublishing)
-	uri, err := waitStored()
-	if err != nil {
-		return stageError{"load", err}
-	}
-	in.Update(func(r *registry.Run) {
-		r.Dataset.URI = uri
-		run = r.Clone()
-	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = baseline(train, len(d.Classes), compiled)
 	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
@@ -212,10 +189,4 @@ func buildArtifact(run registry.Run, d *dataset.Dataset, fitted *logreg.Model, f
 		TrainerVersion: trainerVersion,
 		CreatedAt:      timestamppb.New(now),
 	}
-}
-
-// persisted is the outcome of storing a run's dataset.
-type persisted struct {
-	uri string
-	err error
 }
