@@ -301,3 +301,49 @@ func TestAppendInfer(t *testing.T) {
 		t.Errorf("one output asked: %s", only)
 	}
 }
+
+// TestPlaceBoundaries pins the edges of the shape and size checks
+// that gRPC requests meet through NewInputs.
+func TestPlaceBoundaries(t *testing.T) {
+	m := irisModel(t)
+	for _, tc := range []struct {
+		name      string
+		maxValues int
+		input     string
+		shape     []int64
+		want      string // "" means accepted
+	}{
+		{"rows × features exactly the values held", 8, "input", []int64{2, 4}, ""},
+		{"one row more than the values held", 8, "input", []int64{3, 4}, "3 rows of 4 features need 12 values; the request holds at most 8"},
+		{"feature of shape [N, 1]", 8, "sepal_length", []int64{2, 1}, ""},
+		{"feature of three dimensions", 8, "sepal_length", []int64{2, 1, 1}, "shape [2,1,1] does not match [N] or [N, 1]"},
+		{"feature of no dimensions", 8, "sepal_length", []int64{}, "does not match [N] or [N, 1]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sc Scratch
+			in := m.NewInputs(10, tc.maxValues, &sc)
+			_, err := in.Place(0, tc.input, tc.shape)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("rejected: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDatatypeString(t *testing.T) {
+	for _, tc := range []struct {
+		dt   Datatype
+		want string
+	}{
+		{FP32, "FP32"}, {BOOL, "BOOL"}, {0, "unknown"}, {BOOL + 1, "unknown"}, {255, "unknown"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.dt.String(); got != tc.want {
+				t.Errorf("Datatype(%d).String() = %q, want %q", uint8(tc.dt), got, tc.want)
+			}
+		})
+	}
+}
