@@ -2,6 +2,7 @@ package serving
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
@@ -345,5 +346,43 @@ func TestDatatypeString(t *testing.T) {
 				t.Errorf("Datatype(%d).String() = %q, want %q", uint8(tc.dt), got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeInferEscapes checks \u escapes in the strings the decoder
+// reads (id) and in those it only skips (parameters): every hex digit
+// class is accepted, anything short of four hex digits is malformed.
+func TestDecodeInferEscapes(t *testing.T) {
+	m := irisModel(t)
+	inputs := oneRow[1 : len(oneRow)-1]
+	for _, tc := range []struct {
+		name, esc string
+		ok        bool
+	}{
+		{"digits", `\u0039\u0030`, true},
+		{"lower case", `\u00af\u00e9`, true},
+		{"upper case", `\u00AF\u00E9`, true},
+		{"every other escape", `\" \\ \/ \b \f \n \r \t`, true},
+		{"not hex", `\u00zz`, false},
+		{"hex then not", `\u0g00`, false},
+		{"past f", `\u00fg`, false},
+		{"past F", `\u00FG`, false},
+		{"below 0", `\u00/0`, false},
+		{"above 9", `\u00:0`, false},
+		{"short", `\u00`, false},
+	} {
+		for _, where := range []string{`{"id": "%s", %s}`, `{"parameters": {"k": "%s"}, %s}`} {
+			body := fmt.Sprintf(where, tc.esc, inputs)
+			t.Run(tc.name+"/"+where[2:4], func(t *testing.T) {
+				var sc Scratch
+				_, err := m.DecodeInfer([]byte(body), 10, &sc)
+				if tc.ok && err != nil {
+					t.Fatalf("%s: %v", body, err)
+				}
+				if !tc.ok && (err == nil || !strings.Contains(err.Error(), "malformed JSON")) {
+					t.Fatalf("%s: got %v, want malformed JSON", body, err)
+				}
+			})
+		}
 	}
 }
