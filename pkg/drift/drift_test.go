@@ -40,6 +40,33 @@ func TestEdgesOfFewDistinctValues(t *testing.T) {
 	}
 }
 
+// Edges sorts a sample of at most maxSample values: all of them up to
+// that, every step-th beyond, and never more however the length divides.
+func TestEdgesSample(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 10, maxSample, maxSample + 1, 2*maxSample - 1, 2*maxSample + 1, 5*maxSample + 3} {
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = r.NormFloat64()
+		}
+		step := (n + maxSample - 1) / maxSample
+		var sample []float64
+		for i := 0; i < n; i += step {
+			sample = append(sample, values[i])
+		}
+		if len(sample) > maxSample {
+			t.Fatalf("%d values: a sample of %d", n, len(sample))
+		}
+		slices.Sort(sample)
+		if got, want := Edges(values, DefaultBins), SortedEdges(sample, DefaultBins); !slices.Equal(got, want) {
+			t.Errorf("%d values: edges %v, want %v", n, got, want)
+		}
+		if n == 1 != (SortedEdges(sample, DefaultBins) == nil) {
+			t.Errorf("%d values: edges %v", n, SortedEdges(sample, DefaultBins))
+		}
+	}
+}
+
 func TestBin(t *testing.T) {
 	edges := []float64{1, 2, 3}
 	for v, want := range map[float64]int{-5: 0, 0.99: 0, 1: 1, 1.5: 1, 2: 2, 3: 3, 100: 3, math.Inf(1): 3, math.Inf(-1): 0} {
@@ -95,14 +122,21 @@ func TestBinScanAndSearchAgree(t *testing.T) {
 	}
 }
 
+// BenchmarkBin bins normal values into deciles: random values, as
+// features are, so that a branch on the comparison would mispredict.
 func BenchmarkBin(b *testing.B) {
-	edges := Edges([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10)
-	v := 0.0
-	for b.Loop() {
-		v += 0.37
-		if v > 11 {
-			v = 0
-		}
-		_ = Bin(edges, v)
+	r := rand.New(rand.NewPCG(1, 2))
+	values := make([]float64, 1<<16)
+	for i := range values {
+		values[i] = r.NormFloat64()
 	}
+	edges := Edges(values, DefaultBins)
+	n := 0
+	for b.Loop() {
+		for _, v := range values {
+			n += Bin(edges, v)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(values)), "ns/value")
+	_ = n
 }

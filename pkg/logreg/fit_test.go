@@ -342,6 +342,16 @@ func TestConstantFeatureKeepsUnitScale(t *testing.T) {
 }
 
 func TestPredictProbaDoesNotAllocate(t *testing.T) {
+	d, c := compiledIris(t)
+	out := make([]float64, 3)
+	if n := testing.AllocsPerRun(100, func() { c.PredictProba(d.X[:4], out) }); n != 0 {
+		t.Errorf("PredictProba allocates %v times per row", n)
+	}
+}
+
+// compiledIris is iris and the model fitted on it, compiled.
+func compiledIris(t *testing.T) (Data, *Compiled) {
+	t.Helper()
 	d := loadIris(t)
 	m, _, err := Fit(context.Background(), d, Options{Standardize: true})
 	if err != nil {
@@ -351,9 +361,26 @@ func TestPredictProbaDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]float64, 3)
-	if n := testing.AllocsPerRun(100, func() { c.PredictProba(d.X[:4], out) }); n != 0 {
-		t.Errorf("PredictProba allocates %v times per row", n)
+	return d, c
+}
+
+// Predict picks the class PredictProba returns, on every row.
+func TestPredictIsPredictProbasClass(t *testing.T) {
+	d, c := compiledIris(t)
+	out, seen := make([]float64, 3), make([]bool, 3)
+	for i := range d.Rows {
+		x := d.X[i*4 : i*4+4]
+		k := c.PredictProba(x, out)
+		if got := c.Predict(x); got != k {
+			t.Fatalf("row %d: Predict %d, PredictProba %d", i, got, k)
+		}
+		seen[k] = true
+	}
+	if !seen[0] || !seen[1] || !seen[2] {
+		t.Errorf("classes predicted: %v", seen)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Predict(d.X[:4]) }); n != 0 {
+		t.Errorf("Predict allocates %v times per row", n)
 	}
 }
 

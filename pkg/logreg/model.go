@@ -115,6 +115,20 @@ func (c *Compiled) Classes() int { return c.classes }
 // Features is the number of features PredictProba reads.
 func (c *Compiled) Features() int { return c.features }
 
+// Predict returns the most probable class of one row, the one
+// PredictProba returns, without computing the probabilities.
+func (c *Compiled) Predict(x []float64) int {
+	f := c.features
+	x = x[:f]
+	best, zmax := 0, math.Inf(-1)
+	for k := range c.classes {
+		if z := c.b[k] + dot(c.w[k*f:k*f+f], x); z > zmax {
+			best, zmax = k, z
+		}
+	}
+	return best
+}
+
 // PredictProba writes the class probabilities of one row into out (len
 // Classes) and returns the most probable class. It does not allocate.
 func (c *Compiled) PredictProba(x, out []float64) int {

@@ -1,0 +1,76 @@
+package pipeline
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/drift"
+	"github.com/modelferry/modelferry/pkg/logreg"
+)
+
+// TestBaselineCountsEveryRow checks the baseline against a plain count of
+// every row: each feature's bins over the edges it recorded, the labels,
+// and the classes PredictProba picks.
+func TestBaselineCountsEveryRow(t *testing.T) {
+	for _, tc := range []struct{ rows, features, classes int }{
+		{1, 2, 2}, {7, 3, 2}, {1000, 4, 3}, {45_001, 5, 4},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d", tc.rows, tc.features, tc.classes), func(t *testing.T) {
+			d, c := randomTraining(tc.rows, tc.features, tc.classes)
+			b := baseline(d, tc.classes, c)
+			if b.Rows != uint64(tc.rows) || len(b.Features) != tc.features {
+				t.Fatalf("rows %d, features %d", b.Rows, len(b.Features))
+			}
+			for j, fb := range b.Features {
+				if !slices.IsSorted(fb.Edges) || len(fb.Edges) > drift.DefaultBins-1 {
+					t.Errorf("feature %d: edges %v", j, fb.Edges)
+				}
+				column := make([]float64, tc.rows)
+				for i := range column {
+					column[i] = d.Row(i)[j]
+				}
+				if want := drift.Counts(fb.Edges, column); !slices.Equal(fb.Counts, want) {
+					t.Errorf("feature %d: counts %v, want %v", j, fb.Counts, want)
+				}
+			}
+			labels, predictions := make([]uint64, tc.classes), make([]uint64, tc.classes)
+			proba := make([]float64, tc.classes)
+			for i := range tc.rows {
+				labels[d.Y[i]]++
+				predictions[c.PredictProba(d.Row(i), proba)]++
+			}
+			if !slices.Equal(b.LabelCounts, labels) || !slices.Equal(b.PredictionCounts, predictions) {
+				t.Errorf("labels %v, predictions %v; want %v, %v", b.LabelCounts, b.PredictionCounts, labels, predictions)
+			}
+		})
+	}
+}
+
+// randomTraining is rows of normal features shifted by class, and a
+// random model over them.
+func randomTraining(rows, f, k int) (*dataset.Dataset, *logreg.Compiled) {
+	r := rand.New(rand.NewPCG(uint64(rows), uint64(f)))
+	d := &dataset.Dataset{X: make([]float64, rows*f), Y: make([]int, rows)}
+	for j := range f {
+		d.Features = append(d.Features, fmt.Sprint("f", j))
+	}
+	for i := range rows {
+		d.Y[i] = i % k
+		for j := range f {
+			d.X[i*f+j] = r.NormFloat64() + float64(d.Y[i]*j%3)
+		}
+	}
+	m := &logreg.Model{Features: f, Classes: k}
+	m.Coef, m.Intercept = make([]float64, m.WeightRows()*f), make([]float64, m.WeightRows())
+	for i := range m.Coef {
+		m.Coef[i] = r.NormFloat64()
+	}
+	c, err := m.Compile()
+	if err != nil {
+		panic(err)
+	}
+	return d, c
+}
