@@ -115,28 +115,52 @@ func referenceSplit(d *Dataset, testFraction float64, seed uint64) (train, test 
 	if testFraction == 0 {
 		return d, nil, nil
 	}
-	byClass := make([][]int, len(d.Classes))
-	for i, y := range d.Y {
-		byClass[y] = append(byClass[y], i)
+	seen := make([]int, len(d.Classes))
+	for _, y := range d.Y {
+		seen[y]++
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c666572))
-	var trainIdx, testIdx []int
-	for k, rows := range byClass {
-		if len(rows) < 2 {
+	picks := make([]int, len(d.Classes))
+	for k, n := range seen {
+		if n < 2 {
 			return nil, nil, fmt.Errorf("%w: class %q has %d row(s); a train/test split needs at least 2 per class (or test_fraction 0)",
-				ErrInvalid, d.Classes[k], len(rows))
+				ErrInvalid, d.Classes[k], n)
 		}
-		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-		n := int(math.Round(testFraction * float64(len(rows))))
-		n = min(max(n, 1), len(rows)-1)
-		testIdx = append(testIdx, rows[:n]...)
-		trainIdx = append(trainIdx, rows[n:]...)
+		picks[k] = min(max(int(math.Round(testFraction*float64(n))), 1), n-1)
 	}
-	slices.Sort(trainIdx)
-	slices.Sort(testIdx)
-	d.referenceReorder(append(trainIdx, testIdx...))
+	// Algorithm S: row i of class y is picked with probability
+	// picks left / rows of y left.
+	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c666572))
+	isTest := make([]bool, d.Rows())
+	tests := 0
+	for i, y := range d.Y {
+		if rng.IntN(seen[y]) < picks[y] {
+			isTest[i] = true
+			picks[y]--
+			tests++
+		}
+		seen[y]--
+	}
+	// Test rows before the cut and training rows after it trade places,
+	// the k-th with the k-th.
+	cut := d.Rows() - tests
+	var frontTests, backTrains []int
+	for i, t := range isTest {
+		if t && i < cut {
+			frontTests = append(frontTests, i)
+		}
+		if !t && i >= cut {
+			backTrains = append(backTrains, i)
+		}
+	}
+	order := make([]int, d.Rows())
+	for i := range order {
+		order[i] = i
+	}
+	for k := range frontTests {
+		order[frontTests[k]], order[backTrains[k]] = backTrains[k], frontTests[k]
+	}
+	d.referenceReorder(order)
 	nf := len(d.Features)
-	cut := len(trainIdx)
 	train = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[: cut*nf : cut*nf], Y: d.Y[:cut:cut]}
 	test = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[cut*nf:], Y: d.Y[cut:]}
 	return train, test, nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
 // Split divides d into a stratified train and test part: every class keeps
@@ -19,85 +18,63 @@ func Split(d *Dataset, testFraction float64, seed uint64) (train, test *Dataset,
 	if testFraction == 0 {
 		return d, nil, nil
 	}
-	// Rows grouped by class, in row order within a class: int32 and one
-	// buffer, to keep the split's memory small next to the matrix's.
-	n := len(d.Y)
-	start := make([]int, len(d.Classes)+1)
+	rows := make([]int, len(d.Classes)) // per class
 	for _, y := range d.Y {
-		start[y+1]++
+		rows[y]++
 	}
-	for k := range d.Classes {
-		start[k+1] += start[k]
-	}
-	idx := make([]int32, n)
-	next := slices.Clone(start[:len(d.Classes)])
-	for i, y := range d.Y {
-		idx[next[y]] = int32(i)
-		next[y]++
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c666572))
-	isTest := newBitset(n)
-	for k := range d.Classes {
-		rows := idx[start[k]:start[k+1]]
-		if len(rows) < 2 {
+	want := make([]int, len(d.Classes)) // test rows still to pick, per class
+	tests := 0
+	for k, n := range rows {
+		if n < 2 {
 			return nil, nil, fmt.Errorf("%w: class %q has %d row(s); a train/test split needs at least 2 per class (or test_fraction 0)",
-				ErrInvalid, d.Classes[k], len(rows))
+				ErrInvalid, d.Classes[k], n)
 		}
-		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-		m := int(math.Round(testFraction * float64(len(rows))))
-		m = min(max(m, 1), len(rows)-1)
-		for _, r := range rows[:m] {
-			isTest.set(int(r))
-		}
+		m := int(math.Round(testFraction * float64(n)))
+		want[k] = min(max(m, 1), n-1)
+		tests += want[k]
 	}
-	// Train rows in row order, then test rows in row order.
-	order := idx
-	cut := 0
-	for i := range n {
-		if !isTest.get(i) {
-			order[cut] = int32(i)
-			cut++
+	// Selection sampling (Knuth's algorithm S) within each class, in one
+	// pass: a row is picked with probability (still wanted) / (still to
+	// see), which picks exactly want[k] rows, every subset alike. Only a
+	// bit per row is kept beside the matrix.
+	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c666572))
+	isTest := newBitset(len(d.Y))
+	for i, y := range d.Y {
+		if rng.IntN(rows[y]) < want[y] {
+			isTest.set(i)
+			want[y]--
 		}
+		rows[y]--
 	}
-	t := cut
-	for i := range n {
-		if isTest.get(i) {
-			order[t] = int32(i)
-			t++
-		}
-	}
-	clear(isTest)
-	d.reorder(order, isTest)
+	cut := len(d.Y) - tests
+	d.partition(isTest, cut)
 	nf := len(d.Features)
 	train = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[: cut*nf : cut*nf], Y: d.Y[:cut:cut]}
 	test = &Dataset{Features: d.Features, Label: d.Label, Classes: d.Classes, X: d.X[cut*nf:], Y: d.Y[cut:]}
 	return train, test, nil
 }
 
-// reorder permutes rows in place so that new row p is old row order[p],
-// following the permutation's cycles with one spare row. done is all clear.
-func (d *Dataset) reorder(order []int32, done bitset) {
-	nf := len(d.Features)
-	tmp := make([]float64, nf)
-	for start := range order {
-		if done.get(start) || int(order[start]) == start {
+// partition moves the rows in isTest behind the first cut rows: each test
+// row before the cut trades places with the next training row after it.
+// Both scans go in row order, and only the rows on the wrong side move
+// (a fifth of the rows for a 0.2 split, against nearly all for a stable
+// partition, which follows the permutation's cycles in random order).
+func (d *Dataset) partition(isTest bitset, cut int) {
+	tmp := make([]float64, len(d.Features))
+	j := cut
+	for i := range cut {
+		if !isTest.get(i) {
 			continue
 		}
-		copy(tmp, d.Row(start))
-		ty := d.Y[start]
-		p := start
-		for {
-			src := int(order[p])
-			done.set(p)
-			if src == start {
-				copy(d.Row(p), tmp)
-				d.Y[p] = ty
-				break
-			}
-			copy(d.Row(p), d.Row(src))
-			d.Y[p] = d.Y[src]
-			p = src
+		for isTest.get(j) {
+			j++
 		}
+		a, b := d.Row(i), d.Row(j)
+		copy(tmp, a)
+		copy(a, b)
+		copy(b, tmp)
+		d.Y[i], d.Y[j] = d.Y[j], d.Y[i]
+		j++
 	}
 }
 
