@@ -122,18 +122,22 @@ func classLimit(err error) error {
 // its gradient would not be finite, and the fit could only fail. It names
 // the first such column and what to do.
 func checkScale(x []float64, rows int, features []string, standardize bool) error {
+	// One pass in row order, every column's sums side by side: the matrix
+	// is read once, sequentially.
 	f := len(features)
-	for j := range f {
-		var abs, sq, peak float64
-		for i := range rows {
-			v := x[i*f+j]
-			abs += math.Abs(v)
-			sq += v * v
-			peak = max(peak, math.Abs(v))
+	abs, sq, peak := make([]float64, f), make([]float64, f), make([]float64, f)
+	for i := range rows {
+		for j, v := range x[i*f : i*f+f] {
+			a := math.Abs(v)
+			abs[j] += a
+			sq[j] += v * v
+			peak[j] = max(peak[j], a)
 		}
-		if math.IsInf(abs, 0) || (standardize && math.IsInf(sq, 0)) {
+	}
+	for j := range f {
+		if math.IsInf(abs[j], 0) || (standardize && math.IsInf(sq[j], 0)) {
 			return fmt.Errorf("%w: column %s has values up to %g: their sums overflow, so the fit cannot be computed; rescale the column (divide it by a power of ten)%s",
-				dataset.ErrInvalid, httpserver.Quote(features[j]), peak, standardizeHint(standardize))
+				dataset.ErrInvalid, httpserver.Quote(features[j]), peak[j], standardizeHint(standardize))
 		}
 	}
 	return nil
