@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack"
 	"github.com/modelferry/modelferry/devstack/testkit/wrk"
+	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
 // bench starts a fresh stack, trains, and loads it: the figures of the
@@ -133,7 +134,18 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := compare(ctx, stdout, trainer, stack.Trainer.PID(), tmp, path, size, *bigRows, *rounds); err != nil {
+		forget := func(ctx context.Context, uri string) error {
+			bucket, key, ok := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+			if !ok {
+				return fmt.Errorf("not an s3:// URI")
+			}
+			b, err := modelstore.NewS3(modelstore.S3Options{Endpoint: addrs[0], AccessKey: "bench", SecretKey: "bench-secret", Bucket: bucket})
+			if err != nil {
+				return err
+			}
+			return b.Delete(ctx, key)
+		}
+		if err := compare(ctx, stdout, trainer, stack.Trainer.PID(), tmp, path, size, *bigRows, *rounds, forget); err != nil {
 			return err
 		}
 	}

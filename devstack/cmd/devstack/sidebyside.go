@@ -134,7 +134,12 @@ type sideBySide struct {
 // compare times, repeat times over, our parse and fit against pandas and
 // scikit-learn on the same CSV, and `POST /train?wait=true` with it against
 // the Python way, and prints each round and the median ratios.
-func compare(ctx context.Context, w io.Writer, trainer string, trainerPID int, dir, csv string, size int64, rows, repeat int) error {
+//
+// Datasets are stored under their sha256, and one already stored is not
+// sent again: forget removes the stored copy after each round, so that
+// every round pays for storing it, as a new dataset would.
+func compare(ctx context.Context, w io.Writer, trainer string, trainerPID int, dir, csv string, size int64, rows, repeat int,
+	forget func(ctx context.Context, uri string) error) error {
 	python := findPython()
 	if python == "" {
 		fmt.Fprintln(w, "scikit-learn side by side skipped: no python3 with scikit-learn and pandas (apt-get install python3-sklearn python3-pandas)")
@@ -154,8 +159,12 @@ func compare(ctx context.Context, w io.Writer, trainer string, trainerPID int, d
 				return err
 			}
 		}
-		if r.e2e, r.timings, r.runIters, r.rssBefore, r.peakRSS, err = uploadRun(trainer, trainerPID, csv); err != nil {
+		var uri string
+		if r.e2e, r.timings, r.runIters, r.rssBefore, r.peakRSS, uri, err = uploadRun(trainer, trainerPID, csv); err != nil {
 			return err
+		}
+		if err := forget(ctx, uri); err != nil {
+			return fmt.Errorf("remove the stored dataset %s: %w", uri, err)
 		}
 		rounds = append(rounds, r)
 	}
@@ -205,27 +214,29 @@ func compare(ctx context.Context, w io.Writer, trainer string, trainerPID int, d
 
 // uploadRun posts csv to the trainer and waits for the run. It returns the
 // trainer's RSS before and its peak during the run (reset before, so that
-// it is this run's).
-func uploadRun(trainer string, pid int, csv string) (time.Duration, map[string]float64, int, int64, int64, error) {
+// it is this run's), and where the run stored the dataset.
+func uploadRun(trainer string, pid int, csv string) (wall time.Duration, timings map[string]float64, iterations int, rssBefore, peak int64, uri string, err error) {
 	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-	before := procStatus(pid, "VmRSS:")
+	rssBefore = procStatus(pid, "VmRSS:")
 	f, err := os.Open(csv)
 	if err != nil {
-		return 0, nil, 0, 0, 0, err
+		return
 	}
 	defer f.Close()
 	start := time.Now()
 	body, err := post(trainer+"/train?wait=true&model=big", "text/csv", f)
 	if err != nil {
-		return 0, nil, 0, 0, 0, err
+		return
 	}
-	wall := time.Since(start)
+	wall = time.Since(start)
 	var run struct {
 		Iterations int
 		Timings    map[string]float64
+		Dataset    struct{ URI string }
 	}
-	if err := json.Unmarshal(body, &run); err != nil {
-		return 0, nil, 0, 0, 0, fmt.Errorf("read run: %w", err)
+	if err = json.Unmarshal(body, &run); err != nil {
+		err = fmt.Errorf("read run: %w", err)
+		return
 	}
-	return wall, run.Timings, run.Iterations, before, peakRSS(pid), nil
+	return wall, run.Timings, run.Iterations, rssBefore, peakRSS(pid), run.Dataset.URI, nil
 }
