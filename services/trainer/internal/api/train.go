@@ -91,7 +91,7 @@ func (a *API) train(c *gin.Context) {
 		a.log.Debug("lifting the read deadline", "err", err)
 	}
 
-	params, label, src, err := a.readTrainBody(c, model, q)
+	params, label, src, receive, err := a.readTrainBody(c, model, q)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -108,6 +108,14 @@ func (a *API) train(c *gin.Context) {
 	if err != nil {
 		a.fail(c, queueError(err))
 		return
+	}
+	if receive != nil {
+		// The run may be reading the upload already; if it breaks off,
+		// the run fails with the same error.
+		if err := receive(); err != nil {
+			a.fail(c, err)
+			return
+		}
 	}
 	run := job.Snapshot()
 	c.Header("Location", "/runs/"+run.ID)
@@ -159,8 +167,10 @@ func runStatus(r registry.Run) int {
 	return http.StatusInternalServerError
 }
 
-// readTrainBody reads the body in whichever of its four forms it comes.
-func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registry.Params, string, pipeline.Source, error) {
+// readTrainBody reads the body in whichever of its four forms it comes. A
+// CSV body of known length is not read yet: receive, when not nil, writes
+// it into the source's upload, and is called once the run is queued.
+func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registry.Params, string, pipeline.Source, func() error, error) {
 	params := registry.DefaultParams()
 	r := c.Request
 	br := bufio.NewReader(r.Body)
@@ -176,65 +186,69 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registr
 	if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return params, "", pipeline.Source{}, unsupported(ct)
+			return params, "", pipeline.Source{}, nil, unsupported(ct)
 		}
 	}
 
 	switch {
 	case mt == "application/json":
 		if hasParams(q) {
-			return params, "", pipeline.Source{}, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
+			return params, "", pipeline.Source{}, nil, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
 		}
 		var req trainRequest
 		if !empty {
 			dec := json.NewDecoder(http.MaxBytesReader(c.Writer, io.NopCloser(br), 1<<20))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
-				return params, "", pipeline.Source{}, httpserver.JSONError(err, "")
+				return params, "", pipeline.Source{}, nil, httpserver.JSONError(err, "")
 			}
 			if dec.More() {
-				return params, "", pipeline.Source{}, badRequest("body: more than one JSON value")
+				return params, "", pipeline.Source{}, nil, badRequest("body: more than one JSON value")
 			}
 		}
 		if len(req.Params) > 0 && string(req.Params) != "null" {
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return params, "", pipeline.Source{}, httpserver.JSONError(err, "params.")
+				return params, "", pipeline.Source{}, nil, httpserver.JSONError(err, "params.")
 			}
 		}
 		if req.Dataset != "" {
-			return params, req.Label, pipeline.Source{Ref: req.Dataset}, nil
+			return params, req.Label, pipeline.Source{Ref: req.Dataset}, nil, nil
 		}
 		src, err := a.defaultDataset(model)
-		return params, req.Label, src, err
+		return params, req.Label, src, nil, err
 
 	case empty && (mt == "" || mt == "application/x-www-form-urlencoded"):
 		// curl -X POST without a body; curl -d '' sends the form type.
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, err
+			return params, "", pipeline.Source{}, nil, err
 		}
 		src, err := a.defaultDataset(model)
-		return params, label, src, err
+		return params, label, src, nil, err
 
 	case mt == "text/csv" || mt == "application/csv":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, err
+			return params, "", pipeline.Source{}, nil, err
+		}
+		if r.ContentLength > 0 {
+			src, receive, err := a.streamUpload(c, br, r.ContentLength)
+			return params, label, src, receive, err
 		}
 		src, err := a.spool(c, br)
-		return params, label, src, err
+		return params, label, src, nil, err
 
 	case mt == "multipart/form-data":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, err
+			return params, "", pipeline.Source{}, nil, err
 		}
 		src, err := a.spoolMultipart(c)
-		return params, label, src, err
+		return params, label, src, nil, err
 	}
-	return params, "", pipeline.Source{}, unsupported(ct)
+	return params, "", pipeline.Source{}, nil, unsupported(ct)
 }
 
 func unsupported(ct string) error {
@@ -321,13 +335,37 @@ func (a *API) spool(c *gin.Context, r io.Reader) (pipeline.Source, error) {
 	}
 	if err != nil {
 		src.Release()
-		if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
-			return pipeline.Source{}, tooLarge
-		}
-		return pipeline.Source{}, &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
-			Message: "reading the upload failed", Cause: err}
+		return pipeline.Source{}, a.uploadError(err)
 	}
 	return src, nil
+}
+
+// streamUpload prepares a CSV body of known length to be read while its
+// run loads it: receive writes it to a temporary file.
+func (a *API) streamUpload(c *gin.Context, r io.Reader, size int64) (pipeline.Source, func() error, error) {
+	if size > a.cfg.MaxUploadBytes {
+		return pipeline.Source{}, nil, a.uploadTooLarge(&http.MaxBytesError{Limit: a.cfg.MaxUploadBytes})
+	}
+	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
+	if err != nil {
+		return pipeline.Source{}, nil, fmt.Errorf("create upload file: %w", err)
+	}
+	up := pipeline.NewUpload(size)
+	src := pipeline.Source{Path: f.Name(), Temporary: true, Upload: up}
+	receive := func() error {
+		limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
+		return up.Fill(f, limited, a.uploadError)
+	}
+	return src, receive, nil
+}
+
+// uploadError is what a client is told of an upload that broke off.
+func (a *API) uploadError(err error) error {
+	if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
+		return tooLarge
+	}
+	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
+		Message: "reading the upload failed", Cause: err}
 }
 
 // uploadTooLarge is the 413 for a body cut off at the upload limit, or

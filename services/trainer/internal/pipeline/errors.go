@@ -24,7 +24,7 @@ func (e stageError) Unwrap() error { return e.err }
 // problems verbatim, infrastructure problems without internals.
 func RunError(err error) *registry.RunError {
 	switch {
-	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData), errors.Is(err, ErrLimit):
+	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData), errors.Is(err, ErrLimit), errors.Is(err, ErrUpload):
 		return &registry.RunError{Code: registry.CodeInvalid, Message: userMessage(err)}
 	case errors.Is(err, context.Canceled):
 		return &registry.RunError{Code: registry.CodeUnavailable, Message: "the trainer shut down before the run finished"}

@@ -25,8 +25,9 @@ type Datasets interface {
 	DatasetURI(key string) string
 }
 
-// Source is where a run's CSV comes from: a local file (an upload spooled
-// to disk, or the model's default dataset) or an object in the bucket.
+// Source is where a run's CSV comes from: a local file (an upload written
+// to disk, perhaps still arriving, or the model's default dataset) or an
+// object in the bucket.
 type Source struct {
 	// Path is a local file; empty for an S3 source.
 	Path string
@@ -34,6 +35,9 @@ type Source struct {
 	Ref string
 	// Temporary files are removed when the run ends.
 	Temporary bool
+	// Upload, when set, is still writing Path: the run reads it as it
+	// arrives.
+	Upload *Upload
 }
 
 // Release removes a temporary file.
@@ -54,7 +58,14 @@ var (
 func load(ctx context.Context, store Datasets, src Source, label string, lim Limits, report func(read, total int64)) (*dataset.Dataset, registry.DatasetInfo, error) {
 	var r io.ReadCloser
 	var size int64
-	if src.Path != "" {
+	switch {
+	case src.Upload != nil:
+		var err error
+		if r, err = src.Upload.open(ctx, src.Path); err != nil {
+			return nil, registry.DatasetInfo{}, fmt.Errorf("open upload: %w", err)
+		}
+		size = src.Upload.Size
+	case src.Path != "":
 		f, err := os.Open(src.Path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Path)
@@ -68,7 +79,7 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 			return nil, registry.DatasetInfo{}, fmt.Errorf("stat dataset: %w", err)
 		}
 		r, size = f, st.Size()
-	} else {
+	default:
 		var err error
 		r, size, err = store.OpenDataset(ctx, src.Ref)
 		if errors.Is(err, modelstore.ErrNotFound) {
