@@ -140,3 +140,31 @@ func TestUploadOverLimitQueuesNothing(t *testing.T) {
 		t.Errorf("runs after a refused upload: %s", resp.body)
 	}
 }
+
+// The dataset goes to the bucket while the fit runs, and the version is
+// published only once it is there.
+func TestDatasetIsStoredWhileTheFitRuns(t *testing.T) {
+	e := newEnv(t)
+	release := e.block(".csv") // datasets/<sha256>.csv
+	resp := e.do("POST", "/train", "text/csv", bytes.NewReader(iris(t)))
+	if resp.code != http.StatusAccepted {
+		t.Fatalf("%d %s", resp.code, resp.body)
+	}
+	id := resp.run(t).ID
+	run := waitRun(t, e, id, func(r registry.Run) bool {
+		return r.Progress != nil && r.Progress.Stage == registry.StagePublishing
+	})
+	if run.Iterations == 0 || run.Metrics == nil || run.Version != "" || run.Dataset.URI != "" {
+		t.Errorf("dataset held: %d iterations, metrics %v, version %q, dataset %q",
+			run.Iterations, run.Metrics, run.Version, run.Dataset.URI)
+	}
+	release()
+	done := waitRun(t, e, id, func(r registry.Run) bool { return r.Status.Terminal() })
+	if done.Status != registry.StatusSucceeded || done.Dataset.URI != "s3://modelferry/datasets/"+done.Dataset.SHA256+".csv" {
+		t.Errorf("run %s, dataset %+v", done.Status, done.Dataset)
+	}
+	v := e.do("GET", "/models/iris/versions/"+done.Version, "", nil)
+	if v.code != http.StatusOK || !strings.Contains(string(v.body), done.Dataset.URI) {
+		t.Errorf("version %d %s", v.code, v.body)
+	}
+}

@@ -63,10 +63,26 @@ func Run(ctx context.Context, in Input) error {
 	if err != nil {
 		return stageError{"split", err}
 	}
-	// Stored only once it is known to be trainable.
-	if info.URI, err = persist(ctx, in.Datasets, in.Source, info); err != nil {
-		return stageError{"load", err}
+	// Stored once it is known to be trainable, while the fit runs: the
+	// upload to S3 is the network's and the server's work, which a remote
+	// bucket does without our cores. The run waits for it before it
+	// publishes, and never returns before it ends.
+	stored := make(chan persisted, 1)
+	go func(info registry.DatasetInfo) {
+		uri, err := persist(ctx, in.Datasets, in.Source, info)
+		stored <- persisted{uri, err}
+	}(info)
+	waited := false
+	waitStored := func() (string, error) {
+		waited = true
+		r := <-stored
+		return r.uri, r.err
 	}
+	defer func() {
+		if !waited {
+			_, _ = waitStored()
+		}
+	}()
 	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
 		return stageError{"fit", err}
 	}
@@ -123,8 +139,17 @@ func Run(ctx context.Context, in Input) error {
 
 	t3 := in.Now()
 	in.enter(registry.StagePublishing)
+	driftBaseline := baseline(train, len(d.Classes), compiled)
+	uri, err := waitStored()
+	if err != nil {
+		return stageError{"load", err}
+	}
+	in.Update(func(r *registry.Run) {
+		r.Dataset.URI = uri
+		run = r.Clone()
+	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
-	model.Baseline = baseline(train, len(d.Classes), compiled)
+	model.Baseline = driftBaseline
 	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
@@ -189,4 +214,10 @@ func buildArtifact(run registry.Run, d *dataset.Dataset, fitted *logreg.Model, f
 		TrainerVersion: trainerVersion,
 		CreatedAt:      timestamppb.New(now),
 	}
+}
+
+// persisted is the outcome of storing a run's dataset.
+type persisted struct {
+	uri string
+	err error
 }

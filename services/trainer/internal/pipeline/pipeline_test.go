@@ -167,3 +167,22 @@ func TestAliasFailureAfterPublishLeavesASuccessfulRun(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// The dataset is stored while the fit runs: when storing it fails, the
+// run fails before it publishes anything.
+func TestDatasetStoreFailurePublishesNothing(t *testing.T) {
+	f := newFixture()
+	f.mem.SetHook(func(op, key string) error {
+		if op == "put" && strings.HasPrefix(key, "datasets/") {
+			return errors.New("dial tcp 10.0.0.9:9000: connection refused")
+		}
+		return nil
+	})
+	run, err := f.train(t, registry.DefaultParams(), Source{Path: repo.Iris(t)})
+	if got := RunError(err); got.Code != registry.CodeUnavailable || run.Iterations == 0 {
+		t.Errorf("error %+v (%v) after %d iterations", got, err, run.Iterations)
+	}
+	if versions, err := f.store.ListVersions(context.Background(), "iris"); err != nil || len(versions) != 0 || run.Version != "" {
+		t.Errorf("published %v (%v), run version %q", versions, err, run.Version)
+	}
+}
