@@ -14,7 +14,7 @@ import (
 // parseChunk parses c's records into the matrix rows from c.rowStart on.
 // It stops at the first error, which it leaves in c.err.
 func (p *parser) parseChunk(c *chunk) {
-	w := chunkWriter{p: p, c: c, classes: map[string]int{}}
+	w := chunkWriter{p: p, c: c, classes: map[string]int32{}}
 	if c.quoted {
 		w.parseCSV()
 	} else {
@@ -26,7 +26,7 @@ func (p *parser) parseChunk(c *chunk) {
 type chunkWriter struct {
 	p       *parser
 	c       *chunk
-	classes map[string]int // label → index into c.labels
+	classes map[string]int32 // label → index into c.labels
 }
 
 // parsePlain splits records at newlines and fields at commas: without a
@@ -193,7 +193,7 @@ func (w *chunkWriter) newLabel(f string, line int) bool {
 		w.fail(errTooManyLabels)
 		return false
 	}
-	id := len(w.c.labels)
+	id := int32(len(w.c.labels))
 	f = strings.Clone(f)
 	w.classes[f] = id
 	w.c.labels = append(w.c.labels, firstSeen{name: f, line: line})

@@ -28,7 +28,7 @@ type Dataset struct {
 	Label    string
 	Classes  []string
 	X        []float64
-	Y        []int
+	Y        []int32
 }
 
 // Rows is the number of data rows.

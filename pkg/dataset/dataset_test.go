@@ -45,7 +45,7 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(d.Features, []string{"b", "a"}) || !slices.Equal(d.X, []float64{1, 2, 3, 4, 5, 6}) || !slices.Equal(d.Y, []int{0, 1, 0}) {
+	if !slices.Equal(d.Features, []string{"b", "a"}) || !slices.Equal(d.X, []float64{1, 2, 3, 4, 5, 6}) || !slices.Equal(d.Y, []int32{0, 1, 0}) {
 		t.Errorf("got features %v X %v Y %v", d.Features, d.X, d.Y)
 	}
 }
@@ -58,7 +58,7 @@ func TestClassesSortAsStrings(t *testing.T) {
 	if want := []string{"10", "2", "9"}; !slices.Equal(d.Classes, want) {
 		t.Errorf("classes %v, want %v", d.Classes, want)
 	}
-	if want := []int{1, 0, 2}; !slices.Equal(d.Y, want) {
+	if want := []int32{1, 0, 2}; !slices.Equal(d.Y, want) {
 		t.Errorf("Y %v, want %v", d.Y, want)
 	}
 }
@@ -123,7 +123,7 @@ func makeDataset(perClass ...int) *Dataset {
 		for i := 0; i < n; i++ {
 			row := len(d.Y)
 			d.X = append(d.X, float64(row), float64(-row))
-			d.Y = append(d.Y, k)
+			d.Y = append(d.Y, int32(k))
 		}
 	}
 	return d
@@ -164,7 +164,7 @@ func TestSplitIsStratifiedAndSeeded(t *testing.T) {
 			} else if orig >= 50 {
 				want = 1
 			}
-			if ds.Y[i] != want {
+			if int(ds.Y[i]) != want {
 				t.Fatalf("row %v has class %d, want %d", r, ds.Y[i], want)
 			}
 			seen[r[0]] = true
@@ -355,9 +355,9 @@ func TestSplitMatchesReference(t *testing.T) {
 func TestSplitMemory(t *testing.T) {
 	const rows, features = 200_000, 20
 	d := &Dataset{Features: make([]string, features), Classes: []string{"a", "b", "c"},
-		X: make([]float64, rows*features), Y: make([]int, rows)}
+		X: make([]float64, rows*features), Y: make([]int32, rows)}
 	for i := range d.Y {
-		d.Y[i] = i % 3
+		d.Y[i] = int32(i % 3)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -79,7 +79,7 @@ type parser struct {
 	label  int
 	nf     int
 	x      []float64 // full capacity
-	y      []int
+	y      []int32
 	failed atomic.Bool
 }
 
@@ -247,7 +247,7 @@ func (p *parser) reserve(chunkBytes, chunkRows int) {
 		rows = maxReserve / p.nf
 	}
 	p.x = make([]float64, rows*p.nf)
-	p.y = make([]int, rows)
+	p.y = make([]int32, rows)
 }
 
 // grow makes room for at least rows rows, given that rows fill read bytes
@@ -259,7 +259,7 @@ func (p *parser) grow(rows int, read int64) {
 	}
 	x := make([]float64, max(rows, next)*p.nf)
 	copy(x, p.x)
-	y := make([]int, max(rows, next))
+	y := make([]int32, max(rows, next))
 	copy(y, p.y)
 	p.x, p.y = x, y
 }
@@ -272,7 +272,7 @@ func (p *parser) join(chunks []*chunk) (*Dataset, error) {
 	rows := 0
 	nf := p.nf
 	label := p.header[p.label]
-	var ids []int
+	var ids []int32
 	for _, c := range chunks {
 		ids = ids[:0]
 		for _, l := range c.labels {
@@ -286,7 +286,7 @@ func (p *parser) join(chunks []*chunk) (*Dataset, error) {
 				classIDs[l.name] = id
 				names = append(names, l.name)
 			}
-			ids = append(ids, id)
+			ids = append(ids, int32(id))
 		}
 		if c.err != nil {
 			return nil, c.err
@@ -317,12 +317,13 @@ func (p *parser) join(chunks []*chunk) (*Dataset, error) {
 
 // sortClasses returns the class names sorted as strings and renumbers y,
 // which holds indexes into names, to match.
-func sortClasses(names []string, y []int) []string {
+func sortClasses(names []string, y []int32) []string {
 	sorted := slices.Clone(names)
 	slices.Sort(sorted)
-	remap := make([]int, len(names))
+	remap := make([]int32, len(names))
 	for i, n := range names {
-		remap[i], _ = slices.BinarySearch(sorted, n)
+		k, _ := slices.BinarySearch(sorted, n)
+		remap[i] = int32(k)
 	}
 	for i, v := range y {
 		y[i] = remap[v]

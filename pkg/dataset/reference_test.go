@@ -94,7 +94,7 @@ func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
 			classIDs[strings.Clone(lv)] = id
 			names = append(names, strings.Clone(lv))
 		}
-		d.Y = append(d.Y, id)
+		d.Y = append(d.Y, int32(id))
 	}
 	if len(d.Y) == 0 {
 		return nil, &ParseError{Msg: "no data rows after the header"}

@@ -43,7 +43,7 @@ const logLossEps = 1e-15
 // Evaluate scores c on rows × Features() values of x (row-major) with true
 // classes y. Precision and F1 of a class never predicted are 0, as
 // scikit-learn reports them (zero_division).
-func Evaluate(c Classifier, x []float64, y []int, classNames []string) (Report, error) {
+func Evaluate(c Classifier, x []float64, y []int32, classNames []string) (Report, error) {
 	k, f := c.Classes(), c.Features()
 	if len(classNames) != k {
 		return Report{}, fmt.Errorf("%d class names for %d classes", len(classNames), k)
@@ -61,7 +61,8 @@ func Evaluate(c Classifier, x []float64, y []int, classNames []string) (Report, 
 	p := make([]float64, k)
 	correct := 0
 	loss := 0.0
-	for i, yi := range y {
+	for i, label := range y {
+		yi := int(label)
 		if yi < 0 || yi >= k {
 			return Report{}, fmt.Errorf("row %d: class %d out of range", i, yi)
 		}

@@ -34,7 +34,7 @@ func TestEvaluateMatchesScikitLearn(t *testing.T) {
 		{0.5, 0.1, 0.4},
 		{0.1, 0.1, 0.8},
 	}
-	y := []int{0, 0, 1, 1, 2, 2}
+	y := []int32{0, 0, 1, 1, 2, 2}
 	x := []float64{0, 1, 2, 3, 4, 5}
 	r, err := Evaluate(probs, x, y, []string{"a", "b", "c"})
 	if err != nil {
@@ -70,7 +70,7 @@ func TestEvaluateMatchesScikitLearn(t *testing.T) {
 
 func TestEvaluateNeverPredictedClassScoresZero(t *testing.T) {
 	probs := table{{0.9, 0.1}, {0.8, 0.2}}
-	r, err := Evaluate(probs, []float64{0, 1}, []int{0, 1}, []string{"a", "b"})
+	r, err := Evaluate(probs, []float64{0, 1}, []int32{0, 1}, []string{"a", "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestEvaluateNeverPredictedClassScoresZero(t *testing.T) {
 
 func TestEvaluateClipsZeroProbability(t *testing.T) {
 	probs := table{{1, 0}}
-	r, err := Evaluate(probs, []float64{0}, []int{1}, []string{"a", "b"})
+	r, err := Evaluate(probs, []float64{0}, []int32{1}, []string{"a", "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,13 +95,13 @@ func TestEvaluateRejectsMismatches(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		x     []float64
-		y     []int
+		y     []int32
 		names []string
 	}{
-		{"names", []float64{0}, []int{0}, []string{"a"}},
+		{"names", []float64{0}, []int32{0}, []string{"a"}},
 		{"no rows", nil, nil, []string{"a", "b"}},
-		{"short x", []float64{}, []int{0}, []string{"a", "b"}},
-		{"label range", []float64{0}, []int{7}, []string{"a", "b"}},
+		{"short x", []float64{}, []int32{0}, []string{"a", "b"}},
+		{"label range", []float64{0}, []int32{7}, []string{"a", "b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Evaluate(probs, tc.x, tc.y, tc.names); err == nil {
@@ -117,10 +117,10 @@ func TestEvaluateAllocatesPerClassNotPerRow(t *testing.T) {
 	probs := table{{0.7, 0.2, 0.1}, {0.3, 0.6, 0.1}, {0.1, 0.1, 0.8}}
 	allocs := func(rows int) float64 {
 		x := make([]float64, rows)
-		y := make([]int, rows)
+		y := make([]int32, rows)
 		for i := range x {
 			x[i] = float64(i % 3)
-			y[i] = i % 3
+			y[i] = int32(i % 3)
 		}
 		return testing.AllocsPerRun(5, func() {
 			if _, err := Evaluate(probs, x, y, []string{"a", "b", "c"}); err != nil {

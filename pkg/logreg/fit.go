@@ -32,7 +32,7 @@ const (
 // Data is a dense training set.
 type Data struct {
 	X        []float64 // Rows × Features, row-major
-	Y        []int     // class index per row, in [0, Classes)
+	Y        []int32   // class index per row, in [0, Classes)
 	Rows     int
 	Features int
 	Classes  int
@@ -159,7 +159,7 @@ func (d Data) validate() error {
 		return fmt.Errorf("%w: Y has %d labels, want %d", ErrInvalidData, len(d.Y), d.Rows)
 	}
 	for i, y := range d.Y {
-		if y < 0 || y >= d.Classes {
+		if y < 0 || int(y) >= d.Classes {
 			return fmt.Errorf("%w: row %d: class %d out of range [0, %d)", ErrInvalidData, i, y, d.Classes)
 		}
 	}

@@ -19,10 +19,10 @@ func synthetic(rows, features, classes, constant int, seed uint64) Data {
 	for i := range centers {
 		centers[i] = r.NormFloat64()
 	}
-	d := Data{X: make([]float64, rows*features), Y: make([]int, rows), Rows: rows, Features: features, Classes: classes}
+	d := Data{X: make([]float64, rows*features), Y: make([]int32, rows), Rows: rows, Features: features, Classes: classes}
 	for i := 0; i < rows; i++ {
 		y := i % classes
-		d.Y[i] = y
+		d.Y[i] = int32(y)
 		for j := 0; j < features; j++ {
 			v := 3.0
 			if j < features-constant {
@@ -267,7 +267,7 @@ func TestFitMaxIterStopsUnconverged(t *testing.T) {
 }
 
 func TestFitOneFeature(t *testing.T) {
-	d := Data{X: []float64{0, 1, 2, 3, 4, 5}, Y: []int{0, 0, 1, 0, 1, 1}, Rows: 6, Features: 1, Classes: 2}
+	d := Data{X: []float64{0, 1, 2, 3, 4, 5}, Y: []int32{0, 0, 1, 0, 1, 1}, Rows: 6, Features: 1, Classes: 2}
 	m, _, err := Fit(context.Background(), d, Options{Standardize: true})
 	if err != nil {
 		t.Fatal(err)
@@ -291,15 +291,15 @@ func TestFitRejectsBadInput(t *testing.T) {
 		msg         string
 	}{
 		{"no rows", Data{Features: 2, Classes: 2}, Options{}, true, "no rows"},
-		{"no features", Data{X: []float64{}, Y: []int{0}, Rows: 1, Classes: 2}, Options{}, true, "no features"},
-		{"one class", Data{X: []float64{1, 2}, Y: []int{0}, Rows: 1, Features: 2, Classes: 1}, Options{}, true, "need at least two classes, got 1"},
-		{"label out of range", Data{X: []float64{1, 2}, Y: []int{5}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "row 0: class 5 out of range [0, 2)"},
-		{"label one past the last class", Data{X: []float64{1, 2, 3, 4}, Y: []int{1, 2}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class 2 out of range [0, 2)"},
-		{"negative label", Data{X: []float64{1, 2, 3, 4}, Y: []int{0, -1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class -1 out of range"},
-		{"short X", Data{X: []float64{1}, Y: []int{0}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "X has 1 values, want 1×2"},
-		{"short Y", Data{X: []float64{1, 2, 3, 4}, Y: []int{0}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "Y has 1 labels, want 2"},
-		{"NaN feature", Data{X: []float64{1, 2, 3, math.NaN()}, Y: []int{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1, feature 1 is not finite"},
-		{"infinite feature", Data{X: []float64{1, math.Inf(-1), 3, 4}, Y: []int{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 0, feature 1 is not finite"},
+		{"no features", Data{X: []float64{}, Y: []int32{0}, Rows: 1, Classes: 2}, Options{}, true, "no features"},
+		{"one class", Data{X: []float64{1, 2}, Y: []int32{0}, Rows: 1, Features: 2, Classes: 1}, Options{}, true, "need at least two classes, got 1"},
+		{"label out of range", Data{X: []float64{1, 2}, Y: []int32{5}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "row 0: class 5 out of range [0, 2)"},
+		{"label one past the last class", Data{X: []float64{1, 2, 3, 4}, Y: []int32{1, 2}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class 2 out of range [0, 2)"},
+		{"negative label", Data{X: []float64{1, 2, 3, 4}, Y: []int32{0, -1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1: class -1 out of range"},
+		{"short X", Data{X: []float64{1}, Y: []int32{0}, Rows: 1, Features: 2, Classes: 2}, Options{}, true, "X has 1 values, want 1×2"},
+		{"short Y", Data{X: []float64{1, 2, 3, 4}, Y: []int32{0}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "Y has 1 labels, want 2"},
+		{"NaN feature", Data{X: []float64{1, 2, 3, math.NaN()}, Y: []int32{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 1, feature 1 is not finite"},
+		{"infinite feature", Data{X: []float64{1, math.Inf(-1), 3, 4}, Y: []int32{0, 1}, Rows: 2, Features: 2, Classes: 2}, Options{}, true, "row 0, feature 1 is not finite"},
 		{"negative C", good, Options{C: -1}, false, "c must be a positive finite number, got -1"},
 		{"NaN C", good, Options{C: math.NaN()}, false, "c must be a positive finite number, got NaN"},
 		{"infinite C", good, Options{C: math.Inf(1)}, false, "c must be a positive finite number, got +Inf"},
@@ -611,7 +611,7 @@ func TestPredictProbaTieGoesToTheFirstClass(t *testing.T) {
 
 func TestNonFiniteObjectiveIsInvalidData(t *testing.T) {
 	// Finite values whose gradient sums overflow.
-	d := Data{X: []float64{-1e308, 1e308, -1e308, 1e308}, Y: []int{0, 1, 0, 1}, Rows: 4, Features: 1, Classes: 2}
+	d := Data{X: []float64{-1e308, 1e308, -1e308, 1e308}, Y: []int32{0, 1, 0, 1}, Rows: 4, Features: 1, Classes: 2}
 	for _, standardize := range []bool{false, true} {
 		_, _, err := Fit(context.Background(), d, Options{Standardize: standardize})
 		if !errors.Is(err, ErrInvalidData) {

@@ -53,7 +53,7 @@ func TestFitMatchesScikitLearnOptimum(t *testing.T) {
 	d := loadIris(t)
 	g := loadGolden(t)
 	for i, y := range g.Meta.Y {
-		if d.Y[i] != y {
+		if int(d.Y[i]) != y {
 			t.Fatalf("row %d: label %d, golden %d", i, d.Y[i], y)
 		}
 	}
@@ -93,7 +93,7 @@ func TestFitMatchesScikitLearnOptimum(t *testing.T) {
 			correct := 0
 			worst := 0.0
 			for i := 0; i < d.Rows; i++ {
-				if c.PredictProba(d.X[i*4:i*4+4], p) == d.Y[i] {
+				if c.PredictProba(d.X[i*4:i*4+4], p) == int(d.Y[i]) {
 					correct++
 				}
 				for k := range p {

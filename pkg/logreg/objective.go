@@ -29,7 +29,7 @@ const foldLimit = 1e4
 // (foldLimit) and 0 elsewhere.
 type objective struct {
 	x        []float64 // rows × features, row-major
-	y        []int
+	y        []int32
 	rows     int
 	features int
 	classes  int

@@ -47,7 +47,7 @@ func Iris(t testing.TB) string {
 // ids in Classes' order.
 type IrisData struct {
 	X        []float64
-	Y        []int
+	Y        []int32
 	Rows     int
 	Features []string
 	Classes  []string
@@ -67,7 +67,7 @@ func LoadIris(t testing.TB) IrisData {
 		t.Fatal(err)
 	}
 	d := IrisData{Features: recs[0][:4], Classes: []string{"setosa", "versicolor", "virginica"}}
-	ids := map[string]int{"setosa": 0, "versicolor": 1, "virginica": 2}
+	ids := map[string]int32{"setosa": 0, "versicolor": 1, "virginica": 2}
 	for _, r := range recs[1:] {
 		for _, v := range r[:4] {
 			x, err := strconv.ParseFloat(v, 64)

@@ -53,14 +53,14 @@ func TestBaselineCountsEveryRow(t *testing.T) {
 // random model over them.
 func randomTraining(rows, f, k int) (*dataset.Dataset, *logreg.Compiled) {
 	r := rand.New(rand.NewPCG(uint64(rows), uint64(f)))
-	d := &dataset.Dataset{X: make([]float64, rows*f), Y: make([]int, rows)}
+	d := &dataset.Dataset{X: make([]float64, rows*f), Y: make([]int32, rows)}
 	for j := range f {
 		d.Features = append(d.Features, fmt.Sprint("f", j))
 	}
 	for i := range rows {
-		d.Y[i] = i % k
+		d.Y[i] = int32(i % k)
 		for j := range f {
-			d.X[i*f+j] = r.NormFloat64() + float64(d.Y[i]*j%3)
+			d.X[i*f+j] = r.NormFloat64() + float64(int(d.Y[i])*j%3)
 		}
 	}
 	m := &logreg.Model{Features: f, Classes: k}
