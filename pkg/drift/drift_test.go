@@ -3,6 +3,7 @@ package drift
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -64,6 +65,21 @@ func TestEdgesSample(t *testing.T) {
 		if n == 1 != (SortedEdges(sample, DefaultBins) == nil) {
 			t.Errorf("%d values: edges %v", n, SortedEdges(sample, DefaultBins))
 		}
+		// The copy is the sample, not the column.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		Edges(values, DefaultBins)
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > uint64(10*len(sample)+1024) {
+			t.Errorf("%d values: Edges allocated %d bytes for a sample of %d", n, got, len(sample))
+		}
+	}
+	// Two bins split at the median; fewer make none.
+	if e := SortedEdges([]float64{1, 2, 3, 4}, 2); !slices.Equal(e, []float64{3}) {
+		t.Errorf("two bins: edges %v", e)
+	}
+	if e := SortedEdges([]float64{1, 2, 3, 4}, 1); e != nil {
+		t.Errorf("one bin: edges %v", e)
 	}
 }
 

@@ -28,6 +28,9 @@ var targets = []target{
 	{"reloader", "./services/predictor/internal/reloader"},
 	{"serving", "./services/predictor/internal/serving"},
 	{"logreg", "./pkg/logreg"},
+	{"dataset", "./pkg/dataset"},
+	{"drift", "./pkg/drift"},
+	{"pipeline", "./services/trainer/internal/pipeline"},
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {

@@ -16,7 +16,7 @@ import (
 // and the classes PredictProba picks.
 func TestBaselineCountsEveryRow(t *testing.T) {
 	for _, tc := range []struct{ rows, features, classes int }{
-		{1, 2, 2}, {7, 3, 2}, {1000, 4, 3}, {45_001, 5, 4},
+		{1, 2, 2}, {7, 3, 2}, {1000, 4, 3}, {2*baselineSample - 1, 2, 3}, {45_001, 5, 4},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d", tc.rows, tc.features, tc.classes), func(t *testing.T) {
 			d, c := randomTraining(tc.rows, tc.features, tc.classes)
@@ -24,9 +24,17 @@ func TestBaselineCountsEveryRow(t *testing.T) {
 			if b.Rows != uint64(tc.rows) || len(b.Features) != tc.features {
 				t.Fatalf("rows %d, features %d", b.Rows, len(b.Features))
 			}
+			// The edges come from every step-th row, at most
+			// baselineSample of them.
+			step := (tc.rows + baselineSample - 1) / baselineSample
 			for j, fb := range b.Features {
-				if !slices.IsSorted(fb.Edges) || len(fb.Edges) > drift.DefaultBins-1 {
-					t.Errorf("feature %d: edges %v", j, fb.Edges)
+				var sample []float64
+				for i := 0; i < tc.rows; i += step {
+					sample = append(sample, d.Row(i)[j])
+				}
+				slices.Sort(sample)
+				if want := drift.SortedEdges(sample, drift.DefaultBins); !slices.Equal(fb.Edges, want) || len(sample) > baselineSample {
+					t.Errorf("feature %d: edges %v, want %v from %d rows", j, fb.Edges, want, len(sample))
 				}
 				column := make([]float64, tc.rows)
 				for i := range column {
