@@ -226,6 +226,10 @@ func (q *Queue) Submit(ctx context.Context, t *Ticket, run registry.Run, src pip
 		mq.running = true
 		q.wg.Add(1)
 		go q.drain(mq)
+	} else {
+		// The position counted before the record was saved is stale if
+		// the queue moved on meanwhile.
+		renumber(mq)
 	}
 	q.mu.Unlock()
 	return j, nil
