@@ -346,15 +346,21 @@ func (a *API) streamUpload(c *gin.Context, r io.Reader, size int64) (pipeline.So
 	if size > a.cfg.MaxUploadBytes {
 		return pipeline.Source{}, nil, a.uploadTooLarge(&http.MaxBytesError{Limit: a.cfg.MaxUploadBytes})
 	}
+	// Created now, for the run to open, and written by receive: no file
+	// stays open if the run is never queued.
 	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
 	if err != nil {
+		return pipeline.Source{}, nil, fmt.Errorf("create upload file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		_ = os.Remove(f.Name())
 		return pipeline.Source{}, nil, fmt.Errorf("create upload file: %w", err)
 	}
 	up := pipeline.NewUpload(size)
 	src := pipeline.Source{Path: f.Name(), Temporary: true, Upload: up}
 	receive := func() error {
 		limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
-		return up.Fill(f, limited, a.uploadError)
+		return up.Fill(src.Path, limited, a.uploadError)
 	}
 	return src, receive, nil
 }

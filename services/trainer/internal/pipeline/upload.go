@@ -35,14 +35,20 @@ func NewUpload(size int64) *Upload {
 // uploadBuffer bounds what Fill copies at a time.
 const uploadBuffer = 256 << 10
 
-// Fill copies r into f, making every write visible to the run's reader,
-// and closes f. explain turns a failed read of r into the error both the
-// caller and the run report; Fill returns it.
-func (u *Upload) Fill(f *os.File, r io.Reader, explain func(error) error) error {
+// Fill copies r into the file at path, which exists, making every write
+// visible to the run's reader. explain turns a failed read of r into the
+// error both the caller and the run report; Fill returns it.
+func (u *Upload) Fill(path string, r io.Reader, explain func(error) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		err = fmt.Errorf("open upload file: %w", err)
+		u.update(0, true, err)
+		return err
+	}
 	buf := make([]byte, uploadBuffer)
 	// The run sees the client's part as ErrUpload; a failed write is the
 	// trainer's own, an internal error.
-	var err, runErr error
+	var runErr error
 	for {
 		n, rerr := r.Read(buf)
 		if n > 0 {

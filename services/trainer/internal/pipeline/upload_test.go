@@ -17,14 +17,13 @@ import (
 func newUpload(t *testing.T, size int64) (*Upload, string, *io.PipeWriter, <-chan error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "upload.csv")
-	f, err := os.Create(path)
-	if err != nil {
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	u := NewUpload(size)
 	pr, pw := io.Pipe()
 	filled := make(chan error, 1)
-	go func() { filled <- u.Fill(f, pr, func(err error) error { return err }) }()
+	go func() { filled <- u.Fill(path, pr, func(err error) error { return err }) }()
 	return u, path, pw, filled
 }
 
