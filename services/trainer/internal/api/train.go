@@ -320,22 +320,19 @@ func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 	return pipeline.Source{Path: path}, nil
 }
 
-// spool streams an upload to a temporary file, so a large dataset is held
-// once (as the parsed matrix), never as a second copy in memory.
+// spool writes a whole upload to a temporary file before its run is
+// queued, so a large dataset is held once (as the parsed matrix), never as
+// a second copy in memory.
 func (a *API) spool(c *gin.Context, r io.Reader) (pipeline.Source, error) {
-	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
+	path, err := a.uploadFile()
 	if err != nil {
-		return pipeline.Source{}, fmt.Errorf("create upload file: %w", err)
+		return pipeline.Source{}, err
 	}
-	src := pipeline.Source{Path: f.Name(), Temporary: true}
+	src := pipeline.Source{Path: path, Temporary: true}
 	limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
-	_, err = io.Copy(f, limited)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write upload file: %w", cerr)
-	}
-	if err != nil {
+	if err := pipeline.NewUpload(-1).Fill(path, limited, a.uploadError); err != nil {
 		src.Release()
-		return pipeline.Source{}, a.uploadError(err)
+		return pipeline.Source{}, err
 	}
 	return src, nil
 }
@@ -346,23 +343,32 @@ func (a *API) streamUpload(c *gin.Context, r io.Reader, size int64) (pipeline.So
 	if size > a.cfg.MaxUploadBytes {
 		return pipeline.Source{}, nil, a.uploadTooLarge(&http.MaxBytesError{Limit: a.cfg.MaxUploadBytes})
 	}
-	// Created now, for the run to open, and written by receive: no file
-	// stays open if the run is never queued.
+	path, err := a.uploadFile()
+	if err != nil {
+		return pipeline.Source{}, nil, err
+	}
+	up := pipeline.NewUpload(size)
+	src := pipeline.Source{Path: path, Temporary: true, Upload: up}
+	receive := func() error {
+		limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
+		return up.Fill(path, limited, a.uploadError)
+	}
+	return src, receive, nil
+}
+
+// uploadFile creates an empty temporary file for an upload and closes it:
+// the run opens it to read and Fill to write, so no descriptor stays open
+// if the request is refused before.
+func (a *API) uploadFile() (string, error) {
 	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
 	if err != nil {
-		return pipeline.Source{}, nil, fmt.Errorf("create upload file: %w", err)
+		return "", fmt.Errorf("create upload file: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		_ = os.Remove(f.Name())
-		return pipeline.Source{}, nil, fmt.Errorf("create upload file: %w", err)
+		return "", fmt.Errorf("create upload file: %w", err)
 	}
-	up := pipeline.NewUpload(size)
-	src := pipeline.Source{Path: f.Name(), Temporary: true, Upload: up}
-	receive := func() error {
-		limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
-		return up.Fill(src.Path, limited, a.uploadError)
-	}
-	return src, receive, nil
+	return f.Name(), nil
 }
 
 // uploadError is what a client is told of an upload that broke off.

@@ -66,21 +66,16 @@ func Run(ctx context.Context, in Input) error {
 	// Stored once it is known to be trainable, while the fit runs: the
 	// upload to S3 is the network's and the server's work, which a remote
 	// bucket does without our cores. The run waits for it before it
-	// publishes, and never returns before it ends.
+	// publishes, and never returns before it ends (nor releases the source
+	// it reads: that deferred call runs after this one).
 	stored := make(chan persisted, 1)
 	go func(info registry.DatasetInfo) {
 		uri, err := persist(ctx, in.Datasets, in.Source, info)
 		stored <- persisted{uri, err}
 	}(info)
-	waited := false
-	waitStored := func() (string, error) {
-		waited = true
-		r := <-stored
-		return r.uri, r.err
-	}
 	defer func() {
-		if !waited {
-			_, _ = waitStored()
+		if stored != nil {
+			<-stored
 		}
 	}()
 	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
@@ -140,12 +135,13 @@ func Run(ctx context.Context, in Input) error {
 	t3 := in.Now()
 	in.enter(registry.StagePublishing)
 	driftBaseline := baseline(train, len(d.Classes), compiled)
-	uri, err := waitStored()
-	if err != nil {
-		return stageError{"load", err}
+	ds := <-stored
+	stored = nil
+	if ds.err != nil {
+		return stageError{"load", ds.err}
 	}
 	in.Update(func(r *registry.Run) {
-		r.Dataset.URI = uri
+		r.Dataset.URI = ds.uri
 		run = r.Clone()
 	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())

@@ -186,3 +186,38 @@ func TestDatasetStoreFailurePublishesNothing(t *testing.T) {
 		t.Errorf("published %v (%v), run version %q", versions, err, run.Version)
 	}
 }
+
+// A run that fails after its dataset began to be stored returns only once
+// the store has ended: the source it reads is released after that.
+func TestRunWaitsForTheDatasetStore(t *testing.T) {
+	f := newFixture()
+	gate := make(chan struct{})
+	f.mem.SetHook(func(op, key string) error {
+		if op == "put" && strings.HasPrefix(key, "datasets/") {
+			<-gate
+		}
+		return nil
+	})
+	// Trainable as far as the split; the fit refuses sums that overflow.
+	path := t.TempDir() + "/big.csv"
+	if err := writeFile(path, "a,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.train(t, registry.DefaultParams(), Source{Path: path})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("returned while the dataset was being stored: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	if err := <-done; RunError(err).Code != registry.CodeInvalid {
+		t.Errorf("error %v, want the overflow", err)
+	}
+	if keys := f.mem.Keys(); len(keys) != 1 || !strings.HasPrefix(keys[0], "datasets/") {
+		t.Errorf("stored %v, want the dataset alone", keys)
+	}
+}

@@ -17,7 +17,7 @@ var ErrUpload = errors.New("the upload did not arrive whole")
 // following it. The bytes still go to disk first, to be stored in the
 // bucket afterwards and to keep a second copy of the dataset off the heap.
 type Upload struct {
-	// Size is the length the request announced.
+	// Size is the length the request announced; -1 when it did not.
 	Size int64
 
 	mu      sync.Mutex
@@ -27,7 +27,8 @@ type Upload struct {
 	err     error
 }
 
-// NewUpload returns an upload of size bytes, none written yet.
+// NewUpload returns an upload of size bytes, none written yet. Without a
+// reader, Fill is a plain copy to disk (how a multipart upload is spooled).
 func NewUpload(size int64) *Upload {
 	return &Upload{Size: size, grew: make(chan struct{})}
 }
