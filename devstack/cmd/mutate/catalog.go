@@ -168,8 +168,8 @@ var catalog = []named{
 		Name:  "decoder: a missing feature reads as 0",
 		File:  decodeGo,
 		Tests: []string{servingPkg},
-		Old:   "		return s.syntax()\n	}\n	return d.missing()\n}",
-		New:   "		return s.syntax()\n	}\n	return nil\n}",
+		Old:   "		return err\n	}\n	return d.missing()\n}",
+		New:   "		return err\n	}\n	return nil\n}",
 	}},
 	{Named: mutation.Named{
 		Name:  "decoder: an unknown feature is skipped",
@@ -179,16 +179,8 @@ var catalog = []named{
 			return &InputError{Field: string(key), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
 		}`,
 		New: `		if !ok {
-			if _, err := d.number(); err != nil {
-				return err
-			}
-			if s.expect(',') {
-				continue
-			}
-			if s.expect('}') {
-				break
-			}
-			return s.syntax()
+			_, err := d.number()
+			return err
 		}`,
 	}},
 	{Named: mutation.Named{

@@ -168,21 +168,7 @@ func (d *decoder) objectRow() error {
 	seen := d.sc.seen
 	clear(seen)
 	s.ws()
-	s.i++ // '{'
-	if s.expect('}') {
-		return d.missing()
-	}
-	for {
-		if s.peek() != '"' {
-			return s.syntax()
-		}
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		if !s.expect(':') {
-			return s.syntax()
-		}
+	err := s.members(func(key []byte) error {
 		idx, ok := d.m.index[string(key)]
 		if !ok {
 			return &InputError{Field: string(key), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
@@ -196,13 +182,10 @@ func (d *decoder) objectRow() error {
 		}
 		row[idx] = v
 		seen[idx] = true
-		if s.expect(',') {
-			continue
-		}
-		if s.expect('}') {
-			break
-		}
-		return s.syntax()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return d.missing()
 }
@@ -221,27 +204,21 @@ func (d *decoder) arrayRow() error {
 	s := &d.s
 	row := d.grow()
 	s.ws()
-	s.i++ // '['
 	n := 0
-	if !s.expect(']') {
-		for {
-			if n == len(row) {
-				return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", len(row), strings.Join(d.m.Features, ", "))}
-			}
-			v, err := d.number()
-			if err != nil {
-				return fieldError(err, "["+strconv.Itoa(n)+"]")
-			}
-			row[n] = v
-			n++
-			if s.expect(',') {
-				continue
-			}
-			if s.expect(']') {
-				break
-			}
-			return s.syntax()
+	err := s.items(func(i int) error {
+		if i == len(row) {
+			return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", len(row), strings.Join(d.m.Features, ", "))}
 		}
+		v, err := d.number()
+		if err != nil {
+			return fieldError(err, "["+strconv.Itoa(i)+"]")
+		}
+		row[i] = v
+		n = i + 1
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if n != len(row) {
 		return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got %d", len(row), strings.Join(d.m.Features, ", "), n)}

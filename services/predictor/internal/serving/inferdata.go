@@ -75,29 +75,22 @@ func (d *decoder) placeData(a *assembler, in *inferInput) error {
 // flat reads [v, v, ...]: exactly t.N values, the last of them before the
 // first that overflows.
 func (d *decoder) flat(in *inferInput, t Target) error {
-	s := &d.s
 	x := d.sc.X
-	s.i++ // '['
 	n := 0
-	if !s.expect(']') {
-		for {
-			if n == t.N {
-				return inputErr(in, "data: more than the %d values its shape %s holds", t.N, in.shapeString())
-			}
-			v, err := d.value(in, n)
-			if err != nil {
-				return err
-			}
-			x[t.Base+n*t.Stride] = v
-			n++
-			if s.expect(',') {
-				continue
-			}
-			if s.expect(']') {
-				break
-			}
-			return s.syntax()
+	err := d.s.items(func(i int) error {
+		if i == t.N {
+			return inputErr(in, "data: more than the %d values its shape %s holds", t.N, in.shapeString())
 		}
+		v, err := d.value(in, i)
+		if err != nil {
+			return err
+		}
+		x[t.Base+i*t.Stride] = v
+		n = i + 1
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if n != t.N {
 		return inputErr(in, "data: %d values, shape %s needs %d", n, in.shapeString(), t.N)
@@ -113,33 +106,27 @@ func (d *decoder) dim(in *inferInput, t Target, depth int, n *int) error {
 	if s.peek() != '[' {
 		return s.wrongKind(fmt.Sprintf("%s.data (depth %d of shape %s)", in.label(), depth, in.shapeString()), "an array")
 	}
-	s.i++
 	want := in.shape[depth]
 	var items int64
-	if !s.expect(']') {
-		for {
-			if items == want {
-				return inputErr(in, "data: more than %d items at depth %d of shape %s", want, depth, in.shapeString())
-			}
-			if depth == in.rank-1 {
-				v, err := d.value(in, *n)
-				if err != nil {
-					return err
-				}
-				d.sc.X[t.Base+*n*t.Stride] = v
-				*n++
-			} else if err := d.dim(in, t, depth+1, n); err != nil {
+	err := s.items(func(int) error {
+		if items == want {
+			return inputErr(in, "data: more than %d items at depth %d of shape %s", want, depth, in.shapeString())
+		}
+		if depth == in.rank-1 {
+			v, err := d.value(in, *n)
+			if err != nil {
 				return err
 			}
-			items++
-			if s.expect(',') {
-				continue
-			}
-			if s.expect(']') {
-				break
-			}
-			return s.syntax()
+			d.sc.X[t.Base+*n*t.Stride] = v
+			*n++
+		} else if err := d.dim(in, t, depth+1, n); err != nil {
+			return err
 		}
+		items++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if items != want {
 		return inputErr(in, "data: %d items at depth %d, shape %s needs %d", items, depth, in.shapeString(), want)
