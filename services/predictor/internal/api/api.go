@@ -152,17 +152,17 @@ func (a *API) tooLarge() *httpserver.Error {
 		"body is larger than %d bytes (PREDICTOR_MAX_BODY_BYTES)", a.cfg.MaxBodyBytes)
 }
 
-// readBody reads the request body into buf, up to MaxBodyBytes. A body
-// of admission.Large bytes or more first takes its size from the in-flight budget (the
-// whole limit when its length is unknown), which release gives back once
-// the answer is written.
-func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), err error) {
+// readBody reads the request body into buf, up to MaxBodyBytes; its errors
+// are answers to write as they are. A body of admission.Large bytes or more
+// first takes its size from the in-flight budget (the whole limit when its
+// length is unknown), which release gives back once the answer is written.
+func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), err *httpserver.Error) {
 	r := c.Request
 	release = func() {}
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		return buf, release, a.tooLarge()
 	}
-	admit := func(n int64) error {
+	admit := func(n int64) *httpserver.Error {
 		rel, err := a.gate.Acquire(r.Context(), n)
 		if err != nil {
 			c.Header("Retry-After", "1")
@@ -214,6 +214,6 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 	}
 }
 
-func readError(err error) error {
+func readError(err error) *httpserver.Error {
 	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "reading the body failed", Cause: err}
 }

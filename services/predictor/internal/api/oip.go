@@ -97,11 +97,10 @@ func (a *API) oipRepositoryIndex(c *gin.Context) {
 	}
 	st := a.pool.Get().(*state)
 	defer a.release(st)
-	body, release, err := a.readBody(c, st.body)
+	body, release, he := a.readBody(c, st.body)
 	st.body = body
 	defer release()
-	if err != nil {
-		he := err.(*httpserver.Error)
+	if he != nil {
 		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
@@ -128,11 +127,10 @@ func (a *API) oipInfer(c *gin.Context) {
 	}
 	st := a.pool.Get().(*state)
 	defer a.release(st)
-	body, release, err := a.readBody(c, st.body)
+	body, release, he := a.readBody(c, st.body)
 	st.body = body
 	defer release()
-	if err != nil {
-		he := err.(*httpserver.Error)
+	if he != nil {
 		a.cfg.Counters.Failure(m.Name, usage.OIPREST, he.Code)
 		oipError(c, he.Status, "%s", he.Message)
 		return

@@ -79,11 +79,11 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
 		return nil, req, st, unsupported(ct)
 	}
-	body, release, err := a.readBody(c, st.body)
+	body, release, rerr := a.readBody(c, st.body)
 	st.body = body
 	defer release()
-	if err != nil {
-		return nil, req, st, err
+	if rerr != nil {
+		return nil, req, st, rerr
 	}
 	if req, err = m.DecodePredict(st.body, a.cfg.MaxBatch, &st.sc); err != nil {
 		return nil, req, st, inputError(err)
