@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -440,5 +441,46 @@ func TestStartOnACorruptArtifactSaysIntegrity(t *testing.T) {
 	}
 	if w := f.r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, ref.Version) {
 		t.Errorf("waiting says %q, want the integrity failure of %s", w, ref.Version)
+	}
+}
+
+// An artifact whose bytes match the alias's sha256 but do not decode was
+// published broken: it is an integrity failure, and retrying cannot help
+// until the alias moves. It is read once, not on every poll.
+func TestUndecodableArtifactIsAnIntegrityFailureReadOnce(t *testing.T) {
+	ctx := context.Background()
+	mem := modelstore.NewMemory("modelferry")
+	store := modelstore.New(mem, modelstore.Options{})
+	version := modelstore.NewVersion(time.Now())
+	ref, err := store.Publish(ctx, "iris", version, []byte("bytes that are no artifact"), []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SetAlias(ctx, "production", ref, modelstore.SetAliasOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int32
+	mem.SetHook(func(op, key string) error {
+		if strings.HasSuffix(key, "/model.pb") && op != "put" {
+			reads.Add(1)
+		}
+		return nil
+	})
+	reg := prometheus.NewRegistry()
+	r := New(Config{Store: store, Logger: slog.New(slog.DiscardHandler), Registry: reg,
+		Model: "iris", Alias: "production", Interval: time.Second})
+	for i := range 3 {
+		if err := r.Poll(ctx); !errors.Is(err, modelstore.ErrIntegrity) && i == 0 {
+			t.Fatalf("poll: %v, want ErrIntegrity", err)
+		}
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("the artifact was read %d times in 3 polls, want once: a decode failure is retried", n)
+	}
+	if got := testutil.ToFloat64(r.reloads.WithLabelValues("failure")); got != 1 {
+		t.Errorf("%v failures recorded, want 1", got)
+	}
+	if w := r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, version) {
+		t.Errorf("waiting says %q, want the integrity failure of %s", w, version)
 	}
 }
