@@ -103,6 +103,46 @@ func waitStarted(t *testing.T, g *gatedWork) string {
 	}
 }
 
+// patience bounds every wait of these tests: a broken deadline or cancel
+// fails the test in seconds with what did not happen, instead of hanging
+// go test until its own timeout.
+const patience = 10 * time.Second
+
+// waitDone waits for j to end; what says what should have ended it.
+func waitDone(t *testing.T, j *Job, what string) {
+	t.Helper()
+	select {
+	case <-j.Done():
+	case <-time.After(patience):
+		t.Fatalf("run %s did not end within %s: %s", j.Snapshot().ID, patience, what)
+	}
+}
+
+// within runs f and fails the test when it has not returned in time.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatalf("%s did not return within %s", what, patience)
+	}
+}
+
+// cancel cancels a run with a deadline, failing clearly when the run does
+// not stop.
+func cancel(t *testing.T, q *Queue, id string) (registry.Run, error) {
+	t.Helper()
+	ctx, stop := context.WithTimeout(context.Background(), patience)
+	defer stop()
+	r, err := q.Cancel(ctx, id)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelling run %s: it did not stop within %s", id, patience)
+	}
+	return r, err
+}
+
 func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 	q, s, g := newQueue(t, 16, 2)
 	ctx := context.Background()
@@ -124,7 +164,7 @@ func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 		default:
 		}
 		g.release <- struct{}{}
-		<-jobs[i].Done()
+		waitDone(t, jobs[i], "its work returned")
 	}
 	for i, j := range jobs {
 		if order[i] != j.Snapshot().ID {
@@ -158,7 +198,7 @@ func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
 		}
 	}
 	g.release <- struct{}{}
-	<-jobs[0].Done()
+	waitDone(t, jobs[0], "its work returned")
 	waitStarted(t, g)
 	if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
 		t.Errorf("after one finished, run 2 at position %d, want 1", pos)
@@ -223,12 +263,12 @@ func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 	// The running run never finishes by itself: the deadline cancels it.
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	q.Shutdown(sctx)
+	within(t, "Shutdown past its deadline", func() { q.Shutdown(sctx) })
 	if _, err := submit(q, ctx, newRun("iris", 9), pipeline.Source{}); !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("submit after shutdown: %v", err)
 	}
 	for i, j := range jobs {
-		<-j.Done()
+		waitDone(t, j, "shutdown")
 		r := s.last(j.Snapshot().ID)
 		want := "shut down before the run started"
 		if i == 0 {
@@ -249,7 +289,7 @@ func TestFailedWorkIsAFailedRun(t *testing.T) {
 	}
 	waitStarted(t, g)
 	g.release <- struct{}{}
-	<-j.Done()
+	waitDone(t, j, "its work returned")
 	r := s.last(j.Snapshot().ID)
 	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeInternal || r.Error.Message != "internal error" {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
@@ -287,7 +327,7 @@ func TestConcurrentSubmitsGetUniquePositionsInOrder(t *testing.T) {
 	}
 	// They run in the order of their positions.
 	close(g.release)
-	<-first.Done()
+	waitDone(t, first, "its work returned")
 	for pos := 1; pos <= len(jobs); pos++ {
 		if id := waitStarted(t, g); id != byPosition[pos].Snapshot().ID {
 			t.Fatalf("position %d: %s started instead of %s", pos, id, byPosition[pos].Snapshot().ID)
@@ -304,7 +344,7 @@ func TestCancel(t *testing.T) {
 	last, _ := submit(q, ctx, newRun("iris", 2), pipeline.Source{})
 
 	t.Run("a queued run leaves the queue", func(t *testing.T) {
-		r, err := q.Cancel(ctx, queued.Snapshot().ID)
+		r, err := cancel(t, q, queued.Snapshot().ID)
 		if err != nil || r.Status != registry.StatusCancelled || r.Error.Code != registry.CodeCancelled {
 			t.Fatalf("%+v, %v", r, err)
 		}
@@ -316,7 +356,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a running run stops", func(t *testing.T) {
-		r, err := q.Cancel(ctx, running.Snapshot().ID)
+		r, err := cancel(t, q, running.Snapshot().ID)
 		if err != nil || r.Status != registry.StatusCancelled || r.FinishedAt == nil {
 			t.Fatalf("%+v, %v", r, err)
 		}
@@ -325,10 +365,10 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a finished run cannot be cancelled", func(t *testing.T) {
-		if _, err := q.Cancel(ctx, queued.Snapshot().ID); !errors.Is(err, ErrNotLive) {
+		if _, err := cancel(t, q, queued.Snapshot().ID); !errors.Is(err, ErrNotLive) {
 			t.Errorf("got %v, want ErrNotLive", err)
 		}
-		if _, err := q.Cancel(ctx, "20261126T000000Z-00000000"); !errors.Is(err, ErrNotLive) {
+		if _, err := cancel(t, q, "20261126T000000Z-00000000"); !errors.Is(err, ErrNotLive) {
 			t.Errorf("unknown run: %v", err)
 		}
 	})
@@ -343,13 +383,44 @@ func TestRunTimeoutFailsTheRun(t *testing.T) {
 	g := &gatedWork{started: make(chan string, 1), release: make(chan struct{})}
 	q := New(Config{Saver: s, Work: g.work, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: NewMetrics(prometheus.NewRegistry()), MaxQueued: 4, RunTimeout: 50 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		q.Shutdown(ctx)
+	})
 	j, err := submit(q, context.Background(), newRun("iris", 0), pipeline.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-j.Done() // the work never finishes by itself
+	// The work never finishes by itself.
+	waitDone(t, j, "TRAINER_RUN_TIMEOUT (50ms) should have failed it")
 	r := s.last(j.Snapshot().ID)
 	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeDeadline || !strings.Contains(r.Error.Message, "TRAINER_RUN_TIMEOUT") {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
 	}
+}
+
+func TestCancellingAQueuedRunFreesItsPlace(t *testing.T) {
+	q, _, g := newQueue(t, 1, 1)
+	ctx := context.Background()
+	if _, err := submit(q, ctx, newRun("iris", 0), pipeline.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStarted(t, g)
+	queued, err := submit(q, ctx, newRun("iris", 1), pipeline.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("admit into a full queue: %v, want ErrQueueFull", err)
+	}
+	if _, err := cancel(t, q, queued.Snapshot().ID); err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the queued run was cancelled: %v", err)
+	}
+	ticket.Release()
+	close(g.release)
 }

@@ -58,6 +58,8 @@ func TestParamsValidate(t *testing.T) {
 		{func(*Params) {}, ""},
 		{func(p *Params) { p.C = 0 }, "c must be a positive finite number"},
 		{func(p *Params) { p.MaxIter = 0 }, "max_iter must be in"},
+		{func(p *Params) { p.MaxIter = MaxIterLimit }, ""},
+		{func(p *Params) { p.MaxIter = MaxIterLimit + 1 }, "max_iter must be in [1, 100000], got 100001"},
 		{func(p *Params) { p.Tol = -1 }, "tol must be a positive finite number"},
 		{func(p *Params) { p.TestFraction = 1 }, "test_fraction must be in [0, 1)"},
 	} {
