@@ -71,12 +71,27 @@ generate: tools ## regenerate protobuf code from proto/
 	cd proto && buf lint && buf generate
 
 .PHONY: test
-test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
+test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), the race tier, fuzzing, promtool
 	go vet $(MODULES)
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
+	$(MAKE) race
 	$(MAKE) licenses
 	$(MAKE) fuzz
+
+# The race tier: every package under the race detector but the end-to-end
+# suite (its services run as processes built without it) and pkg/logreg,
+# whose concurrent gradient and Hessian alone run here: its whole suite
+# takes six minutes under the detector. The detector needs cgo: a C
+# compiler (Debian: gcc and libc6-dev; .ci/run installs them).
+RACE_PKGS = $(shell go list $(MODULES) | grep -v -e '/devstack/e2e$$' -e '/pkg/logreg$$')
+RACE_LOGREG := ^(TestFitIsIndependentOfWorkers|TestGradientMatchesFiniteDifferences|TestHessianMatchesFiniteDifferences|TestFitReportsProgressAndStopsOnCancel)$$
+
+.PHONY: race
+race: test-tools ## the tests of every package with goroutines or atomics again, under the race detector (needs gcc)
+	@command -v "$$(go env CC)" >/dev/null || { echo "race: the race detector needs cgo and a C compiler ($$(go env CC)): apt-get install gcc libc6-dev" >&2; exit 1; }
+	CGO_ENABLED=1 go test -race -count=1 $(RACE_PKGS)
+	CGO_ENABLED=1 go test -race -count=1 -run '$(RACE_LOGREG)' ./pkg/logreg
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
