@@ -79,12 +79,15 @@ test: test-tools ## run every test: unit, integration (real S3), end-to-end (rea
 	$(MAKE) licenses
 	$(MAKE) fuzz
 
-# The race tier: every package under the race detector but the end-to-end
+# The race tier: every package whose code or tests start goroutines or use
+# sync, sync/atomic or x/sync, under the race detector; but the end-to-end
 # suite (its services run as processes built without it) and pkg/logreg,
 # whose concurrent gradient and Hessian alone run here: its whole suite
 # takes six minutes under the detector. The detector needs cgo: a C
 # compiler (Debian: gcc and libc6-dev; .ci/run installs them).
-RACE_PKGS = $(shell go list $(MODULES) | grep -v -e '/devstack/e2e$$' -e '/pkg/logreg$$')
+RACE_PKGS = $(shell go list -f '{{.ImportPath}} {{.Dir}}' $(MODULES) | \
+	while read p d; do grep -qsE '"sync(/atomic)?"|golang.org/x/sync|^\s+go [a-zA-Z_.]' $$d/*.go && echo $$p; done | \
+	grep -v -e '/devstack/e2e$$' -e '/pkg/logreg$$')
 RACE_LOGREG := ^(TestFitIsIndependentOfWorkers|TestGradientMatchesFiniteDifferences|TestHessianMatchesFiniteDifferences|TestFitReportsProgressAndStopsOnCancel)$$
 
 .PHONY: race
