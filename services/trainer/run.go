@@ -128,7 +128,8 @@ func start(app *service.App, cfg config) error {
 		DataDir: cfg.dataDir, TempDir: uploads, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
-	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version}).Register(app.Engine, readAuth)
+	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version,
+		Tokens: []string{cfg.token, cfg.readToken}}).Register(app.Engine, readAuth)
 
 	// Ready once storage answers and what a dead process left is cleaned
 	// up; then as long as storage answers.
