@@ -101,7 +101,7 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 	var d *dataset.Dataset
 	if err == nil {
 		d, err = dataset.Parse(io.MultiReader(bytes.NewReader(header), br),
-			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses, Digest: h})
+			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses, MaxNameBytes: lim.MaxNameBytes, Digest: h})
 		err = classLimit(err)
 	}
 	if cerr := r.Close(); err == nil && cerr != nil {

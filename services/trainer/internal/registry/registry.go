@@ -84,11 +84,11 @@ type SaveOptions struct {
 	Retry bool
 }
 
-// SaveRun stores a run record.
+// SaveRun stores a run record, bounded (see encodeRun).
 func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error {
-	b, err := json.Marshal(run)
+	run, b, err := encodeRun(run)
 	if err != nil {
-		return fmt.Errorf("encode run %s: %w", run.ID, err)
+		return err
 	}
 	err = r.store.PutRun(ctx, run.Model, run.ID, b, modelstore.PutRunOptions{First: opts.First})
 	for wait := 200 * time.Millisecond; opts.Retry && errors.Is(err, modelstore.ErrUnavailable) && wait <= time.Second; wait *= 2 {
