@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -39,7 +36,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("TRAINER_TOKEN", "bearer token required on mutating calls; empty means no auth")
 	cfg.readToken = env.Secret("TRAINER_READ_TOKEN", "bearer token required to read runs, models and datasets (TRAINER_TOKEN works too); empty means reads are open")
 	cfg.dataDir = env.String("TRAINER_DATA_DIR", "data", "directory of default datasets, <model>.csv")
-	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train")
+	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train (modelferry-uploads/, a directory per process)")
 	cfg.maxUpload = env.Int64("TRAINER_MAX_UPLOAD_BYTES", 1<<30, "largest CSV or multipart upload")
 	cfg.maxQueue = env.Int("TRAINER_MAX_QUEUE", 16, "runs that may wait across models before POST /train answers 429")
 	cfg.parallel = env.Int("TRAINER_PARALLEL_RUNS", 1, "runs of different models that may train at once")
@@ -97,7 +94,7 @@ func start(app *service.App, cfg config) error {
 		app.Logger.Warn("TRAINER_TOKEN is empty and the trainer listens beyond loopback: anyone who reaches " +
 			app.Addr + " can train models and move production; set TRAINER_TOKEN")
 	}
-	uploads, err := uploadDir(cfg.tempDir, app.Logger)
+	uploads, err := claimUploadDir(cfg.tempDir, app.Logger)
 	if err != nil {
 		return err
 	}
@@ -125,7 +122,7 @@ func start(app *service.App, cfg config) error {
 	}
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
-		DataDir: cfg.dataDir, TempDir: uploads, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
+		DataDir: cfg.dataDir, TempDir: uploads.path, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
 	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version,
@@ -168,6 +165,9 @@ func start(app *service.App, cfg config) error {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout*9/10)
 			defer cancel()
 			queue.Shutdown(ctx)
+			if err := uploads.release(); err != nil {
+				app.Logger.Warn("removing the upload directory", "err", err)
+			}
 			close(stopped)
 		}()
 	})
@@ -182,24 +182,3 @@ const (
 	errNotReached  = readiness("model storage not reached yet")
 	errStorageDown = readiness("model storage is unavailable")
 )
-
-// uploadDir is where uploads are spooled: a directory of the trainer's own
-// under tmp, emptied at start of what a killed process left.
-func uploadDir(tmp string, logger *slog.Logger) (string, error) {
-	dir := filepath.Join(tmp, "modelferry-uploads")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("upload directory: %w", err)
-	}
-	left, err := filepath.Glob(filepath.Join(dir, "upload-*.csv"))
-	if err != nil {
-		return "", fmt.Errorf("upload directory: %w", err)
-	}
-	for _, f := range left {
-		if err := os.Remove(f); err != nil {
-			logger.Warn("removing a spooled upload left behind", "file", f, "err", err)
-			continue
-		}
-		logger.Info("removed a spooled upload left behind", "file", f)
-	}
-	return dir, nil
-}
