@@ -20,6 +20,7 @@ import (
 
 type config struct {
 	token           string
+	sameOrigin      httpserver.SameOrigin
 	readToken       string
 	limits          pipeline.Limits
 	runTimeout      time.Duration
@@ -35,6 +36,9 @@ type config struct {
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("TRAINER_TOKEN", "bearer token required on mutating calls; empty means no auth")
 	cfg.readToken = env.Secret("TRAINER_READ_TOKEN", "bearer token required to read runs, models and datasets (TRAINER_TOKEN works too); empty means reads are open")
+	cfg.sameOrigin = httpserver.SameOrigin{Var: "TRAINER", TokenSet: cfg.token != "",
+		Origins: httpserver.SplitList(env.String("TRAINER_ALLOWED_ORIGINS", "", "origins (https://console.example.com,...) whose pages may change state besides the trainer's own; a browser's other cross-site writes get 403")),
+		Hosts:   httpserver.SplitList(env.String("TRAINER_ALLOWED_HOSTS", "", "without TRAINER_TOKEN, names (trainer,.svc.cluster.local,...) the trainer answers besides loopback ones; others get 403 (health and metrics stay open)"))}
 	cfg.dataDir = env.String("TRAINER_DATA_DIR", "data", "directory of default datasets, <model>.csv")
 	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train (modelferry-uploads/, a directory per process)")
 	cfg.maxUpload = env.Int64("TRAINER_MAX_UPLOAD_BYTES", 1<<30, "largest CSV or multipart upload")
@@ -113,6 +117,7 @@ func start(app *service.App, cfg config) error {
 			})
 		},
 	})
+	app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
 	// With a read token, a browser's reads carry it in the console's
 	// cookie: from here on, for the API's routes and the console's.
 	var readAuth gin.HandlerFunc
