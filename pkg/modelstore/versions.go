@@ -47,6 +47,22 @@ func (s *Store) Publish(ctx context.Context, model, version string, artifact, re
 	return ref, nil
 }
 
+// Unpublish removes what a publish that failed or was abandoned wrote of a
+// version no alias points to yet: its artifact first, which makes it stop
+// existing, then its record. Removing what is not there is not an error.
+func (s *Store) Unpublish(ctx context.Context, model, version string) error {
+	if err := checkNames(model, version); err != nil {
+		return err
+	}
+	if err := s.retry(ctx, func(ctx context.Context) error { return s.bucket.Delete(ctx, artifactKey(model, version)) }); err != nil {
+		return fmt.Errorf("unpublish %s/%s: %w", model, version, err)
+	}
+	if err := s.deleteRecord(ctx, model, version); err != nil {
+		return fmt.Errorf("unpublish %s/%s: %w", model, version, err)
+	}
+	return nil
+}
+
 // ReadArtifact reads a version's artifact bytes. When wantSHA is set they
 // must hash to it, else the read is ErrIntegrity: whoever decodes them
 // (the artifact package) checks their structure.

@@ -110,10 +110,10 @@ func start(app *service.App, cfg config) error {
 	queue = jobs.New(jobs.Config{
 		Saver: reg, Logger: app.Logger, Metrics: jobs.NewMetrics(app.Registry),
 		MaxQueued: cfg.maxQueue, Parallel: cfg.parallel, RunTimeout: cfg.runTimeout,
-		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error {
 			return pipeline.Run(ctx, pipeline.Input{
 				Run: run, Source: src, Limits: cfg.limits, Datasets: app.Store, Registry: reg, Logger: app.Logger,
-				TrainerVersion: app.Version, Now: time.Now, Update: update,
+				TrainerVersion: app.Version, Now: time.Now, Update: update, Commit: commit,
 			})
 		},
 	})

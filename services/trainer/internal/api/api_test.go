@@ -58,9 +58,9 @@ func newEnv(t *testing.T, mutate ...func(*Config, *jobs.Config)) *env {
 	reg := registry.New(registry.Config{Storage: store, Logger: logger, Gate: registry.Gate{MinAccuracy: 0.7, MaxRegression: 0.05},
 		Live: func(id string) (registry.Run, bool) { return queue.Live(id) }})
 	qcfg := jobs.Config{Saver: reg, Logger: logger, Metrics: jobs.NewMetrics(metrics), MaxQueued: 8, Parallel: 1,
-		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error {
 			return pipeline.Run(ctx, pipeline.Input{Run: run, Source: src, Datasets: store, Registry: reg, Logger: logger,
-				TrainerVersion: "test", Now: time.Now, Update: update})
+				TrainerVersion: "test", Now: time.Now, Update: update, Commit: commit})
 		}}
 	tmp := t.TempDir()
 	acfg := Config{Logger: logger, Registry: reg, Storage: store, TrainerVersion: "test",
