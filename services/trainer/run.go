@@ -27,6 +27,7 @@ type config struct {
 	dataDir         string
 	tempDir         string
 	maxUpload       int64
+	minUploadRate   int64
 	maxQueue        int
 	parallel        int
 	gate            registry.Gate
@@ -42,6 +43,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.dataDir = env.String("TRAINER_DATA_DIR", "data", "directory of default datasets, <model>.csv")
 	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train (modelferry-uploads/, a directory per process)")
 	cfg.maxUpload = env.Int64("TRAINER_MAX_UPLOAD_BYTES", 1<<30, "largest CSV or multipart upload")
+	cfg.minUploadRate = env.Int64("TRAINER_MIN_UPLOAD_RATE", 64<<10, "slowest a /train body may arrive, in bytes a second averaged over 30s (and it must end by 30s + TRAINER_MAX_UPLOAD_BYTES at that rate, or its Content-Length at that rate); slower ones get 408 and free their place; 0 turns it off")
 	cfg.maxQueue = env.Int("TRAINER_MAX_QUEUE", 16, "runs that may wait across models before POST /train answers 429")
 	cfg.parallel = env.Int("TRAINER_PARALLEL_RUNS", 1, "runs of different models that may train at once")
 	cfg.gate = registry.Gate{
@@ -58,6 +60,9 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.shutdownTimeout = env.Duration("TRAINER_SHUTDOWN_TIMEOUT", time.Minute, "how long running trainings may take to finish at shutdown")
 	if cfg.maxUpload < 1 {
 		env.Fail("TRAINER_MAX_UPLOAD_BYTES must be positive")
+	}
+	if cfg.minUploadRate < 0 {
+		env.Fail("TRAINER_MIN_UPLOAD_RATE must not be negative")
 	}
 	if cfg.maxQueue < 1 {
 		env.Fail("TRAINER_MAX_QUEUE must be positive")
@@ -127,7 +132,7 @@ func start(app *service.App, cfg config) error {
 	}
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
-		DataDir: cfg.dataDir, TempDir: uploads.path, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
+		DataDir: cfg.dataDir, TempDir: uploads.path, MaxUploadBytes: cfg.maxUpload, MinUploadRate: cfg.minUploadRate, Token: cfg.token, ReadToken: cfg.readToken,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
 	}).Register(app.Engine)
 	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version,
