@@ -98,7 +98,7 @@ func newton(ctx context.Context, o *objective, hessRows int, opts Options) ([]fl
 		copy(g, o.lastG)
 		info.Iterations++
 		if opts.OnProgress != nil {
-			opts.OnProgress(Progress{Iteration: info.Iterations, Loss: f * float64(o.rows), GradNorm: infNorm(g)})
+			opts.OnProgress(Progress{Iteration: info.Iterations, Loss: f * o.wsum, GradNorm: infNorm(g)})
 		}
 	}
 	info.Evaluations = o.evals
@@ -116,22 +116,16 @@ func newton(ctx context.Context, o *objective, hessRows int, opts Options) ([]fl
 func (o *objective) solve(h, b, x []float64) {
 	dim := len(b)
 	if !o.binary {
-		f, kw := o.features, o.weightRows()
-		for a := 0; a <= f; a++ {
-			idx := func(k int) int {
-				if a == f {
-					return kw*f + k
-				}
-				return k*f + a
-			}
+		kw := o.weightRows()
+		for a := 0; a <= o.width; a++ {
 			c := 0.0
 			for k := 0; k < kw; k++ {
-				c += h[idx(k)*dim+idx(k)]
+				c += h[o.index(k, a)*dim+o.index(k, a)]
 			}
 			c /= float64(kw * kw)
 			for k := 0; k < kw; k++ {
 				for l := 0; l < kw; l++ {
-					h[idx(k)*dim+idx(l)] += c
+					h[o.index(k, a)*dim+o.index(l, a)] += c
 				}
 			}
 		}
