@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/logreg"
 )
 
 // Prepared is a table made ready to fit: the transform fitted on the
@@ -29,6 +30,27 @@ type Prepared struct {
 	RowsSkipped int
 	// Dropped names the feature columns missing in every training row.
 	Dropped []string
+}
+
+// Data is the training set logreg fits: the dense features (indicators
+// unscaled), the codes, the classes and the row weights. Fitted with
+// Options.Standardize, the model is scikit-learn's Pipeline.
+func (p *Prepared) Data() logreg.Data {
+	d := logreg.Data{
+		X:        p.X,
+		Y:        p.Y,
+		Rows:     p.Rows,
+		Features: p.Encoder.Dense(),
+		Classes:  len(p.Classes),
+		Codes:    p.Codes,
+		Levels:   p.Encoder.Levels(),
+		Unscaled: p.Encoder.Unscaled(),
+		Weight:   p.Weight,
+	}
+	if len(d.Levels) == 0 {
+		d.Codes = nil
+	}
+	return d
 }
 
 // Prepare chooses t's columns by s, infers their types, fits the transform
