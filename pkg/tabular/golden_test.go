@@ -2,9 +2,11 @@ package tabular
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -103,6 +105,37 @@ func readTable(t *testing.T, name string) *Table {
 	return tab
 }
 
+// prepareGolden prepares g's training table.
+func prepareGolden(t *testing.T, g *golden) *Prepared {
+	t.Helper()
+	p, err := Prepare(readTable(t, g.Train), g.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCSVFileMatchesTable: streaming the file through OpenCSV prepares
+// what the table in memory does.
+func TestCSVFileMatchesTable(t *testing.T) {
+	for _, gc := range loadGoldens(t) {
+		t.Run(gc.name, func(t *testing.T) {
+			want := prepareGolden(t, gc.g)
+			src, err := OpenCSV(func() (io.ReadCloser, error) { return os.Open(filepath.Join("testdata", gc.g.Train)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Prepare(src, gc.g.spec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("the file prepares differently from the table")
+			}
+		})
+	}
+}
+
 // TestTransformMatchesScikitLearn checks the fitted transform against
 // scikit-learn's: the columns and their types, the imputed values, the
 // categories and the infrequent groups, the dropped columns and the
@@ -111,10 +144,7 @@ func TestTransformMatchesScikitLearn(t *testing.T) {
 	for _, gc := range loadGoldens(t) {
 		t.Run(gc.name, func(t *testing.T) {
 			g := gc.g
-			p, err := Prepare(readTable(t, g.Train), g.spec())
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := prepareGolden(t, g)
 			if p.Rows != g.Rows || p.RowsSkipped != g.RowsSkipped {
 				t.Errorf("rows %d, skipped %d; want %d, %d", p.Rows, p.RowsSkipped, g.Rows, g.RowsSkipped)
 			}

@@ -22,10 +22,7 @@ func TestProbabilitiesMatchScikitLearn(t *testing.T) {
 	for _, gc := range loadGoldens(t) {
 		t.Run(gc.name, func(t *testing.T) {
 			g := gc.g
-			p, err := Prepare(readTable(t, g.Train), g.spec())
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := prepareGolden(t, g)
 			c := g.Params.C
 			m, info, err := logreg.Fit(context.Background(), p.Data(), logreg.Options{C: c, Standardize: true})
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
 	"github.com/modelferry/modelferry/pkg/logreg"
@@ -53,45 +54,96 @@ func (p *Prepared) Data() logreg.Data {
 	return d
 }
 
-// Prepare chooses t's columns by s, infers their types, fits the transform
-// on the rows whose label is present and encodes them. Errors about the
-// table or the parameters wrap dataset.ErrInvalid and name the column and
-// what to do.
-func Prepare(t *Table, s Spec) (*Prepared, error) {
+// column is a feature column while Prepare reads it.
+type column struct {
+	src      int // index in the header
+	typ      Type
+	forced   bool
+	missing  int // training rows where it is missing
+	slot     int // dense index (numeric) or code index (categorical)
+	indSlot  int // dense index of the indicator, -1 when none
+	dict     map[string]int32
+	values   []string // dict's keys by id
+	counts   []int    // training count by id
+	sum      float64  // of the present values, in row order
+	overflow bool
+}
+
+// Prepare reads src twice: first to choose the columns by s, infer their
+// types (on every row, as pandas does), find the classes and count the
+// missing cells; then to take the values of the rows whose label is
+// present straight into the dense matrix and the codes, so memory holds
+// little more than those. It then fits the transform: imputed values,
+// indicators, categories and their grouping, class and sample weights.
+// Errors about the table or the parameters wrap dataset.ErrInvalid and
+// name the column and what to do.
+func Prepare(src Source, s Spec) (*Prepared, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if err := checkHeader(t.Header); err != nil {
+	header := src.Columns()
+	if err := checkHeader(header); err != nil {
 		return nil, err
 	}
-	for i, r := range t.Rows {
-		if len(r) != len(t.Header) {
-			return nil, &dataset.ParseError{Line: t.line(i), Msg: fmt.Sprintf("%d fields, the header has %d", len(r), len(t.Header))}
-		}
-	}
-	plan, err := s.plan(t.Header)
+	plan, err := s.plan(header)
 	if err != nil {
 		return nil, err
 	}
 	na := newNASet(s.NAValues)
-	p := &Prepared{}
-
-	// Rows with a label.
-	var rows []int
-	classIndex := map[string]int32{}
-	for i, r := range t.Rows {
-		if na.missing(r[plan.label]) {
-			p.RowsSkipped++
-			continue
+	cols := make([]*column, len(plan.features))
+	for i, j := range plan.features {
+		typ, forced := plan.forced[j]
+		if !forced {
+			typ = Numeric
 		}
-		rows = append(rows, i)
-		classIndex[r[plan.label]] = 0
+		cols[i] = &column{src: j, typ: typ, forced: forced, indSlot: -1}
 	}
-	for c := range classIndex {
+
+	// Pass 1: types, classes, missing counts.
+	p := &Prepared{}
+	classes := map[string]int32{}
+	err = src.Scan(func(line int, cells []string) error {
+		present := !na.missing(cells[plan.label])
+		if present {
+			if _, ok := classes[cells[plan.label]]; !ok {
+				if len(classes) >= maxClasses {
+					return specError("the label column %q has more than %d classes: is it a measurement? Name the label column with label", header[plan.label], maxClasses)
+				}
+				classes[strings.Clone(cells[plan.label])] = 0
+			}
+			p.Rows++
+		} else {
+			p.RowsSkipped++
+		}
+		for _, c := range cols {
+			cell := cells[c.src]
+			if na.missing(cell) {
+				if present {
+					c.missing++
+				}
+				continue
+			}
+			if c.typ != Numeric {
+				continue
+			}
+			if _, ok := parseNumber(cell); !ok {
+				if !c.forced {
+					c.typ = Categorical
+				} else if present {
+					return &dataset.ParseError{Line: line, Column: header[c.src], Msg: fmt.Sprintf("%q is not a number: the column is forced numeric; fix the value, add it to na_values, or leave the column out of numeric", cell)}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	label := header[plan.label]
+	for c := range classes {
 		p.Classes = append(p.Classes, c)
 	}
 	sort.Strings(p.Classes)
-	label := t.Header[plan.label]
 	switch len(p.Classes) {
 	case 0:
 		return nil, specError("the label column %q has no value in any row (%d rows skipped): fill the label or name another column", label, p.RowsSkipped)
@@ -99,220 +151,197 @@ func Prepare(t *Table, s Spec) (*Prepared, error) {
 		return nil, specError("the label column %q has a single class %q after skipping %d rows with a missing label: a model needs at least two classes", label, p.Classes[0], p.RowsSkipped)
 	}
 	for k, c := range p.Classes {
-		classIndex[c] = int32(k)
+		classes[c] = int32(k)
 	}
-	p.Rows = len(rows)
-	p.Y = make([]int32, len(rows))
-	for i, r := range rows {
-		p.Y[i] = classIndex[t.Rows[r][plan.label]]
+
+	// Layout: numeric columns, then indicators; categorical codes.
+	kept := cols[:0]
+	for _, c := range cols {
+		if c.missing == p.Rows {
+			p.Dropped = append(p.Dropped, header[c.src])
+			continue
+		}
+		kept = append(kept, c)
+	}
+	cols = kept
+	if len(cols) == 0 {
+		return nil, specError("every feature column is missing in every row (%s): send values or choose other columns", strings.Join(p.Dropped, ", "))
+	}
+	dense, nc := 0, 0
+	for _, c := range cols {
+		if c.typ == Numeric {
+			c.slot = dense
+			dense++
+		} else {
+			c.slot = nc
+			nc++
+			c.dict = map[string]int32{}
+		}
+	}
+	for _, c := range cols {
+		if c.typ == Numeric && s.AddIndicator && c.missing > 0 {
+			c.indSlot = dense
+			dense++
+		}
+	}
+	maxLevels := s.MaxLevels
+	if maxLevels == 0 {
+		maxLevels = DefaultMaxLevels
+	}
+
+	// Pass 2: the training rows' values.
+	p.X = make([]float64, p.Rows*dense)
+	p.Codes = make([]int32, p.Rows*nc)
+	p.Y = make([]int32, p.Rows)
+	var sw []float64
+	if plan.weight >= 0 {
+		sw = make([]float64, p.Rows)
+	}
+	i := 0
+	err = src.Scan(func(line int, cells []string) error {
+		if na.missing(cells[plan.label]) {
+			return nil
+		}
+		if i >= p.Rows {
+			return fmt.Errorf("the table changed between passes: more rows with a label")
+		}
+		y, ok := classes[cells[plan.label]]
+		if !ok {
+			return fmt.Errorf("the table changed between passes: new class")
+		}
+		p.Y[i] = y
+		x := p.X[i*dense : i*dense+dense]
+		codes := p.Codes[i*nc : i*nc+nc]
+		for _, c := range cols {
+			cell := cells[c.src]
+			missing := na.missing(cell)
+			if c.typ == Categorical {
+				if missing {
+					cell = MissingCategory
+				}
+				id, ok := c.dict[cell]
+				if !ok {
+					if len(c.values) >= maxLevels && s.MaxCategories == 0 && s.MinFrequency == 0 {
+						return tooManyLevels(header[c.src], len(c.values)+1, maxLevels, true)
+					}
+					id = int32(len(c.values))
+					cell = strings.Clone(cell)
+					c.dict[cell] = id
+					c.values = append(c.values, cell)
+					c.counts = append(c.counts, 0)
+				}
+				c.counts[id]++
+				codes[c.slot] = id
+				continue
+			}
+			v := math.NaN()
+			if !missing {
+				v, _ = parseNumber(cell)
+				if math.IsInf(v, 0) {
+					return &dataset.ParseError{Line: line, Column: header[c.src], Msg: fmt.Sprintf("%q is not a finite number: replace it or leave the cell empty", cell)}
+				}
+				c.sum += v
+			}
+			x[c.slot] = v
+			if c.indSlot >= 0 {
+				x[c.indSlot] = b2f(missing)
+			}
+		}
+		if sw != nil {
+			w, err := sampleWeight(cells[plan.weight], na)
+			if err != nil {
+				return &dataset.ParseError{Line: line, Column: header[plan.weight], Msg: err.Error()}
+			}
+			sw[i] = w
+		}
+		i++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if i != p.Rows {
+		return nil, fmt.Errorf("the table changed between passes: %d rows with a label, then %d", p.Rows, i)
 	}
 
 	tr := &Transform{NAValues: s.NAValues}
 	if tr.NAValues == nil {
 		tr.NAValues = DefaultNAValues()
 	}
-	for _, j := range plan.features {
-		c, err := fitColumn(t, j, rows, plan.forced[j], na, s)
-		if err != nil {
-			return nil, err
+	var buf []float64
+	for _, c := range cols {
+		col := Column{Name: header[c.src], Type: c.typ, MissingShare: float64(c.missing) / float64(p.Rows)}
+		if c.typ == Numeric {
+			col.Indicator = c.indSlot >= 0
+			buf = buf[:0]
+			for r := 0; r < p.Rows; r++ {
+				if v := p.X[r*dense+c.slot]; !math.IsNaN(v) {
+					buf = append(buf, v)
+				}
+			}
+			col.Impute = impute(buf, s.Impute)
+			if c.missing > 0 {
+				for r := 0; r < p.Rows; r++ {
+					if x := &p.X[r*dense+c.slot]; math.IsNaN(*x) {
+						*x = col.Impute
+					}
+				}
+			}
+		} else {
+			remap := groupCategories(&col, c.values, c.counts, p.Rows, s)
+			if col.Levels() > maxLevels {
+				return nil, tooManyLevels(col.Name, col.Levels(), maxLevels, false)
+			}
+			for r := 0; r < p.Rows; r++ {
+				x := &p.Codes[r*nc+c.slot]
+				*x = remap[*x]
+			}
+			c.dict = nil
 		}
-		if c == nil {
-			p.Dropped = append(p.Dropped, t.Header[j])
-			continue
-		}
-		tr.Columns = append(tr.Columns, *c)
+		tr.Columns = append(tr.Columns, col)
 	}
-	if len(tr.Columns) == 0 {
-		return nil, specError("every feature column is missing in every row (%v): send values or choose other columns", p.Dropped)
-	}
-	enc, err := tr.Encoder()
-	if err != nil {
+	if p.Encoder, err = tr.Encoder(); err != nil {
 		return nil, err
 	}
-	p.Transform, p.Encoder = tr, enc
-
-	pos := make([]int, len(tr.Columns))
-	for i := range tr.Columns {
-		pos[i] = slices.Index(t.Header, tr.Columns[i].Name)
-	}
-	d, nc := enc.Dense(), enc.Codes()
-	p.X = make([]float64, p.Rows*d)
-	p.Codes = make([]int32, p.Rows*nc)
-	for i, r := range rows {
-		if err := enc.EncodeRecord(t.Rows[r], pos, p.X[i*d:i*d+d], p.Codes[i*nc:i*nc+nc]); err != nil {
-			if pe, ok := err.(*dataset.ParseError); ok {
-				pe.Line = t.line(r)
-			}
-			return nil, err
-		}
-	}
-	if p.Weight, err = weights(t, plan, rows, p, s.ClassWeight, na); err != nil {
+	p.Transform = tr
+	if p.Weight, err = rowWeights(sw, p, s.ClassWeight, label); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// fitColumn infers column j's type (on every row, as pandas does) and fits
-// its transform on the training rows; it returns nil for a column missing
-// in every training row.
-func fitColumn(t *Table, j int, rows []int, forced Type, na naSet, s Spec) (*Column, error) {
-	name := t.Header[j]
-	typ := forced
-	if typ == "" {
-		typ = Numeric
-		for _, r := range t.Rows {
-			cell := r[j]
-			if na.missing(cell) {
-				continue
-			}
-			if _, ok := parseNumber(cell); !ok {
-				typ = Categorical
-				break
-			}
-		}
-	}
-	c := &Column{Name: name, Type: typ}
-	n := float64(len(rows))
-	if typ == Categorical {
-		counts := map[string]int{}
-		missing := 0
-		for _, r := range rows {
-			cell := t.Rows[r][j]
-			if na.missing(cell) {
-				missing++
-				cell = MissingCategory
-			}
-			counts[cell]++
-		}
-		if missing == len(rows) {
-			return nil, nil
-		}
-		c.MissingShare = float64(missing) / n
-		groupCategories(c, counts, len(rows), s)
-		maxLevels := s.MaxLevels
-		if maxLevels == 0 {
-			maxLevels = DefaultMaxLevels
-		}
-		if c.Levels() > maxLevels {
-			return nil, specError("column %q has %d categories, over the limit of %d: drop it (drop=%s) or group rare categories with max_categories", name, c.Levels(), maxLevels, name)
-		}
-		return c, nil
-	}
+// maxClasses bounds the label's classes, as dataset.DefaultMaxClasses.
+const maxClasses = dataset.DefaultMaxClasses
 
-	vals := make([]float64, 0, len(rows))
-	for _, r := range rows {
-		cell := t.Rows[r][j]
-		if na.missing(cell) {
-			continue
-		}
-		v, ok := parseNumber(cell)
-		if !ok {
-			return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: fmt.Sprintf("%q is not a number: the column is forced numeric; fix the value, add it to na_values, or leave the column out of numeric", cell)}
-		}
-		if math.IsInf(v, 0) {
-			return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: fmt.Sprintf("%q is not a finite number: replace it or leave the cell empty", cell)}
-		}
-		vals = append(vals, v)
+func tooManyLevels(name string, n, limit int, atLeast bool) error {
+	more := ""
+	if atLeast {
+		more = "more than "
+		n = limit
 	}
-	if len(vals) == 0 {
-		return nil, nil
-	}
-	missing := len(rows) - len(vals)
-	c.MissingShare = float64(missing) / n
-	c.Indicator = s.AddIndicator && missing > 0
-	c.Impute = impute(vals, s.Impute)
-	return c, nil
+	return specError("column %q has %s%d categories, over the limit of %d: drop it (drop=%s) or group rare categories with max_categories", name, more, n, limit, name)
 }
 
-// impute returns SimpleImputer's statistic of vals (not empty). It sorts
-// vals.
-func impute(vals []float64, strategy string) float64 {
-	switch strategy {
-	case ImputeMedian:
-		slices.Sort(vals)
-		m := len(vals) / 2
-		if len(vals)%2 == 1 {
-			return vals[m]
-		}
-		return (vals[m-1] + vals[m]) / 2
-	case ImputeMostFrequent:
-		// The most frequent value; on a tie the smallest, as scipy's mode.
-		slices.Sort(vals)
-		best, bestN := vals[0], 0
-		for i := 0; i < len(vals); {
-			k := i
-			for k < len(vals) && vals[k] == vals[i] {
-				k++
-			}
-			if k-i > bestN {
-				best, bestN = vals[i], k-i
-			}
-			i = k
-		}
-		return best
-	default:
-		sum := 0.0
-		for _, v := range vals {
-			sum += v
-		}
-		return sum / float64(len(vals))
+// sampleWeight reads a sample-weight cell.
+func sampleWeight(cell string, na naSet) (float64, error) {
+	if na.missing(cell) {
+		return 0, fmt.Errorf("the sample weight is missing: give every row a weight >= 0")
 	}
+	v, ok := parseNumber(cell)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("sample weight %q is not a number: give every row a weight >= 0", cell)
+	case math.IsInf(v, 0):
+		return 0, fmt.Errorf("sample weight %q is not finite: give every row a finite weight >= 0", cell)
+	case v < 0:
+		return 0, fmt.Errorf("sample weight %s is negative: give every row a weight >= 0", cell)
+	}
+	return v, nil
 }
 
-// groupCategories sets c's categories, shares and infrequent group from
-// the training counts as OneHotEncoder(max_categories, min_frequency)
-// does: categories sorted; those under min_frequency are infrequent; if
-// more than max_categories (counting the infrequent group as one) remain,
-// the least frequent are grouped too, ties broken by a stable sort, so
-// the earlier category in sorted order is grouped first.
-func groupCategories(c *Column, counts map[string]int, rows int, s Spec) {
-	cats := make([]string, 0, len(counts))
-	for v := range counts {
-		cats = append(cats, v)
-	}
-	sort.Strings(cats)
-	infrequent := make([]bool, len(cats))
-	if m := s.MinFrequency; m > 0 {
-		limit := m
-		if m < 1 {
-			limit = float64(rows) * m
-		}
-		for i, v := range cats {
-			infrequent[i] = float64(counts[v]) < limit
-		}
-	}
-	grouped := 0
-	for _, b := range infrequent {
-		if b {
-			grouped++
-		}
-	}
-	if mc := s.MaxCategories; mc > 0 && mc < len(cats)-grouped+1 {
-		order := make([]int, len(cats))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return counts[cats[order[a]]] < counts[cats[order[b]]] })
-		for _, i := range order[:len(cats)-(mc-1)] {
-			infrequent[i] = true
-		}
-	}
-	n := float64(rows)
-	for i, v := range cats {
-		share := float64(counts[v]) / n
-		if infrequent[i] {
-			c.Infrequent = append(c.Infrequent, v)
-			c.InfrequentShare += share
-			continue
-		}
-		c.Categories = append(c.Categories, v)
-		c.Shares = append(c.Shares, share)
-	}
-}
-
-// weights returns each training row's sample weight times its class
-// weight, or nil when all are 1.
-func weights(t *Table, plan columnPlan, rows []int, p *Prepared, cw ClassWeight, na naSet) ([]float64, error) {
+// rowWeights returns each training row's sample weight (sw, nil for 1)
+// times its class weight, or nil when all are 1.
+func rowWeights(sw []float64, p *Prepared, cw ClassWeight, label string) ([]float64, error) {
 	k := len(p.Classes)
 	classW := make([]float64, k)
 	for i := range classW {
@@ -332,39 +361,23 @@ func weights(t *Table, plan columnPlan, rows []int, p *Prepared, cw ClassWeight,
 		for c, w := range cw.Weights {
 			i, ok := slices.BinarySearch(p.Classes, c)
 			if !ok {
-				return nil, specError("class_weight names class %q, which the label column %q does not have (classes: %s): use one of them", c, t.Header[plan.label], columnList(p.Classes))
+				return nil, specError("class_weight names class %q, which the label column %q does not have (classes: %s): use one of them", c, label, columnList(p.Classes))
 			}
 			classW[i] = w
 		}
-	}
-	if plan.weight < 0 && !cw.Balanced && len(cw.Weights) == 0 {
+	case sw == nil:
 		return nil, nil
 	}
-	w := make([]float64, len(rows))
-	name := ""
-	if plan.weight >= 0 {
-		name = t.Header[plan.weight]
+	w := sw
+	if w == nil {
+		w = make([]float64, p.Rows)
+		for i := range w {
+			w[i] = 1
+		}
 	}
 	sum := 0.0
-	for i, r := range rows {
-		sw := 1.0
-		if plan.weight >= 0 {
-			cell := t.Rows[r][plan.weight]
-			if na.missing(cell) {
-				return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: "the sample weight is missing: give every row a weight >= 0"}
-			}
-			v, ok := parseNumber(cell)
-			switch {
-			case !ok:
-				return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: fmt.Sprintf("sample weight %q is not a number: give every row a weight >= 0", cell)}
-			case math.IsInf(v, 0):
-				return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: fmt.Sprintf("sample weight %q is not finite: give every row a finite weight >= 0", cell)}
-			case v < 0:
-				return nil, &dataset.ParseError{Line: t.line(r), Column: name, Msg: fmt.Sprintf("sample weight %s is negative: give every row a weight >= 0", cell)}
-			}
-			sw = v
-		}
-		w[i] = sw * classW[p.Y[i]]
+	for i, y := range p.Y {
+		w[i] *= classW[y]
 		sum += w[i]
 	}
 	if !(sum > 0) {

@@ -12,7 +12,9 @@
 // categorical ones int32 codes; the one-hot matrix is never built: the
 // kernels in logreg gather one coefficient per code.
 //
-// Prepare chooses the columns, infers their types, fits the transform on
+// Prepare reads a Source twice (a Table in memory, or a CSVFile streamed
+// from disk so that memory holds only the float64 numerics and the int32
+// codes), chooses the columns, infers their types, fits the transform on
 // the training rows and returns the logreg.Data to fit; Transform.Encoder
 // maps records to the same dense values and codes at prediction time.
 // The goldens in testdata come from scikit-learn (testdata/generate.py).
