@@ -48,7 +48,23 @@ func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, 1_000_000) }
 // BenchmarkObjective times one pass of loss and gradient over 1M × 20 rows
 // with three classes at a typical point.
 func BenchmarkObjective1Mx20x3(b *testing.B) {
-	d := synthetic(1_000_000, 20, 3, 0, 42)
+	benchmarkObjective(b, synthetic(1_000_000, 20, 3, 0, 42))
+}
+
+// BenchmarkObjectiveMixed1M times one pass over 1M rows of 10 numeric
+// features and 5 categorical columns of 20 levels with three classes, the
+// issue's tabular shape; BenchmarkObjective1Mx15x3 is the all-numeric pass
+// of as many source columns, to compare side by side.
+func BenchmarkObjectiveMixed1M(b *testing.B) {
+	d := withCodes(synthetic(1_000_000, 10, 3, 0, 42), []int{20, 20, 20, 20, 20}, false, 42)
+	benchmarkObjective(b, d)
+}
+
+func BenchmarkObjective1Mx15x3(b *testing.B) {
+	benchmarkObjective(b, synthetic(1_000_000, 15, 3, 0, 42))
+}
+
+func benchmarkObjective(b *testing.B, d Data) {
 	mean, scale := meanScale(d)
 	o := newObjective(d, mean, scale, 1, 0)
 	theta := make([]float64, o.dim())

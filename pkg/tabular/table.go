@@ -137,8 +137,14 @@ func (s naSet) missing(cell string) bool {
 // underscores, which strconv would take, are not numbers here.
 func parseNumber(cell string) (float64, bool) {
 	s := strings.TrimSpace(cell)
-	if s == "" || strings.ContainsAny(s, "_xXpP") {
+	if s == "" {
 		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '_', 'x', 'X', 'p', 'P':
+			return 0, false
+		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
