@@ -177,7 +177,19 @@ func (c *Compiled) PredictProba(x, out []float64) int {
 			best, zmax = k, z
 		}
 	}
-	return softmax(out, best, zmax)
+	// softmax, written out: the call is not inlined and this is the hot
+	// path of the all-numeric models.
+	sum := 0.0
+	for k, z := range out {
+		e := math.Exp(z - zmax)
+		out[k] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for k := range out {
+		out[k] *= inv
+	}
+	return best
 }
 
 // PredictProbaCodes is PredictProba for a model with categorical inputs:
