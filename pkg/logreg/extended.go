@@ -61,6 +61,8 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 	z := scratch[f : f+o.classes]
 	r := scratch[f+o.classes : f+2*o.classes]
 	nc := len(o.offsets)
+	offsets, codes, weight := o.offsets, o.codes, o.weight
+	base := make([]int, nc) // the row's levels: offsets into cw and gc
 	// The loss is sum_i log(sum_k exp(z_ik - zmax_i)) + (zmax_i - z_iy).
 	// Each row's sum lies in [1, K], so the sums are multiplied and the
 	// product's log taken only when it grows large: one log per few
@@ -77,19 +79,20 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 			}
 			row = xs
 		}
-		var levels []int32
 		if nc > 0 {
-			levels = o.codes[i*nc : i*nc+nc]
+			for j, code := range codes[i*nc : i*nc+nc] {
+				base[j] = int(offsets[j]+code) * kw
+			}
 		}
 		yi := o.y[i]
 		wi := 1.0
-		if o.weight != nil {
-			wi = o.weight[i]
+		if weight != nil {
+			wi = weight[i]
 		}
 		if o.binary {
 			zi := b[0] + dot(w, row)
-			for j, code := range levels {
-				zi += cw[o.offsets[j]+code]
+			for _, l := range base {
+				zi += cw[l]
 			}
 			// loss = log(1 + exp(t)) with t = -z for y = 1, z for y = 0;
 			// |t| = |z|, so one exp serves the loss and the sigmoid.
@@ -99,7 +102,7 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 			if yi == 1 {
 				t = -zi
 			}
-			if o.weight == nil {
+			if weight == nil {
 				loss += max(t, 0)
 				prod *= 1 + e
 				if prod > 1e200 {
@@ -127,21 +130,23 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 			ri *= wi
 			axpy(ri, row, gw)
 			gb[0] += ri
-			for j, code := range levels {
-				gc[o.offsets[j]+code] += ri
+			for _, l := range base {
+				gc[l] += ri
 			}
 			continue
 		}
 		logits(w, b, row, z)
-		for j, code := range levels {
-			axpy(1, cw[int(o.offsets[j]+code)*kw:][:kw], z)
+		for _, l := range base {
+			for k, v := range cw[l : l+kw] {
+				z[k] += v
+			}
 		}
 		zmax := z[0]
 		for _, zk := range z[1:] {
 			zmax = max(zmax, zk)
 		}
 		sum := 0.0
-		if o.weight == nil {
+		if weight == nil {
 			loss += zmax - z[yi]
 			sum = expShifted(z, zmax)
 			prod *= sum
@@ -176,8 +181,11 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 		r[yi] -= wi
 		gb[yi] -= wi
 		addOuter(gw, r, row)
-		for j, code := range levels {
-			axpy(1, r, gc[int(o.offsets[j]+code)*kw:][:kw])
+		for _, l := range base {
+			g := gc[l : l+kw]
+			for k, v := range r {
+				g[k] += v
+			}
 		}
 	}
 	out[0] = loss + math.Log(prod)
