@@ -2,6 +2,8 @@ package tabular
 
 import (
 	"errors"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,4 +196,65 @@ func equalInts(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+// TestEncoderTakesTypedValues: the setters a decoder of JSON records or
+// tensors calls, without allocating.
+func TestEncoderTakesTypedValues(t *testing.T) {
+	tab := table(t, "n,cyl,y\n1,4,a\n,8,b\n3,0.5,a\n5,8,b\n")
+	p, err := Prepare(tab, Spec{AddIndicator: true, Categorical: []string{"cyl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := p.Encoder
+	x, codes := make([]float64, enc.Dense()), make([]int32, enc.Codes())
+	cats := p.Transform.Columns[1].Categories // 0.5, 4, 8
+	for _, tc := range []struct {
+		name string
+		set  func() error
+		x    []float64
+		code int32
+	}{
+		{"number in a numeric column", func() error { return enc.Number(0, 2.5, x, codes) }, []float64{2.5, 0}, -9},
+		{"NaN is missing", func() error { return enc.Number(0, math.NaN(), x, codes) }, []float64{3, 1}, -9},
+		{"text number", func() error { return enc.Text(0, "7", x, codes) }, []float64{7, 0}, -9},
+		{"NA text", func() error { return enc.Text(0, "N/A", x, codes) }, []float64{3, 1}, -9},
+		{"missing numeric", func() error { enc.Missing(0, x, codes); return nil }, []float64{3, 1}, -9},
+		{"number as category", func() error { return enc.Number(1, 8, x, codes) }, []float64{9, 9}, int32(slices.Index(cats, "8"))},
+		{"fraction as category", func() error { return enc.Number(1, 0.5, x, codes) }, nil, int32(slices.Index(cats, "0.5"))},
+		{"unseen number", func() error { return enc.Number(1, 6, x, codes) }, nil, -1},
+		{"text category", func() error { return enc.Text(1, "4", x, codes) }, nil, int32(slices.Index(cats, "4"))},
+		{"missing category never seen", func() error { enc.Missing(1, x, codes); return nil }, nil, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range x {
+				x[i] = 9
+			}
+			codes[0] = -9
+			if err := tc.set(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.x != nil && !equalFloats(x, tc.x) {
+				t.Errorf("x %v, want %v", x, tc.x)
+			}
+			if codes[0] != tc.code {
+				t.Errorf("code %d, want %d", codes[0], tc.code)
+			}
+		})
+	}
+	if err := enc.Text(0, "eight", x, codes); err == nil || !strings.Contains(err.Error(), "column n") {
+		t.Errorf("text in a numeric column: %v", err)
+	}
+	if err := enc.Number(0, math.Inf(1), x, codes); err == nil || !strings.Contains(err.Error(), "column n") {
+		t.Errorf("infinity: %v", err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = enc.Number(1, 8, x, codes)
+		_ = enc.Text(1, "4", x, codes)
+		_ = enc.Number(0, 1.5, x, codes)
+		enc.Missing(1, x, codes)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per row", allocs)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
@@ -207,31 +208,84 @@ func (e *Encoder) EncodeRecord(rec []string, pos []int, x []float64, codes []int
 	x = x[:e.dense]
 	codes = codes[:e.codes]
 	for i := range e.cols {
-		c := &e.cols[i]
-		cell := rec[pos[i]]
-		if c.Type == Categorical {
-			codes[c.slot] = e.Code(i, cell)
-			continue
-		}
-		v, missing := 0.0, e.na.missing(cell)
-		if !missing {
-			var ok bool
-			if v, ok = parseNumber(cell); !ok {
-				return &dataset.ParseError{Msg: fmt.Sprintf("column %s: %q is not a number: the column is numeric; send a number or leave the cell empty", c.Name, cell)}
-			}
-			if math.IsInf(v, 0) {
-				return &dataset.ParseError{Msg: fmt.Sprintf("column %s: %q is not a finite number: send a finite number or leave the cell empty", c.Name, cell)}
-			}
-		}
-		if missing {
-			v = c.Impute
-		}
-		x[c.slot] = v
-		if c.indicator >= 0 {
-			x[c.indicator] = b2f(missing)
+		if err := e.Text(i, rec[pos[i]], x, codes); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// The value setters below fill one column of a row for a decoder of typed
+// values (JSON records, tensors): col indexes Transform.Columns, x and
+// codes are the row's (len Dense and Codes). None allocates.
+
+// Text sets column col from a string: a category, or for a numeric column
+// a number or an NA string. Text that is neither in a numeric column is an
+// error naming the column.
+func (e *Encoder) Text(col int, s string, x []float64, codes []int32) error {
+	c := &e.cols[col]
+	if c.Type == Categorical {
+		codes[c.slot] = e.Code(col, s)
+		return nil
+	}
+	if e.na.missing(s) {
+		e.Missing(col, x, codes)
+		return nil
+	}
+	v, ok := parseNumber(s)
+	if !ok {
+		return &dataset.ParseError{Msg: fmt.Sprintf("column %s: %q is not a number: the column is numeric; send a number or leave the cell empty", c.Name, s)}
+	}
+	return e.Number(col, v, x, codes)
+}
+
+// Number sets column col from a number; NaN is missing. A categorical
+// column takes the category written as the number's shortest decimal text
+// (8 → "8", 0.5 → "0.5"), as a CSV would hold it. An infinite number is an
+// error naming the column.
+func (e *Encoder) Number(col int, v float64, x []float64, codes []int32) error {
+	c := &e.cols[col]
+	if math.IsNaN(v) {
+		e.Missing(col, x, codes)
+		return nil
+	}
+	if math.IsInf(v, 0) {
+		return &dataset.ParseError{Msg: fmt.Sprintf("column %s: %v is not a finite number: send a finite number or leave the value out", c.Name, v)}
+	}
+	if c.Type == Categorical {
+		var buf [32]byte
+		text := strconv.AppendFloat(buf[:0], v, 'f', -1, 64)
+		if len(text) > 24 { // beyond 1e21: the exponent form
+			text = strconv.AppendFloat(buf[:0], v, 'g', -1, 64)
+		}
+		codes[c.slot] = -1
+		if k, ok := c.index[string(text)]; ok {
+			codes[c.slot] = k
+		}
+		return nil
+	}
+	x[c.slot] = v
+	if c.indicator >= 0 {
+		x[c.indicator] = 0
+	}
+	return nil
+}
+
+// Missing sets column col missing: the imputed value and the indicator
+// for a numeric column, MissingCategory for a categorical one.
+func (e *Encoder) Missing(col int, x []float64, codes []int32) {
+	c := &e.cols[col]
+	if c.Type == Categorical {
+		codes[c.slot] = -1
+		if k, ok := c.index[MissingCategory]; ok {
+			codes[c.slot] = k
+		}
+		return
+	}
+	x[c.slot] = c.Impute
+	if c.indicator >= 0 {
+		x[c.indicator] = 1
+	}
 }
 
 func b2f(b bool) float64 {
