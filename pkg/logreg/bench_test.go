@@ -27,8 +27,7 @@ func BenchmarkPredictProbaIris(b *testing.B) {
 	}
 }
 
-func benchmarkFit(b *testing.B, rows int) {
-	d := synthetic(rows, 20, 3, 0, 42)
+func benchmarkFit(b *testing.B, d Data) {
 	b.ReportAllocs()
 	var info FitInfo
 	for b.Loop() {
@@ -42,8 +41,14 @@ func benchmarkFit(b *testing.B, rows int) {
 	b.ReportMetric(info.Objective, "objective")
 }
 
-func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, 100_000) }
-func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, 1_000_000) }
+// BenchmarkFitMixed1M fits 1M rows of 10 numeric features and 5
+// categorical columns of 20 levels with three classes.
+func BenchmarkFitMixed1M(b *testing.B) {
+	benchmarkFit(b, withCodes(synthetic(1_000_000, 10, 3, 0, 42), []int{20, 20, 20, 20, 20}, false, 42))
+}
+
+func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, synthetic(100_000, 20, 3, 0, 42)) }
+func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, synthetic(1_000_000, 20, 3, 0, 42)) }
 
 // BenchmarkObjective times one pass of loss and gradient over 1M × 20 rows
 // with three classes at a typical point.

@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,6 +11,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/modelferry/modelferry/pkg/logreg"
 )
 
 // writeMixedCSV writes the benchmark table: rows × (10 numeric
@@ -17,7 +20,12 @@ import (
 // missing) and a label of 3 classes.
 func writeMixedCSV(b *testing.B, rows int) string {
 	b.Helper()
-	path := filepath.Join(b.TempDir(), "mixed.csv")
+	// TABULAR_BENCH_DIR keeps the table for testdata/bench_pipeline.py.
+	dir := os.Getenv("TABULAR_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("mixed%d.csv", rows))
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -60,6 +68,27 @@ func writeMixedCSV(b *testing.B, rows int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// BenchmarkTrainCSV1M prepares the 1M-row table and fits the
+// model: the Go side of testdata/bench_pipeline.py's figure.
+func BenchmarkTrainCSV1M(b *testing.B) {
+	path := writeMixedCSV(b, 1_000_000)
+	src, err := OpenCSV(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	var info logreg.FitInfo
+	for b.Loop() {
+		p, err := Prepare(src, Spec{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, info, err = logreg.Fit(context.Background(), p.Data(), logreg.Options{Standardize: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(info.Iterations), "iterations")
 }
 
 func benchmarkPrepareCSV(b *testing.B, rows int) {
