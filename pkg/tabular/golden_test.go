@@ -195,3 +195,33 @@ func TestTransformMatchesScikitLearn(t *testing.T) {
 		})
 	}
 }
+
+// TestRowsPreparesTheKeptRows: preparing a filtered source is preparing a
+// table of the kept rows.
+func TestRowsPreparesTheKeptRows(t *testing.T) {
+	tab := readTable(t, "binary_basic_train.csv")
+	even := func(i int) bool { return i%2 == 0 }
+	var kept Table
+	kept.Header = tab.Header
+	for i, r := range tab.Rows {
+		if even(i) {
+			kept.Rows = append(kept.Rows, r)
+			kept.Lines = append(kept.Lines, tab.Lines[i])
+		}
+	}
+	spec := Spec{Drop: []string{"id"}}
+	want, err := Prepare(&kept, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Prepare(Rows(tab, even), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Error("the filtered source prepares differently from the table of its rows")
+	}
+	if got.Rows != 150 {
+		t.Errorf("%d rows, want 150", got.Rows)
+	}
+}

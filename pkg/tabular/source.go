@@ -102,3 +102,24 @@ func (f *CSVFile) read(body func(*csv.Reader) error) error {
 	}
 	return body(cr)
 }
+
+// Rows is src with only the rows keep accepts; row counts from 0 in
+// src's order. A train/test split prepares the training rows with it, so
+// that the transform, as scikit-learn's Pipeline, learns from them alone.
+func Rows(src Source, keep func(row int) bool) Source { return rowFilter{src, keep} }
+
+type rowFilter struct {
+	Source
+	keep func(int) bool
+}
+
+func (f rowFilter) Scan(fn func(line int, cells []string) error) error {
+	row := 0
+	return f.Source.Scan(func(line int, cells []string) error {
+		row++
+		if !f.keep(row - 1) {
+			return nil
+		}
+		return fn(line, cells)
+	})
+}
