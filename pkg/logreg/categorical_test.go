@@ -195,3 +195,60 @@ func TestInvalidCodesAndWeights(t *testing.T) {
 		})
 	}
 }
+
+// TestHessianWithCodesMatchesOneHot: the Hessian summed over the rows'
+// nonzeros (blockSparse) equals the dense one of the materialized one-hot
+// columns, entry by entry, binomial and multinomial, weighted.
+func TestHessianWithCodesMatchesOneHot(t *testing.T) {
+	for _, classes := range []int{2, 3} {
+		d := withCodes(synthetic(700, 3, classes, 0, 8), []int{3, 4}, true, 2)
+		oh := oneHot(d)
+		mean, scale := meanScale(oh)
+		o := newObjective(d, mean[:d.Features], scale[:d.Features], 0.7, 2)
+		ref := newObjective(oh, mean, scale, 0.7, 2)
+		theta := make([]float64, o.dim())
+		for i := range theta {
+			theta[i] = 0.05 * float64(i%5-2)
+		}
+		// The same point in the one-hot layout: ref.index(k, a) for the
+		// extended row [width columns, 1] is o's (k, a) with the
+		// intercept moved after the dense features.
+		refIndex := func(k, a int) int {
+			switch {
+			case a < d.Features:
+				return o.index(k, a)
+			case a < o.width:
+				return o.index(k, a+1)
+			}
+			return o.index(k, d.Features)
+		}
+		rt := make([]float64, ref.dim())
+		kw := o.weightRows()
+		for k := 0; k < kw; k++ {
+			for a := 0; a <= o.width; a++ {
+				rt[ref.index(k, a)] = theta[refIndex(k, a)]
+			}
+		}
+		o.eval(theta)
+		ref.eval(rt)
+		if math.Abs(o.lastF-ref.lastF) > 1e-12 {
+			t.Fatalf("%d classes: loss %v, one-hot %v", classes, o.lastF, ref.lastF)
+		}
+		h := newHessian(o, o.rows).at(theta)
+		rh := newHessian(ref, ref.rows).at(rt)
+		dim := o.dim()
+		for k := 0; k < kw; k++ {
+			for a := 0; a <= o.width; a++ {
+				for l := 0; l < kw; l++ {
+					for b := 0; b <= o.width; b++ {
+						got := h[refIndex(k, a)*dim+refIndex(l, b)]
+						want := rh[ref.index(k, a)*dim+ref.index(l, b)]
+						if math.Abs(got-want) > 1e-12 {
+							t.Fatalf("%d classes: H[(%d,%d),(%d,%d)] = %v, one-hot %v", classes, k, a, l, b, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

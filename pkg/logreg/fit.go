@@ -147,7 +147,11 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 	var theta []float64
 	var info FitInfo
 	var err error
-	if rows := newtonRows(d.Rows, obj.width, obj.weightRows()); rows > 0 {
+	rows := newtonRows(d.Rows, d.Features, obj.weightRows())
+	if obj.levels > 0 {
+		rows = newtonRowsSparse(d.Rows, obj.width, d.Features+len(d.Levels), obj.weightRows(), maxNewtonDimCategorical)
+	}
+	if rows > 0 {
 		theta, info, err = newton(ctx, obj, rows, opts)
 	} else {
 		theta, info, err = lbfgs(ctx, obj, opts)

@@ -138,6 +138,10 @@ func (h *hessian) index(k, a int) int {
 // times the row's weight.
 func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64) {
 	o := h.o
+	if o.levels > 0 {
+		h.blockSparse(theta, lo, hi, out, z, p)
+		return
+	}
 	clear(out)
 	f := o.features
 	kw := o.weightRows()
@@ -207,6 +211,95 @@ func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64
 				}
 				axpy(weight*a, xx, out[pair*h.pack:(pair+1)*h.pack])
 				pair++
+			}
+		}
+	}
+}
+
+// blockSparse is block for rows with categorical inputs. The extended row
+// [standardized features, one-hot levels, 1] has features + inputs + 1
+// nonzeros, so only their pairs are summed: per row the square of those
+// instead of the square of the width.
+func (h *hessian) blockSparse(theta []float64, lo, hi int, out, z, p []float64) {
+	o := h.o
+	clear(out)
+	f, kw, nc := o.features, o.weightRows(), len(o.offsets)
+	n := o.width + 1 // side of the packed matrix
+	rowStart := make([]int, n)
+	for a := range rowStart {
+		rowStart[a] = a*n - a*(a-1)/2
+	}
+	pos := make([]int, f+nc+1) // the nonzeros' columns, ascending
+	val := make([]float64, f+nc+1)
+	coef := make([]float64, h.pairs)
+	for j := range f {
+		pos[j] = j
+	}
+	pos[f+nc] = o.width
+	val[f+nc] = 1
+	w := theta[:kw*f]
+	bias := theta[kw*f : kw*(f+1)]
+	cw := theta[kw*(f+1):] // level-major
+	for t := lo; t < hi; t++ {
+		i, weight := t, 1.0
+		if h.sampled {
+			i, weight = h.sel[t].row, h.sel[t].weight
+		}
+		if o.weight != nil {
+			weight *= o.weight[i]
+		}
+		xt := val[:f]
+		for j, v := range o.x[i*f : i*f+f] {
+			if o.mean != nil {
+				v = (v - o.mean[j]) * o.invScale[j]
+			}
+			xt[j] = v
+		}
+		for j, code := range o.codes[i*nc : i*nc+nc] {
+			pos[f+j] = f + int(o.offsets[j]+code)
+			val[f+j] = 1
+		}
+		logits(w, bias, xt, z[:kw])
+		for j := range nc {
+			l := (pos[f+j] - f) * kw
+			for k := range kw {
+				z[k] += cw[l+k]
+			}
+		}
+		if o.binary {
+			z[0] = -math.Abs(z[0])
+			e := expShifted(z[:1], 0)
+			coef[0] = weight * e / ((1 + e) * (1 + e))
+		} else {
+			zmax := z[0]
+			for _, v := range z {
+				zmax = max(zmax, v)
+			}
+			copy(p, z)
+			inv := 1 / expShifted(p, zmax)
+			for k := range p {
+				p[k] *= inv
+			}
+			pair := 0
+			for k := 0; k < kw; k++ {
+				for l := k; l < kw; l++ {
+					a := -p[k] * p[l]
+					if k == l {
+						a += p[k]
+					}
+					coef[pair] = weight * a
+					pair++
+				}
+			}
+		}
+		for ia, a := range pos {
+			va, start := val[ia], rowStart[a]-a
+			for ib := ia; ib < len(pos); ib++ {
+				v := va * val[ib]
+				at := start + pos[ib]
+				for pair, c := range coef {
+					out[pair*h.pack+at] += c * v
+				}
 			}
 		}
 	}

@@ -9,8 +9,14 @@ import (
 )
 
 // maxNewtonDim bounds the parameters for which Newton steps are taken; the
-// Hessian grows with their square and L-BFGS serves beyond.
-const maxNewtonDim = 256
+// Hessian grows with their square and L-BFGS serves beyond. With
+// categorical inputs a row touches only its own levels, the Hessian costs
+// far less per row (blockSparse), and Newton serves up to
+// maxNewtonDimCategorical.
+const (
+	maxNewtonDim            = 256
+	maxNewtonDimCategorical = 512
+)
 
 // newtonRows is how many rows the Hessian is estimated from, or 0 when
 // Newton steps would cost more than L-BFGS's cheap ones. Small problems use
@@ -18,11 +24,17 @@ const maxNewtonDim = 256
 // gradient pass pays for, and at least 64 per parameter: fewer let the
 // estimate stray so far that steps stop shrinking the gradient.
 func newtonRows(rows, features, kw int) int {
-	dim := kw * (features + 1)
-	if dim > maxNewtonDim {
+	return newtonRowsSparse(rows, features, features, kw, maxNewtonDim)
+}
+
+// newtonRowsSparse is newtonRows for rows of width coefficients of which
+// nnz are nonzero, up to maxDim parameters.
+func newtonRowsSparse(rows, width, nnz, kw, maxDim int) int {
+	dim := kw * (width + 1)
+	if dim > maxDim {
 		return 0
 	}
-	hc, gc := hessianCost(features, kw), gradientCost(features, kw)
+	hc, gc := hessianCost(nnz, kw), gradientCost(nnz, kw)
 	if rows*hc <= 1<<24 {
 		return rows
 	}
