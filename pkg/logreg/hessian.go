@@ -154,6 +154,7 @@ func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64
 		}
 	}
 	bias := theta[kw*f : kw*(f+1)]
+	coef := make([]float64, h.pairs)
 	for t := lo; t < hi; t++ {
 		i, weight := t, 1.0
 		if h.sampled {
@@ -193,25 +194,34 @@ func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64
 			continue
 		}
 		logits(wx, bias, xt[:o.width], z)
-		zmax := z[0]
-		for _, v := range z {
-			zmax = max(zmax, v)
+		curvature(z, p, coef, weight)
+		for pair, c := range coef {
+			axpy(c, xx, out[pair*h.pack:(pair+1)*h.pack])
 		}
-		copy(p, z)
-		inv := 1 / expShifted(p, zmax)
-		for k := range p {
-			p[k] *= inv
-		}
-		pair := 0
-		for k := 0; k < kw; k++ {
-			for l := k; l < kw; l++ {
-				a := -p[k] * p[l]
-				if k == l {
-					a += p[k]
-				}
-				axpy(weight*a, xx, out[pair*h.pack:(pair+1)*h.pack])
-				pair++
+	}
+}
+
+// curvature sets coef to weight·A_kl for the class pairs k <= l, A =
+// diag(p) - ppᵀ, p = softmax(z); p is scratch of len(z).
+func curvature(z, p, coef []float64, weight float64) {
+	zmax := z[0]
+	for _, v := range z {
+		zmax = max(zmax, v)
+	}
+	copy(p, z)
+	inv := 1 / expShifted(p, zmax)
+	for k := range p {
+		p[k] *= inv
+	}
+	pair := 0
+	for k := range p {
+		for l := k; l < len(p); l++ {
+			a := -p[k] * p[l]
+			if k == l {
+				a += p[k]
 			}
+			coef[pair] = weight * a
+			pair++
 		}
 	}
 }
@@ -271,26 +281,7 @@ func (h *hessian) blockSparse(theta []float64, lo, hi int, out, z, p []float64) 
 			e := expShifted(z[:1], 0)
 			coef[0] = weight * e / ((1 + e) * (1 + e))
 		} else {
-			zmax := z[0]
-			for _, v := range z {
-				zmax = max(zmax, v)
-			}
-			copy(p, z)
-			inv := 1 / expShifted(p, zmax)
-			for k := range p {
-				p[k] *= inv
-			}
-			pair := 0
-			for k := 0; k < kw; k++ {
-				for l := k; l < kw; l++ {
-					a := -p[k] * p[l]
-					if k == l {
-						a += p[k]
-					}
-					coef[pair] = weight * a
-					pair++
-				}
-			}
+			curvature(z, p, coef, weight)
 		}
 		for ia, a := range pos {
 			va, start := val[ia], rowStart[a]-a
