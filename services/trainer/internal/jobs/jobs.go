@@ -123,7 +123,10 @@ type modelQueue struct {
 	// queued in one order, even while their first records are written.
 	submit  sync.Mutex
 	pending []*Job
+	// running is whether a drain goroutine serves the queue; active,
+	// whether a run of it has left pending and not yet ended.
 	running bool
+	active  bool
 }
 
 // maxRemembered bounds the finished jobs kept in memory; older ones are
@@ -208,7 +211,7 @@ func (q *Queue) Submit(ctx context.Context, t *Ticket, run registry.Run, src pip
 	defer mq.submit.Unlock()
 	q.mu.Lock()
 	ahead := len(mq.pending)
-	if mq.running {
+	if mq.active {
 		ahead++
 	}
 	j.run.QueuePosition = ahead
@@ -276,6 +279,7 @@ func (q *Queue) drain(mq *modelQueue) {
 	defer q.wg.Done()
 	for {
 		q.mu.Lock()
+		mq.active = false // the run before, if any, has ended
 		if len(mq.pending) == 0 {
 			mq.running = false
 			q.mu.Unlock()
@@ -283,6 +287,7 @@ func (q *Queue) drain(mq *modelQueue) {
 		}
 		j := mq.pending[0]
 		mq.pending = mq.pending[1:]
+		mq.active = true
 		renumber(mq)
 		q.mu.Unlock()
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
@@ -176,34 +177,46 @@ func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 	}
 }
 
+// Positions count the runs ahead, whether the first has started when the
+// others join or is still about to: the first saved record of each says
+// where it is.
 func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
-	q, s, g := newQueue(t, 16, 1)
-	ctx := context.Background()
-	var jobs []*Job
-	for i := range 4 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
+	for _, startedFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("the first started before the others joined: %v", startedFirst), func(t *testing.T) {
+			q, s, g := newQueue(t, 16, 1)
+			ctx := context.Background()
+			var jobs []*Job
+			for i := range 4 {
+				j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				jobs = append(jobs, j)
+				if i == 0 && startedFirst {
+					waitStarted(t, g)
+				}
+			}
+			if !startedFirst {
+				waitStarted(t, g)
+			}
+			for i, j := range jobs[1:] {
+				if pos := j.Snapshot().QueuePosition; pos != i+1 {
+					t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
+				}
+				if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued ||
+					first.Progress == nil || first.Progress.Stage != registry.StageQueued || first.QueuePosition != i+1 {
+					t.Errorf("first saved state %s at position %d, progress %+v; want queued at %d", first.Status, first.QueuePosition, first.Progress, i+1)
+				}
+			}
+			g.release <- struct{}{}
+			waitDone(t, jobs[0], "its work returned")
+			waitStarted(t, g)
+			if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
+				t.Errorf("after one finished, run 2 at position %d, want 1", pos)
+			}
+			close(g.release)
+		})
 	}
-	waitStarted(t, g)
-	for i, j := range jobs[1:] {
-		if pos := j.Snapshot().QueuePosition; pos != i+1 {
-			t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
-		}
-		if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued ||
-			first.Progress == nil || first.Progress.Stage != registry.StageQueued {
-			t.Errorf("first saved state %s, progress %+v; want queued", first.Status, first.Progress)
-		}
-	}
-	g.release <- struct{}{}
-	waitDone(t, jobs[0], "its work returned")
-	waitStarted(t, g)
-	if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
-		t.Errorf("after one finished, run 2 at position %d, want 1", pos)
-	}
-	close(g.release)
 }
 
 func TestFullQueueRefusesAndReleasesTheSource(t *testing.T) {
@@ -246,6 +259,39 @@ func TestSubmitFailsWhenStorageIsDown(t *testing.T) {
 	if _, ok := q.Get(newRun("iris", 0).ID); ok {
 		t.Error("an unrecorded run is known")
 	}
+	// A run never recorded never ran, so it is not counted as failed.
+	if n := testutil.CollectAndCount(q.cfg.Metrics.runs); n != 0 {
+		t.Errorf("%d run series for a run that was never recorded", n)
+	}
+	// Its place is free again.
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the failed submit: %v", err)
+	}
+	ticket.Release()
+}
+
+// A place taken and given back, by a request that failed before it
+// submitted, is free again, and giving it back twice frees one place.
+func TestReleasedTicketFreesItsPlace(t *testing.T) {
+	q, _, _ := newQueue(t, 1, 1)
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("second admit into a queue of one: %v, want ErrQueueFull", err)
+	}
+	ticket.Release()
+	ticket.Release()
+	again, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the place was given back: %v", err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("a ticket released twice freed two places: %v", err)
+	}
+	again.Release()
 }
 
 func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
