@@ -144,17 +144,26 @@ func cancel(t *testing.T, q *Queue, id string) (registry.Run, error) {
 	return r, err
 }
 
-func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
-	q, s, g := newQueue(t, 16, 2)
-	ctx := context.Background()
+// submitRuns submits n runs of iris, calling after (when set) after each.
+func submitRuns(t *testing.T, q *Queue, n int, after func(i int)) []*Job {
+	t.Helper()
 	var jobs []*Job
-	for i := range 4 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
+	for i := range n {
+		j, err := submit(q, context.Background(), newRun("iris", i), pipeline.Source{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		jobs = append(jobs, j)
+		if after != nil {
+			after(i)
+		}
 	}
+	return jobs
+}
+
+func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
+	q, s, g := newQueue(t, 16, 2)
+	jobs := submitRuns(t, q, 4, nil)
 	var order []string
 	for i := range jobs {
 		order = append(order, waitStarted(t, g))
@@ -184,18 +193,11 @@ func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
 	for _, startedFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("the first started before the others joined: %v", startedFirst), func(t *testing.T) {
 			q, s, g := newQueue(t, 16, 1)
-			ctx := context.Background()
-			var jobs []*Job
-			for i := range 4 {
-				j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				jobs = append(jobs, j)
+			jobs := submitRuns(t, q, 4, func(i int) {
 				if i == 0 && startedFirst {
 					waitStarted(t, g)
 				}
-			}
+			})
 			if !startedFirst {
 				waitStarted(t, g)
 			}
@@ -297,14 +299,7 @@ func TestReleasedTicketFreesItsPlace(t *testing.T) {
 func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 	q, s, g := newQueue(t, 16, 1)
 	ctx := context.Background()
-	var jobs []*Job
-	for i := range 3 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
-	}
+	jobs := submitRuns(t, q, 3, nil)
 	waitStarted(t, g)
 	// The running run never finishes by itself: the deadline cancels it.
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
