@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,7 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
@@ -482,5 +487,92 @@ func TestUndecodableArtifactIsAnIntegrityFailureReadOnce(t *testing.T) {
 	}
 	if w := r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, version) {
 		t.Errorf("waiting says %q, want the integrity failure of %s", w, version)
+	}
+}
+
+// memoryReloader follows iris@production in an in-memory bucket.
+func memoryReloader(t *testing.T, cfg Config) (*Reloader, *modelstore.Memory, *modelstore.Store) {
+	t.Helper()
+	mem := modelstore.NewMemory("modelferry")
+	store := modelstore.New(mem, modelstore.Options{Timeout: time.Second})
+	cfg.Store, cfg.Logger, cfg.Model, cfg.Alias, cfg.Interval = store, slog.New(slog.DiscardHandler), "iris", "production", time.Second
+	return New(cfg), mem, store
+}
+
+// Storage that comes back and answers "no alias": the reason to wait is
+// that nothing is published, no longer an outage.
+func TestWaitingFollowsWhatStorageSays(t *testing.T) {
+	r, mem, _ := memoryReloader(t, Config{})
+	ctx := context.Background()
+	mem.SetHook(func(op, key string) error { return errors.New("connection refused") })
+	if err := r.Poll(ctx); err == nil {
+		t.Fatal("a poll with storage down reported no error")
+	}
+	if w := r.Waiting(); !strings.Contains(w, "storage is unavailable") {
+		t.Errorf("storage down: waiting says %q", w)
+	}
+	mem.SetHook(nil)
+	if err := r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Waiting(); !strings.Contains(w, "waiting for iris@production to be published") {
+		t.Errorf("storage back, nothing published: waiting says %q", w)
+	}
+}
+
+// With a clock, a model with a training baseline is watched for drift;
+// without one, none is.
+func TestDriftIsWatchedWithAClock(t *testing.T) {
+	for _, withClock := range []bool{true, false} {
+		t.Run(fmt.Sprint("clock ", withClock), func(t *testing.T) {
+			var clock *monitor.Clock
+			if withClock {
+				clock = monitor.NewClock(time.Minute, time.Now())
+			}
+			r, _, store := memoryReloader(t, Config{Clock: clock})
+			ctx := context.Background()
+			v := modelstore.NewVersion(time.Now())
+			m, err := artifact.DecodeVersion(testmodel.Artifact(t, testmodel.Iris(t), "iris", v, 1), "iris", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Baseline = &artifactpb.Baseline{Rows: 3, LabelCounts: []uint64{1, 1, 1}, PredictionCounts: []uint64{1, 1, 1}}
+			for range m.FeatureNames {
+				m.Baseline.Features = append(m.Baseline.Features, &artifactpb.FeatureBaseline{Edges: []float64{1}, Counts: []uint64{1, 2}})
+			}
+			b, err := artifact.Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := store.Publish(ctx, "iris", v, b, []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.SetAlias(ctx, "production", ref, modelstore.SetAliasOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if watched := r.Current().Drift() != nil; watched != withClock {
+				t.Errorf("drift watched %v, want %v", watched, withClock)
+			}
+		})
+	}
+}
+
+// The cache directory is made when it does not exist yet.
+func TestCacheDirectoryIsMade(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	r, _, store := memoryReloader(t, Config{CacheDir: dir})
+	testmodel.Publish(t, store, testmodel.Iris(t), "iris", "production", 1)
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pbPath, recPath := r.cachePaths()
+	for _, p := range []string{pbPath, recPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
 	}
 }
