@@ -106,6 +106,14 @@ func TestClassDriftIsAgainstTrainingPredictions(t *testing.T) {
 	}
 }
 
+// A window without rows has no live mix: shares of zero, never NaN.
+func TestEmptyWindowSharesAreZero(t *testing.T) {
+	rep := NewDrift(model(t), NewClock(time.Minute, time.Now())).Report()
+	if rep.Rows != 0 || len(rep.LiveShare) != 2 || rep.LiveShare[0] != 0 || rep.LiveShare[1] != 0 {
+		t.Errorf("empty window: %d rows, live share %v", rep.Rows, rep.LiveShare)
+	}
+}
+
 func TestNoBaselineNoMonitoring(t *testing.T) {
 	m := model(t)
 	m.Baseline = nil
