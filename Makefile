@@ -18,6 +18,7 @@ export GIN_MODE := release
 
 # Every module of the workspace; `go test ./...` at the root sees none.
 MODULES  = $(shell go list -f '{{.Dir}}/...' -m)
+MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
 
 .PHONY: help
 help: ## list the targets
@@ -73,10 +74,19 @@ generate: tools ## regenerate protobuf code from proto/
 .PHONY: test
 test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
 	go vet $(MODULES)
+	$(MAKE) vet-modules
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
 	$(MAKE) licenses
 	$(MAKE) fuzz
+
+.PHONY: vet-modules
+# Each module must build on its own, as `go install ...@version` and a
+# module's users see it: GOWORK=off reads only its go.mod, whose replace
+# directives point at the sibling modules (see the README's "Modules and
+# releases").
+vet-modules: ## go vet each module alone (GOWORK=off)
+	@set -e; for dir in $(MODULE_DIRS); do echo "GOWORK=off go vet $$dir"; (cd $$dir && GOWORK=off go vet ./...); done
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
