@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Error codes of the JSON error body. They are part of the API: clients
@@ -108,7 +108,7 @@ func JSONError(err error, prefix string) *Error {
 		return bad("malformed JSON: unexpected end of body")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		return bad("unknown field %s", Quote(prefix+strings.TrimSuffix(name, `"`)))
+		return bad("unknown field %s", names.Quote(prefix+strings.TrimSuffix(name, `"`)))
 	}
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidArgument, Message: "malformed JSON", Cause: err}
 }
@@ -131,20 +131,4 @@ func jsonType(k reflect.Kind) string {
 		return "a number"
 	}
 	return "another type"
-}
-
-// maxQuoted bounds how much of a client's value an error message repeats.
-const maxQuoted = 100
-
-// Quote is %q of a client's value cut to about 100 bytes: an error says
-// what was wrong without echoing a whole hostile input back.
-func Quote(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
 }

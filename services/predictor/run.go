@@ -12,6 +12,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/envconfig"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/pkg/service"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/api"
@@ -62,10 +63,10 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		ShutdownTimeout: env.Duration("PREDICTOR_SHUTDOWN_TIMEOUT", 15*time.Second, "how long in-flight requests may take to finish at shutdown"),
 	}
 	if !modelstore.ValidName(cfg.model) {
-		env.Fail("PREDICTOR_MODEL %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.model)
+		env.Fail("PREDICTOR_MODEL %q %s", cfg.model, names.Rule)
 	}
 	if !modelstore.ValidName(cfg.alias) {
-		env.Fail("PREDICTOR_ALIAS %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.alias)
+		env.Fail("PREDICTOR_ALIAS %q %s", cfg.alias, names.Rule)
 	}
 	var err error
 	if cfg.models, cfg.all, err = parseModels(models, cfg.model, cfg.alias); err != nil {
@@ -78,7 +79,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		env.Fail("PREDICTOR_DRIFT_WINDOW must be 0 (off) or at least %ds", monitor.Buckets)
 	}
 	if cfg.shadowAlias != "" && !modelstore.ValidName(cfg.shadowAlias) {
-		env.Fail("PREDICTOR_SHADOW_ALIAS %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.shadowAlias)
+		env.Fail("PREDICTOR_SHADOW_ALIAS %q %s", cfg.shadowAlias, names.Rule)
 	}
 	if !(cfg.shadowSample > 0 && cfg.shadowSample <= 1) {
 		env.Fail("PREDICTOR_SHADOW_SAMPLE must be in (0, 1]")
@@ -110,9 +111,9 @@ func parseModels(s, model, alias string) (specs []catalog.Spec, all bool, err er
 		}
 		switch {
 		case !modelstore.ValidName(name):
-			return nil, false, fmt.Errorf("model %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(name))
+			return nil, false, fmt.Errorf("model %s %s", names.Quote(name), names.Rule)
 		case !modelstore.ValidName(a):
-			return nil, false, fmt.Errorf("alias %s of %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(a), name)
+			return nil, false, fmt.Errorf("alias %s of %s %s", names.Quote(a), name, names.Rule)
 		case slices.ContainsFunc(specs, func(s catalog.Spec) bool { return s.Name == name }):
 			return nil, false, fmt.Errorf("model %s is listed twice", name)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
@@ -33,7 +34,7 @@ func oipPath(path string) bool {
 // under /v2 and /v1.
 func (a *API) notFound(c *gin.Context) {
 	if oipPath(c.Request.URL.Path) {
-		oipError(c, http.StatusNotFound, "no route %s %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusNotFound, "no route %s %s", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	httpserver.NoRoute(a.log)(c)
@@ -41,7 +42,7 @@ func (a *API) notFound(c *gin.Context) {
 
 func (a *API) notAllowed(c *gin.Context) {
 	if oipPath(c.Request.URL.Path) {
-		oipError(c, http.StatusMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	httpserver.NoMethod(a.log)(c)

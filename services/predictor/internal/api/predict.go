@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
@@ -45,7 +46,7 @@ func (a *API) predict(c *gin.Context) {
 func (a *API) v1Predict(c *gin.Context) {
 	name, verb, _ := strings.Cut(c.Param("nameverb"), ":")
 	if verb != "predict" {
-		oipError(c, http.StatusNotFound, "no route %s %s: KServe V1 has POST /v1/models/{name}:predict", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusNotFound, "no route %s %s: KServe V1 has POST /v1/models/{name}:predict", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	m, err := a.cfg.Models.Lookup(name)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // DefaultModel is the model a request means when it names none.
@@ -118,10 +119,10 @@ func modelParam(name string) (string, error) {
 		m = DefaultModel
 	}
 	if !modelstore.ValidName(m) {
-		return "", badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m))
+		return "", badRequest("model name %s %s", quote(m), names.Rule)
 	}
 	return m, nil
 }
 
 // quote cuts a client's value for an error message.
-var quote = httpserver.Quote
+var quote = names.Quote

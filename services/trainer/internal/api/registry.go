@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -41,7 +42,7 @@ func (a *API) listRuns(c *gin.Context) {
 	q := registry.RunQuery{Limit: 50, PageToken: c.Query("page_token")}
 	if m := c.Query("model"); m != "" {
 		if !modelstore.ValidName(m) {
-			a.fail(c, badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m)))
+			a.fail(c, badRequest("model name %s %s", quote(m), names.Rule))
 			return
 		}
 		q.Model = m
@@ -167,7 +168,7 @@ func (a *API) setAlias(c *gin.Context) {
 	model := modelOf(c)
 	alias := c.Param("alias")
 	if !modelstore.ValidName(alias) {
-		a.fail(c, badRequest("alias name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(alias)))
+		a.fail(c, badRequest("alias name %s %s", quote(alias), names.Rule))
 		return
 	}
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
