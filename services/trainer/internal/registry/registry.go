@@ -34,7 +34,7 @@ type Storage interface {
 
 	GetAlias(ctx context.Context, model, alias string) (modelstore.Alias, string, error)
 	ListAliases(ctx context.Context, model string) (map[string]modelstore.Alias, error)
-	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (string, error)
+	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (modelstore.AliasMove, error)
 }
 
 // Config configures a Registry.
