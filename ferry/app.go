@@ -50,7 +50,7 @@ const (
 // usageError is a mistake on the command line (exit 2).
 type usageError struct{ error }
 
-// failedRun is a run that ended without succeeding (exit 1, already
+// errFailedRun is a run that ended without succeeding (exit 1, already
 // reported).
 var errFailedRun = errors.New("the run did not succeed")
 
