@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/errcode"
 )
 
 // BearerAuth returns a middleware that asks for an Authorization: Bearer
@@ -22,7 +24,7 @@ func BearerAuth(logger *slog.Logger, realm string, tokens ...string) gin.Handler
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if h == "" || !ok {
 			c.Header("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-			WriteError(c, logger, Errorf(http.StatusUnauthorized, CodeUnauthenticated,
+			WriteError(c, logger, Errorf(http.StatusUnauthorized, errcode.Unauthenticated,
 				"this call needs an Authorization: Bearer <token> header"))
 			return
 		}
@@ -31,6 +33,6 @@ func BearerAuth(logger *slog.Logger, realm string, tokens ...string) gin.Handler
 				return
 			}
 		}
-		WriteError(c, logger, Errorf(http.StatusForbidden, CodePermissionDenied, "the bearer token is not valid"))
+		WriteError(c, logger, Errorf(http.StatusForbidden, errcode.PermissionDenied, "the bearer token is not valid"))
 	}
 }

@@ -12,24 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
-)
-
-// Error codes of the JSON error body. They are part of the API: clients
-// switch on them.
-const (
-	CodeInvalidArgument      = "invalid_argument"
-	CodeUnauthenticated      = "unauthenticated"
-	CodePermissionDenied     = "permission_denied"
-	CodeNotFound             = "not_found"
-	CodeMethodNotAllowed     = "method_not_allowed"
-	CodeConflict             = "conflict"
-	CodeIntegrity            = "integrity"
-	CodeTooLarge             = "payload_too_large"
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeResourceExhausted    = "resource_exhausted"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal"
 )
 
 // Error is an error that is safe to show a client: a status, a stable code
@@ -74,7 +58,7 @@ func WriteError(c *gin.Context, logger *slog.Logger, err error) {
 	if !errors.As(err, &he) {
 		logger.ErrorContext(c.Request.Context(), "internal error", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "err", err)
-		he = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
+		he = &Error{Status: http.StatusInternalServerError, Code: errcode.Internal, Message: "internal error"}
 	} else if he.Status >= 500 && he.Cause != nil {
 		logger.WarnContext(c.Request.Context(), "request failed", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "status", he.Status, "err", err)
@@ -91,11 +75,11 @@ func JSONError(err error, prefix string) *Error {
 	var te *json.UnmarshalTypeError
 	var mbe *http.MaxBytesError
 	bad := func(format string, args ...any) *Error {
-		return Errorf(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+		return Errorf(http.StatusBadRequest, errcode.InvalidArgument, format, args...)
 	}
 	switch {
 	case errors.As(err, &mbe):
-		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "JSON body is larger than %d bytes", mbe.Limit)
+		return Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge, "JSON body is larger than %d bytes", mbe.Limit)
 	case errors.As(err, &se):
 		return bad("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te):
@@ -110,7 +94,7 @@ func JSONError(err error, prefix string) *Error {
 	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 		return bad("unknown field %s", names.Quote(prefix+strings.TrimSuffix(name, `"`)))
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidArgument, Message: "malformed JSON", Cause: err}
+	return &Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "malformed JSON", Cause: err}
 }
 
 // jsonType names a Go kind the way a JSON user thinks of it.

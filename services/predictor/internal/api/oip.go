@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
@@ -122,7 +123,7 @@ func (a *API) oipInfer(c *gin.Context) {
 		return
 	}
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
-		a.cfg.Counters.Failure(m.Name, usage.OIPREST, httpserver.CodeUnsupportedMediaType)
+		a.cfg.Counters.Failure(m.Name, usage.OIPREST, errcode.UnsupportedMediaType)
 		oipError(c, http.StatusUnsupportedMediaType, "content type %q is not supported: send Content-Type: application/json", ct)
 		return
 	}

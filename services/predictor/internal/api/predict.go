@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
@@ -21,7 +22,7 @@ import (
 func (a *API) predict(c *gin.Context) {
 	name, err := queryModel(c.Request.URL.RawQuery)
 	if err != nil {
-		a.fail(c, httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", err))
+		a.fail(c, httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, "%s", err))
 		return
 	}
 	m, err := a.cfg.Models.Lookup(name)
@@ -90,7 +91,7 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 		return nil, req, st, inputError(err)
 	}
 	if v1 && !req.Batch {
-		return nil, req, st, httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, `send {"instances": [...]}: rows as objects of named features or arrays in feature order`)
+		return nil, req, st, httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, `send {"instances": [...]}: rows as objects of named features or arrays in feature order`)
 	}
 	if cap(st.p) < m.NumClasses() {
 		st.p = make([]float64, m.NumClasses())
@@ -153,7 +154,7 @@ func (a *API) countLookup(name string, p usage.Protocol, err error) {
 		if name == "" {
 			name = a.cfg.Models.Default()
 		}
-		a.cfg.Counters.Failure(name, p, httpserver.CodeUnavailable)
+		a.cfg.Counters.Failure(name, p, errcode.Unavailable)
 	}
 }
 
@@ -163,7 +164,7 @@ func errorCode(err error) string {
 	if errors.As(err, &he) {
 		return he.Code
 	}
-	return httpserver.CodeInternal
+	return errcode.Internal
 }
 
 // inputError is the answer to a request the model cannot read: 400, or
@@ -171,10 +172,10 @@ func errorCode(err error) string {
 func inputError(err error) *httpserver.Error {
 	var ie *serving.InputError
 	if !errors.As(err, &ie) {
-		return &httpserver.Error{Status: http.StatusInternalServerError, Code: httpserver.CodeInternal, Message: "internal error", Cause: err}
+		return &httpserver.Error{Status: http.StatusInternalServerError, Code: errcode.Internal, Message: "internal error", Cause: err}
 	}
 	if ie.TooLarge {
-		return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "%s", ie.Error())
+		return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge, "%s", ie.Error())
 	}
-	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", ie.Error())
+	return httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, "%s", ie.Error())
 }

@@ -271,4 +271,3 @@ func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
 		}
 	}
 }
-

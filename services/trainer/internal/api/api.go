@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
@@ -76,26 +77,26 @@ func (a *API) Register(e *gin.Engine) {
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
 
 func badRequest(format string, args ...any) *httpserver.Error {
-	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
+	return httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, format, args...)
 }
 
 // storeError maps registry failures to API errors.
 func storeError(err error, what string) error {
 	switch {
 	case errors.Is(err, modelstore.ErrNotFound):
-		return &httpserver.Error{Status: http.StatusNotFound, Code: httpserver.CodeNotFound, Message: what + " not found", Cause: err}
+		return &httpserver.Error{Status: http.StatusNotFound, Code: errcode.NotFound, Message: what + " not found", Cause: err}
 	case errors.Is(err, modelstore.ErrIntegrity):
-		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeIntegrity,
+		return &httpserver.Error{Status: http.StatusConflict, Code: errcode.Integrity,
 			Message: what + " failed its integrity check (sha256 or structure)", Cause: err}
 	case errors.Is(err, modelstore.ErrConflict):
-		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeConflict,
+		return &httpserver.Error{Status: http.StatusConflict, Code: errcode.Conflict,
 			Message: what + " was changed concurrently; retry", Cause: err}
 	case errors.Is(err, modelstore.ErrUnavailable), errors.Is(err, modelstore.ErrAccessDenied),
 		errors.Is(err, context.DeadlineExceeded):
-		return &httpserver.Error{Status: http.StatusServiceUnavailable, Code: httpserver.CodeUnavailable,
+		return &httpserver.Error{Status: http.StatusServiceUnavailable, Code: errcode.Unavailable,
 			Message: "model storage is unavailable; try again later", Cause: err}
 	case errors.Is(err, modelstore.ErrInvalid):
-		return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "invalid " + what, Cause: err}
+		return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "invalid " + what, Cause: err}
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
@@ -21,7 +22,7 @@ type Artifacts interface {
 func versionParam(c *gin.Context) (string, error) {
 	v := c.Param("version")
 	if !modelstore.ValidVersion(v) {
-		return "", httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %q of model %q not found", v, modelOf(c))
+		return "", httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "version %q of model %q not found", v, modelOf(c))
 	}
 	return v, nil
 }

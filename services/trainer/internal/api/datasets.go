@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -38,7 +39,7 @@ func (a *API) listDatasets(c *gin.Context) {
 func (a *API) getDataset(c *gin.Context) {
 	sum := c.Param("sha256")
 	if !modelstore.ValidSHA256(sum) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "dataset %q not found: name it by its sha256", sum))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "dataset %q not found: name it by its sha256", sum))
 		return
 	}
 	r, size, err := a.cfg.DatasetFiles.OpenDataset(c, "datasets/"+sum+".csv")

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/logreg"
 )
@@ -76,14 +77,14 @@ func (a *API) predict(c *gin.Context) {
 		return
 	}
 	if ct := c.GetHeader("Content-Type"); !isJSON(ct) {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 			"content type %q is not supported: send Content-Type: application/json", ct))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxPredictBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		a.fail(c, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "body is larger than %d bytes", maxPredictBody))
+		a.fail(c, httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge, "body is larger than %d bytes", maxPredictBody))
 		return
 	}
 	if err != nil {
@@ -249,7 +250,7 @@ func (m *compiledModel) decode(body []byte) (predictRequest, error) {
 		return predictRequest{}, badRequest("instances: empty: send at least one row")
 	}
 	if len(items) > maxPredictBatch {
-		return predictRequest{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+		return predictRequest{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge,
 			"instances: more than %d rows; split the batch", maxPredictBatch)
 	}
 	x := make([]float64, 0, len(items)*len(m.features))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
@@ -77,7 +78,7 @@ func (a *API) listRuns(c *gin.Context) {
 
 func (a *API) getRun(c *gin.Context) {
 	id := c.Param("id")
-	notFound := httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id))
+	notFound := httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id))
 	if !modelstore.ValidVersion(id) {
 		a.fail(c, notFound)
 		return
@@ -98,7 +99,7 @@ func (a *API) getRun(c *gin.Context) {
 func (a *API) cancelRun(c *gin.Context) {
 	id := c.Param("id")
 	if !modelstore.ValidVersion(id) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id)))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(c, 30*time.Second)
@@ -111,7 +112,7 @@ func (a *API) cancelRun(c *gin.Context) {
 			a.fail(c, storeError(err, "run "+id))
 			return
 		}
-		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+		a.fail(c, httpserver.Errorf(http.StatusConflict, errcode.Conflict,
 			"run %s is %s: only queued or running runs can be cancelled", id, run.Status))
 	case err != nil:
 		// Still stopping: it ends at its next iteration or load chunk.
@@ -147,7 +148,7 @@ func (a *API) getVersion(c *gin.Context) {
 	model := modelOf(c)
 	version := c.Param("version")
 	if !modelstore.ValidVersion(version) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %s of model %s not found", quote(version), model))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "version %s of model %s not found", quote(version), model))
 		return
 	}
 	view, err := a.cfg.Registry.Version(c, model, version)
@@ -172,7 +173,7 @@ func (a *API) setAlias(c *gin.Context) {
 		return
 	}
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 			"content type %s is not supported: send application/json", quote(ct)))
 		return
 	}

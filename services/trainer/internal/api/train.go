@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
@@ -138,10 +139,10 @@ func (a *API) train(c *gin.Context) {
 func queueError(err error) error {
 	switch {
 	case errors.Is(err, jobs.ErrQueueFull):
-		return httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
+		return httpserver.Errorf(http.StatusTooManyRequests, errcode.ResourceExhausted,
 			"the training queue is full (TRAINER_MAX_QUEUE); try again later")
 	case errors.Is(err, jobs.ErrShuttingDown):
-		return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down")
+		return httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, "the trainer is shutting down")
 	}
 	return storeError(err, "run record")
 }
@@ -152,15 +153,15 @@ func runStatus(r registry.Run) int {
 		return http.StatusOK
 	}
 	switch r.Error.Code {
-	case httpserver.CodeInvalidArgument:
+	case errcode.InvalidArgument:
 		return http.StatusBadRequest
-	case httpserver.CodeNotFound:
+	case errcode.NotFound:
 		return http.StatusNotFound
-	case httpserver.CodeUnavailable:
+	case errcode.Unavailable:
 		return http.StatusServiceUnavailable
-	case registry.CodeCancelled:
+	case errcode.Cancelled:
 		return http.StatusConflict
-	case registry.CodeDeadline:
+	case errcode.DeadlineExceeded:
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
@@ -261,7 +262,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainBo
 }
 
 func unsupported(ct string) error {
-	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 		"content type %s is not supported: send application/json, text/csv or multipart/form-data (a \"file\" part), or no body for the default dataset", quote(ct))
 }
 
@@ -323,7 +324,7 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 	path := filepath.Join(a.cfg.DataDir, model+".csv")
 	if _, err := os.Stat(path); err != nil {
-		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
+		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, errcode.NotFound,
 			"model %s has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", quote(model), model)
 	}
 	return pipeline.Source{Path: path}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 )
@@ -111,7 +112,7 @@ func (a *API) uploadError(err error) error {
 	if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
 		return tooLarge
 	}
-	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
+	return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument,
 		Message: "reading the upload failed", Cause: err}
 }
 
@@ -122,6 +123,6 @@ func (a *API) uploadTooLarge(err error) error {
 	if !errors.As(err, &mbe) {
 		return nil
 	}
-	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+	return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge,
 		"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
 }

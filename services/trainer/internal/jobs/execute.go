@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -48,7 +49,7 @@ func (q *Queue) drain(mq *modelQueue) {
 		case closed:
 			q.abandon(sctx, j, "the trainer shut down before the run started")
 		case cancelled:
-			q.finish(sctx, j, registry.StatusCancelled, registry.CodeCancelled, "cancelled before it started")
+			q.finish(sctx, j, registry.StatusCancelled, errcode.Cancelled, "cancelled before it started")
 		default:
 			q.execute(q.runCtx, j)
 		}
@@ -104,10 +105,10 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 			r.Status = registry.StatusSucceeded
 		case cancelled && errors.Is(err, context.Canceled):
 			r.Status = registry.StatusCancelled
-			r.Error = &registry.RunError{Code: registry.CodeCancelled, Message: "cancelled while running"}
+			r.Error = &registry.RunError{Code: errcode.Cancelled, Message: "cancelled while running"}
 		case errors.Is(err, context.DeadlineExceeded) && errors.Is(wctx.Err(), context.DeadlineExceeded):
 			r.Status = registry.StatusFailed
-			r.Error = &registry.RunError{Code: registry.CodeDeadline,
+			r.Error = &registry.RunError{Code: errcode.DeadlineExceeded,
 				Message: fmt.Sprintf("the run took longer than %s, the limit TRAINER_RUN_TIMEOUT sets", q.cfg.RunTimeout)}
 		default:
 			r.Status = registry.StatusFailed
@@ -119,7 +120,7 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 	q.cfg.Metrics.duration.WithLabelValues(run.Model).Observe(run.DurationSeconds)
 	if err != nil {
 		level := slog.LevelInfo
-		if run.Error.Code == registry.CodeInternal {
+		if run.Error.Code == errcode.Internal {
 			level = slog.LevelError
 		}
 		q.cfg.Logger.Log(ctx, level, "run failed", "run", run.ID, "model", run.Model, "err", err)
@@ -140,7 +141,7 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 // abandon fails a queued run that will never start, recording it within
 // ctx.
 func (q *Queue) abandon(ctx context.Context, j *Job, why string) {
-	q.finish(ctx, j, registry.StatusFailed, registry.CodeUnavailable, why)
+	q.finish(ctx, j, registry.StatusFailed, errcode.Unavailable, why)
 }
 
 // finish ends a run that never ran, recording it within ctx.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -216,7 +217,7 @@ func (q *Queue) Submit(ctx context.Context, t *Ticket, run registry.Run, src pip
 		// Its queued record must not outlive this answer.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
 		defer cancel()
-		q.finish(sctx, j, registry.StatusFailed, registry.CodeUnavailable, "the trainer shut down before the run started")
+		q.finish(sctx, j, registry.StatusFailed, errcode.Unavailable, "the trainer shut down before the run started")
 		t.Release()
 		return nil, err
 	}
@@ -287,7 +288,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (registry.Run, error) {
 			q.mu.Unlock()
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
 			defer cancel()
-			q.finish(sctx, j, registry.StatusCancelled, registry.CodeCancelled, "cancelled before it started")
+			q.finish(sctx, j, registry.StatusCancelled, errcode.Cancelled, "cancelled before it started")
 			close(j.done)
 			return j.Snapshot(), nil
 		}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
@@ -173,7 +174,7 @@ func (r *Registry) RecoverInterrupted(ctx context.Context, startedAt time.Time) 
 			r.cache.put(run) // the first listings after a start read no record again
 			continue
 		}
-		run.Fail(r.now(), CodeUnavailable, "interrupted: the trainer stopped before the run finished")
+		run.Fail(r.now(), errcode.Unavailable, "interrupted: the trainer stopped before the run finished")
 		if err := r.SaveRun(ctx, run, SaveOptions{}); err != nil { // cached once saved
 			r.log.Warn("recording an interrupted run", "run", run.ID, "model", run.Model, "err", err)
 			continue
