@@ -145,73 +145,77 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 		Name: "predictor", Summary: "Serves predictions of the models it follows in S3.",
 		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000", Listener: ln,
 		Configure: cfg.load,
-		Start: func(app *service.App) error {
-			var clock *monitor.Clock
-			if cfg.driftWindow > 0 {
-				clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
-				app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
-			}
-			counters := usage.New(app.Registry)
-			models := catalog.New(catalog.Config{
-				Store: app.Store, Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
-				Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
-				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
-			})
-			app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
-				var out []monitor.Watched
-				for _, m := range models.Loaded() {
-					out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()})
-				}
-				return out
-			}))
-			app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
-				if err := models.Ready(); err != nil {
-					return nil, err
-				}
-				versions := map[string]string{}
-				for _, m := range models.Loaded() {
-					versions[m.Name] = m.Version
-				}
-				return map[string]any{"models": versions}, nil
-			})
-			tap := &monitor.Tap{}
-			if cfg.logSample > 0 {
-				tap.Sampler = monitor.NewSampler(monitor.SamplerConfig{Store: app.Store, Logger: app.Logger,
-					Registry: app.Registry, Fraction: cfg.logSample})
-				app.Background(tap.Sampler.Run)
-			}
-			if cfg.shadowAlias != "" {
-				tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
-				tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
-					if m := models.Shadow(model); m != nil {
-						return m, m.Version, true
-					}
-					return nil, "", false
-				}
-				app.Background(tap.Shadow.Run)
-			}
-			ready := func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil }
-			gate := admission.ForProcess(cfg.maxInflight)
-			api.New(api.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token,
-				Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
-			}).Register(app.Engine)
-			app.Background(models.Run)
-			if cfg.grpcAddr == "off" {
-				return nil
-			}
-			ln, err := net.Listen("tcp", cfg.grpcAddr)
-			if err != nil {
-				return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
-			}
-			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
-				MaxBatch: cfg.maxBatch, Ready: ready,
-			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Ready: ready,
-				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
-			app.Add(grpcServer.Run, grpcServer.Interrupt)
-			return nil
-		},
+		Start:     func(app *service.App) error { return start(app, cfg) },
 	}, args, getenv, stdout)
+}
+
+// start wires the catalog of models, monitoring, the HTTP API and the
+// gRPC server.
+func start(app *service.App, cfg config) error {
+	var clock *monitor.Clock
+	if cfg.driftWindow > 0 {
+		clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
+		app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
+	}
+	counters := usage.New(app.Registry)
+	models := catalog.New(catalog.Config{
+		Store: app.Store, Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
+		Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
+		Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
+	})
+	app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
+		var out []monitor.Watched
+		for _, m := range models.Loaded() {
+			out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()})
+		}
+		return out
+	}))
+	app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
+		if err := models.Ready(); err != nil {
+			return nil, err
+		}
+		versions := map[string]string{}
+		for _, m := range models.Loaded() {
+			versions[m.Name] = m.Version
+		}
+		return map[string]any{"models": versions}, nil
+	})
+	tap := &monitor.Tap{}
+	if cfg.logSample > 0 {
+		tap.Sampler = monitor.NewSampler(monitor.SamplerConfig{Store: app.Store, Logger: app.Logger,
+			Registry: app.Registry, Fraction: cfg.logSample})
+		app.Background(tap.Sampler.Run)
+	}
+	if cfg.shadowAlias != "" {
+		tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
+		tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
+			if m := models.Shadow(model); m != nil {
+				return m, m.Version, true
+			}
+			return nil, "", false
+		}
+		app.Background(tap.Shadow.Run)
+	}
+	ready := func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil }
+	gate := admission.ForProcess(cfg.maxInflight)
+	api.New(api.Config{
+		Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
+		MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token,
+		Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
+	}).Register(app.Engine)
+	app.Background(models.Run)
+	if cfg.grpcAddr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.grpcAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
+	}
+	grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
+		Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
+		MaxBatch: cfg.maxBatch, Ready: ready,
+	}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Ready: ready,
+		DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
+	app.Add(grpcServer.Run, grpcServer.Interrupt)
+	return nil
 }
