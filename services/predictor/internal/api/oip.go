@@ -97,17 +97,15 @@ func (a *API) oipRepositoryIndex(c *gin.Context) {
 	var req struct {
 		Ready bool `json:"ready"`
 	}
-	st := a.pool.Get().(*state)
+	st, done, he := a.readState(c)
 	defer a.release(st)
-	body, release, he := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	defer done()
 	if he != nil {
 		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
+	if len(bytes.TrimSpace(st.body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(st.body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			oipError(c, http.StatusBadRequest, "%s", httpserver.JSONError(err, "").Message)
@@ -127,11 +125,9 @@ func (a *API) oipInfer(c *gin.Context) {
 		oipError(c, http.StatusUnsupportedMediaType, "content type %q is not supported: send Content-Type: application/json", ct)
 		return
 	}
-	st := a.pool.Get().(*state)
+	st, done, he := a.readState(c)
 	defer a.release(st)
-	body, release, he := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	defer done()
 	if he != nil {
 		a.cfg.Counters.Failure(m.Name, usage.OIPREST, he.Code)
 		oipError(c, he.Status, "%s", he.Message)

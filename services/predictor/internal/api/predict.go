@@ -74,16 +74,14 @@ func (a *API) v1Predict(c *gin.Context) {
 
 // answerPredict reads, predicts and writes a /predict body for m; v1
 // wants a batch and answers without the model. On error nothing is
-// written. st goes back to the pool with a.release once the answer is
-// no longer needed.
+// written. st, nil when the body was not read, goes back to the pool with
+// a.release once the answer is no longer needed.
 func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []byte, req serving.Request, st *state, err error) {
-	st = a.pool.Get().(*state)
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
-		return nil, req, st, unsupported(ct)
+		return nil, req, nil, unsupported(ct)
 	}
-	body, release, rerr := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	st, done, rerr := a.readState(c)
+	defer done()
 	if rerr != nil {
 		return nil, req, st, rerr
 	}
@@ -120,7 +118,19 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 	return out, req, st, nil
 }
 
+// readState takes per-request memory from the pool and reads the body
+// into it (readBody). done gives the body's in-flight budget back once the
+// answer is written; a.release(st) the memory once it is not needed.
+func (a *API) readState(c *gin.Context) (st *state, done func(), err *httpserver.Error) {
+	st = a.pool.Get().(*state)
+	st.body, done, err = a.readBody(c, st.body)
+	return st, done, err
+}
+
 func (a *API) release(st *state) {
+	if st == nil {
+		return
+	}
 	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 &&
 		cap(st.ans.P) <= maxPooled/8 && cap(st.ans.Classes) <= maxPooled/8 {
 		a.pool.Put(st)
