@@ -101,8 +101,9 @@ fuzz: ## run each fuzz target for its budget of executions, or FUZZTIME
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),40000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime $(or $(FUZZTIME),400000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),150000x) ./pkg/artifact
-	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
-	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
+	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzAnswerAgainstEncodingJSON$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
 # all), -e2e, -workers N, -match REGEXP, -list.
@@ -118,7 +119,7 @@ run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/promethe
 .PHONY: bench
 bench: build test-tools ## Go benchmarks, then an HTTP load test of a fresh local stack
 	go test -run '^$$' -bench HTTP -benchtime 1x ./services/predictor/internal/api
-	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./services/predictor/internal/serving
+	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./pkg/serving
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack bench
 

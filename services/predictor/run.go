@@ -166,7 +166,8 @@ func start(app *service.App, cfg config) error {
 	app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
 		var out []monitor.Watched
 		for _, m := range models.Loaded() {
-			out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()})
+			d, _ := m.Drift().(*monitor.Drift)
+			out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: d})
 		}
 		return out
 	}))

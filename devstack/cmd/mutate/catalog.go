@@ -11,13 +11,13 @@ type named struct {
 
 const (
 	reloaderPkg   = "./services/predictor/internal/reloader"
-	servingPkg    = "./services/predictor/internal/serving"
+	servingPkg    = "./pkg/serving"
 	apiPkg        = "./services/predictor/internal/api"
 	predictorPkg  = "./services/predictor"
 	storePkg      = "./pkg/modelstore"
 	reloaderGo    = "services/predictor/internal/reloader/reloader.go"
-	decodeGo      = "services/predictor/internal/serving/decode.go"
-	inferEncodeGo = "services/predictor/internal/serving/inferencode.go"
+	decodeGo      = "pkg/serving/decode.go"
+	inferEncodeGo = "pkg/serving/inferencode.go"
 )
 
 // catalog holds plausible bugs in the code that guards integrity, swaps
@@ -99,7 +99,7 @@ var catalog = []named{
 	}},
 	{Named: mutation.Named{
 		Name: "/predict: class order reversed in probabilities (the API tests alone must notice)",
-		File: "services/predictor/internal/serving/encode.go",
+		File: "pkg/serving/encode.go",
 		// Only the API's tests: serving's own already caught this one.
 		Tests: []string{apiPkg},
 		Old:   "		b = append(b, m.classJSON[k]...)\n		b = append(b, ':')",

@@ -17,10 +17,10 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 

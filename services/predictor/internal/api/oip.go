@@ -13,8 +13,8 @@ import (
 	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -85,28 +85,14 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 	if rerr != nil {
 		return nil, req, st, rerr
 	}
-	if req, err = m.DecodePredict(st.body, a.cfg.MaxBatch, &st.sc); err != nil {
-		return nil, req, st, inputError(err)
-	}
-	if v1 && !req.Batch {
-		return nil, req, st, httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, `send {"instances": [...]}: rows as objects of named features or arrays in feature order`)
+	form := serving.PredictForm
+	if v1 {
+		form = serving.KServeV1Form
 	}
 	if cap(st.p) < m.NumClasses() {
 		st.p = make([]float64, m.NumClasses())
 	}
-	p := st.p[:m.NumClasses()]
-	out = st.out[:0]
-	switch {
-	case v1:
-		out, err = m.AppendPredictions(out, req.X, req.Rows, p)
-	case req.Batch:
-		out, err = m.AppendBatch(out, req.X, req.Rows, p)
-	default:
-		var k int
-		if k, err = m.Predict(req.X, p); err == nil {
-			out = m.AppendSingle(out, k, p)
-		}
-	}
+	out, req, err = m.Answer(st.out[:0], st.body, form, a.cfg.MaxBatch, &st.sc, st.p[:m.NumClasses()])
 	st.out = out
 	if err != nil {
 		return nil, req, st, inputError(err)
@@ -184,8 +170,6 @@ func inputError(err error) *httpserver.Error {
 	if !errors.As(err, &ie) {
 		return &httpserver.Error{Status: http.StatusInternalServerError, Code: errcode.Internal, Message: "internal error", Cause: err}
 	}
-	if ie.TooLarge {
-		return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge, "%s", ie.Error())
-	}
-	return httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, "%s", ie.Error())
+	status, code := ie.Status()
+	return httpserver.Errorf(status, code, "%s", ie.Error())
 }

@@ -21,9 +21,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Store is what the catalog reads from the registry; *modelstore.Store

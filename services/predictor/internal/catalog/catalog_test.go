@@ -16,8 +16,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
 type fixture struct {

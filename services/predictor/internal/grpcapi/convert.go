@@ -9,8 +9,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/inferencepb"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Every conversion between the protocol's messages and the model's rows.

@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // The server's name and the protocol extensions it implements.

@@ -19,8 +19,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Store is what a Reloader reads from the registry; *modelstore.Store has
@@ -225,8 +225,11 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 // watch turns drift monitoring on for sm when the predictor monitors and
 // the artifact has a baseline.
 func (r *Reloader) watch(sm *serving.Model) {
-	if r.cfg.Clock != nil {
-		sm.Watch(monitor.NewDrift(sm.Meta, r.cfg.Clock))
+	if r.cfg.Clock == nil {
+		return
+	}
+	if d := monitor.NewDrift(sm.Meta, r.cfg.Clock); d != nil {
+		sm.Watch(d)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 type fixture struct {
