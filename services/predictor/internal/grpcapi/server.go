@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
 	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
@@ -106,7 +107,7 @@ func (s *Server) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequ
 	m, err := oip.Resolve(s.cfg.Models, req.GetModelName(), req.GetModelVersion())
 	if err != nil {
 		if errors.Is(err, oip.ErrUnavailable) {
-			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, "unavailable")
+			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, errcode.Unavailable)
 		}
 		return nil, resolveStatus(err)
 	}
@@ -165,9 +166,9 @@ func inputStatus(err error) *status.Status {
 func reason(c codes.Code) string {
 	switch c {
 	case codes.InvalidArgument:
-		return "invalid_argument"
+		return errcode.InvalidArgument
 	case codes.ResourceExhausted:
-		return "payload_too_large"
+		return errcode.TooLarge
 	}
-	return "internal"
+	return errcode.Internal
 }
