@@ -321,15 +321,11 @@ func (c *Client) SetAlias(ctx context.Context, model, alias, version string) (Al
 		map[string]string{"version": version}, &out)
 }
 
-// StoredDataset is a dataset in the bucket.
+// StoredDataset is a dataset in the bucket: what a run records of its
+// dataset, and the runs that used it.
 type StoredDataset struct {
-	SHA256   string   `json:"sha256"`
-	URI      string   `json:"uri,omitempty"`
-	Bytes    int64    `json:"bytes"`
-	Rows     int      `json:"rows,omitempty"`
-	Features []string `json:"features,omitempty"`
-	Classes  []string `json:"classes,omitempty"`
-	Runs     []string `json:"runs,omitempty"`
+	Dataset
+	Runs []string `json:"runs,omitempty"`
 }
 
 // Datasets lists the datasets in the bucket.
