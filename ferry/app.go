@@ -153,6 +153,23 @@ func listing[T any](a *app, items []T, header []string, row func(T) []string) er
 	return a.table(header, rows)
 }
 
+// listCommand is a command without arguments that lists what fetch asks
+// the trainer for: a table of header and a row per item, or JSON.
+func listCommand[T any](a *app, use, short string, fetch func(*client.Client, context.Context) ([]T, error), header []string, row func(T) []string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			items, err := fetch(a.tc, cmd.Context())
+			if err != nil {
+				return err
+			}
+			return listing(a, items, header, row)
+		},
+	}
+}
+
 // show prints v as JSON with --output json, else as table does.
 func (a *app) show(v any, table func() error) error {
 	if a.output == "json" {

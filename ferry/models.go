@@ -11,20 +11,10 @@ import (
 )
 
 func (a *app) modelsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "models",
-		Short: "List models and their production and latest versions",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			models, err := a.tc.Models(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return listing(a, models, []string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
-				return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
-			})
-		},
-	}
+	return listCommand(a, "models", "List models and their production and latest versions", (*client.Client).Models,
+		[]string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
+			return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
+		})
 }
 
 func (a *app) modelCommand() *cobra.Command {
@@ -128,19 +118,9 @@ asks before it acts; --yes skips the question.`,
 }
 
 func (a *app) datasetsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "datasets",
-		Short: "List the datasets stored in the bucket",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ds, err := a.tc.Datasets(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return listing(a, ds, []string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
-				return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
-					strconv.Itoa(len(d.Runs)), d.URI}
-			})
-		},
-	}
+	return listCommand(a, "datasets", "List the datasets stored in the bucket", (*client.Client).Datasets,
+		[]string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+			return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+				strconv.Itoa(len(d.Runs)), d.URI}
+		})
 }
