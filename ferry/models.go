@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -57,15 +58,7 @@ func (a *app) promoteCommand() *cobra.Command {
 		Example: "  ferry promote iris 20261126T221500Z-1a2b3c4d\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(ch)
-			}
-			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
-			return nil
+			return a.moveAlias(cmd.Context(), args[0], alias, args[1])
 		},
 	}
 	cmd.Flags().StringVar(&alias, "alias", alias, "alias to move")
@@ -101,15 +94,7 @@ asks before it acts; --yes skips the question.`,
 			if !yes && !a.confirm("roll back?") {
 				return errors.New("not rolled back")
 			}
-			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(ch)
-			}
-			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
-			return nil
+			return a.moveAlias(cmd.Context(), m.Name, alias, prev)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
@@ -123,4 +108,17 @@ func (a *app) datasetsCommand() *cobra.Command {
 			return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
 				strconv.Itoa(len(d.Runs)), d.URI}
 		})
+}
+
+// moveAlias points alias at version and shows the move.
+func (a *app) moveAlias(ctx context.Context, model, alias, version string) error {
+	ch, err := a.tc.SetAlias(ctx, model, alias, version)
+	if err != nil {
+		return err
+	}
+	if a.output == "json" {
+		return a.printJSON(ch)
+	}
+	fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
+	return nil
 }
