@@ -26,14 +26,7 @@ type DatasetFiles interface {
 	OpenDataset(ctx context.Context, ref string) (io.ReadCloser, int64, error)
 }
 
-func (a *API) listDatasets(c *gin.Context) {
-	ds, err := a.cfg.Datasets.Datasets(c)
-	if err != nil {
-		a.fail(c, storeError(err, "datasets"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"datasets": ds})
-}
+func (a *API) listDatasets(c *gin.Context) { list(a, c, "datasets", a.cfg.Datasets.Datasets) }
 
 // getDataset streams a content-addressed dataset, its hash as the ETag.
 func (a *API) getDataset(c *gin.Context) {

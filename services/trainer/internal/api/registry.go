@@ -123,14 +123,7 @@ func (a *API) cancelRun(c *gin.Context) {
 	}
 }
 
-func (a *API) listModels(c *gin.Context) {
-	models, err := a.cfg.Registry.Models(c)
-	if err != nil {
-		a.fail(c, storeError(err, "models"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"models": models})
-}
+func (a *API) listModels(c *gin.Context) { list(a, c, "models", a.cfg.Registry.Models) }
 
 func (a *API) getModel(c *gin.Context) {
 	model := modelOf(c)
