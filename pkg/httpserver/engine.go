@@ -35,7 +35,8 @@ type Options struct {
 const unmatched = "unmatched"
 
 // NewEngine returns a gin engine with recovery, metrics and access logging,
-// and JSON answers for unknown routes and methods.
+// the browser security headers, and JSON answers for unknown routes and
+// methods.
 func NewEngine(opts Options) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -84,6 +85,7 @@ func NewEngine(opts Options) *gin.Engine {
 				"status", c.Writer.Status(), "seconds", elapsed.Seconds(), "remote", c.ClientIP())
 		}
 	})
+	e.Use(SecurityHeaders)
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
 		logger.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", v)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: errcode.Internal, Message: "internal error"}})

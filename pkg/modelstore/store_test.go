@@ -174,6 +174,23 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if got2, _ := s.ListVersions(ctx, "iris"); !slices.Equal(got, got2) {
 			t.Errorf("complete versions changed: %v -> %v", got, got2)
 		}
+		// One version by id, whenever it was made; never a complete one.
+		ahead := "20991126T120000Z-0000000d"
+		damage(recordKey("iris", ahead), []byte(`{}`))
+		if ok, err := s.DeleteIncompleteVersion(ctx, "iris", ahead); !ok || err != nil {
+			t.Errorf("removing one incomplete version: %v, %v", ok, err)
+		}
+		if _, err := s.ReadRecord(ctx, "iris", ahead); !errors.Is(err, ErrNotFound) {
+			t.Errorf("record still there: %v", err)
+		}
+		for _, v := range got {
+			if ok, err := s.DeleteIncompleteVersion(ctx, "iris", v); ok || err != nil {
+				t.Errorf("complete version %s: removed %v, %v", v, ok, err)
+			}
+		}
+		if got2, _ := s.ListVersions(ctx, "iris"); !slices.Equal(got, got2) {
+			t.Errorf("complete versions changed: %v -> %v", got, got2)
+		}
 	})
 
 	t.Run("corrupt and truncated artifacts fail integrity", func(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 
 type config struct {
 	token        string
+	sameOrigin   httpserver.SameOrigin
 	driftWindow  time.Duration
 	shadowAlias  string
 	shadowSample float64
@@ -44,6 +45,9 @@ type config struct {
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details (health, readiness and metrics stay open); empty means no auth")
+	cfg.sameOrigin = httpserver.SameOrigin{Var: "PREDICTOR", TokenSet: cfg.token != "",
+		Origins: httpserver.SplitList(env.String("PREDICTOR_ALLOWED_ORIGINS", "", "origins (https://app.example.com,...) whose pages may POST to the predictor besides its own; a browser's other cross-site requests get 403")),
+		Hosts:   httpserver.SplitList(env.String("PREDICTOR_ALLOWED_HOSTS", "", "without PREDICTOR_TOKEN, names (predictor,.svc.cluster.local,...) the predictor answers besides loopback ones; others get 403 (health and metrics stay open)"))}
 	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve when PREDICTOR_MODELS is empty; with PREDICTOR_MODELS=*, the model of requests that name none")
 	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias the models follow (when PREDICTOR_MODELS names none)")
 	models := env.String("PREDICTOR_MODELS", "", "models to serve: name@alias,name,... (the first is the default model), or * for every model of the bucket with PREDICTOR_ALIAS; empty means PREDICTOR_MODEL")
@@ -152,6 +156,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 // start wires the catalog of models, monitoring, the HTTP API and the
 // gRPC server.
 func start(app *service.App, cfg config) error {
+	app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
 	var clock *monitor.Clock
 	if cfg.driftWindow > 0 {
 		clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())

@@ -91,6 +91,12 @@ func (a *API) train(c *gin.Context) {
 		a.log.Debug("lifting the read deadline", "err", err)
 	}
 
+	guarded, bodyRead := a.guardUpload(rc, c.Request.Body, c.Request.ContentLength)
+	defer bodyRead()
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{guarded, c.Request.Body}
 	body, err := a.readTrainBody(c, model, q)
 	if err != nil {
 		a.fail(c, err)
@@ -117,6 +123,7 @@ func (a *API) train(c *gin.Context) {
 			return
 		}
 	}
+	bodyRead()
 	run := job.Snapshot()
 	c.Header("Location", "/runs/"+run.ID)
 	if !wait {

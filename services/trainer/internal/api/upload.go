@@ -112,6 +112,9 @@ func (a *API) uploadError(err error) error {
 	if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
 		return tooLarge
 	}
+	if tooSlow := a.uploadTooSlow(err); tooSlow != nil {
+		return tooSlow
+	}
 	return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument,
 		Message: "reading the upload failed", Cause: err}
 }

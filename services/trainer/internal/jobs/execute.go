@@ -85,7 +85,7 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 		stop() // asked while it was being started
 	}
 	j.mu.Unlock()
-	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update)
+	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update, j.commit)
 	// The run's matrix is garbage now, but the heap's goal was set while
 	// it was live: without a collection here the next run's matrix would
 	// be allocated beside it, doubling the process.

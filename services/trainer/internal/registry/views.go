@@ -112,3 +112,9 @@ func (r *Registry) Publish(ctx context.Context, m *artifactpb.Model, record Vers
 	}
 	return r.store.Publish(ctx, m.Name, m.Version, pb, rec)
 }
+
+// Unpublish removes what a failed publish of a version wrote, before any
+// alias points to it.
+func (r *Registry) Unpublish(ctx context.Context, model, version string) error {
+	return r.store.Unpublish(ctx, model, version)
+}
