@@ -42,7 +42,7 @@ type config struct {
 }
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
-	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details (health, readiness and metrics stay open); empty means no auth")
+	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details, over REST and gRPC (health, readiness, reflection and metrics stay open); empty means no auth")
 	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve when PREDICTOR_MODELS is empty; with PREDICTOR_MODELS=*, the model of requests that name none")
 	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias the models follow (when PREDICTOR_MODELS names none)")
 	models := env.String("PREDICTOR_MODELS", "", "models to serve: name@alias,name,... (the first is the default model), or * for every model of the bucket with PREDICTOR_ALIAS; empty means PREDICTOR_MODEL")
@@ -207,7 +207,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
 				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
 				MaxBatch: cfg.maxBatch, Ready: ready,
-			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Ready: ready,
+			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
 				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
 			app.Add(grpcServer.Run, grpcServer.Interrupt)
 			return nil

@@ -20,6 +20,11 @@ type ComponentConfig struct {
 	Logger *slog.Logger
 	// MaxMessageBytes bounds a request message (PREDICTOR_MAX_BODY_BYTES).
 	MaxMessageBytes int
+	// Token, when set, is required as a bearer token in the authorization
+	// metadata of every inference call but the server's liveness,
+	// readiness and metadata (PREDICTOR_TOKEN); health and reflection
+	// stay open.
+	Token string
 	// Ready is the predictor's readiness, which the health service
 	// reports.
 	Ready func() bool
@@ -45,7 +50,7 @@ const healthPoll = 250 * time.Millisecond
 // NewComponent registers svc on a new gRPC server for ln.
 func NewComponent(ln net.Listener, svc inferencepb.GRPCInferenceServiceServer, cfg ComponentConfig) *Component {
 	c := &Component{cfg: cfg, ln: ln, health: health.NewServer(), done: make(chan struct{}),
-		srv: grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))}
+		srv: grpc.NewServer(append(authInterceptors(cfg.Token), grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))...)}
 	inferencepb.RegisterGRPCInferenceServiceServer(c.srv, svc)
 	healthpb.RegisterHealthServer(c.srv, c.health)
 	reflection.Register(c.srv)

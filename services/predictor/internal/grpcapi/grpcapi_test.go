@@ -55,6 +55,12 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
+	return startWith(t, func(*Config, *ComponentConfig) {})
+}
+
+// startWith is start with the configuration edited by edit.
+func startWith(t *testing.T, edit func(*Config, *ComponentConfig)) *fixture {
+	t.Helper()
 	am, err := artifact.Decode(testmodel.Artifact(t, testmodel.Iris(t), "iris", version, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +76,12 @@ func start(t *testing.T) *fixture {
 	f := &fixture{iris: iris, ready: &atomic.Bool{}, stopped: make(chan error, 1)}
 	f.ready.Store(true)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.comp = NewComponent(ln, New(Config{Logger: logger, Models: models{iris}, Counters: usage.New(prometheus.NewRegistry()),
-		Version: "v9", MaxBatch: 5, Ready: f.ready.Load}), ComponentConfig{Logger: logger, MaxMessageBytes: 1 << 20, Ready: f.ready.Load,
-		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	cfg := Config{Logger: logger, Models: models{iris}, Counters: usage.New(prometheus.NewRegistry()),
+		Version: "v9", MaxBatch: 5, Ready: f.ready.Load}
+	ccfg := ComponentConfig{Logger: logger, MaxMessageBytes: 1 << 20, Ready: f.ready.Load,
+		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
+	edit(&cfg, &ccfg)
+	f.comp = NewComponent(ln, New(cfg), ccfg)
 	go func() { f.stopped <- f.comp.Run() }()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
