@@ -49,7 +49,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
 	cfg.maxBody = env.Int64("PREDICTOR_MAX_BODY_BYTES", 8<<20, "largest request body")
 	cfg.maxBatch = env.Int("PREDICTOR_MAX_BATCH", 10000, "most rows in one request")
-	cfg.maxInflight = env.Int64("PREDICTOR_MAX_INFLIGHT_BYTES", 32<<20, "most bytes of large bodies (over 64 KiB) held at once, by at most one request per two CPUs; other large requests wait up to 10s, then get 503")
+	cfg.maxInflight = env.Int64("PREDICTOR_MAX_INFLIGHT_BYTES", 32<<20, "most bytes of large bodies (over 64 KiB, and gRPC ModelInfer messages until their size is known) held at once, taken before they are read; at most one request per two CPUs works on an arrived body; others wait up to 10s, then get 503")
 	cfg.driftWindow = env.Duration("PREDICTOR_DRIFT_WINDOW", 10*time.Minute, "window of the live feature and class distributions compared with the training baseline (drift metrics); 0 turns drift monitoring off")
 	cfg.shadowAlias = env.String("PREDICTOR_SHADOW_ALIAS", "", "an alias (e.g. latest) whose version scores requests too, off the response path, to compare with the served one; empty turns shadow scoring off")
 	cfg.shadowSample = env.Float("PREDICTOR_SHADOW_SAMPLE", 1, "share of requests the shadow scores, in (0, 1]")
@@ -205,8 +205,8 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 				return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
 			}
 			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
-				MaxBatch: cfg.maxBatch, Ready: ready,
+				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, MaxMessageBytes: cfg.maxBody,
+				Version: app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
 			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
 				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
 			app.Add(grpcServer.Run, grpcServer.Interrupt)

@@ -51,6 +51,31 @@ type fixture struct {
 	ready   *atomic.Bool
 	comp    *Component
 	stopped chan error
+	// addr is the server's; read counts the bytes it has read.
+	addr string
+	read *atomic.Int64
+}
+
+// countingListener counts the bytes its connections read.
+type countingListener struct {
+	net.Listener
+	read *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return countingConn{c, l.read}, err
+}
+
+type countingConn struct {
+	net.Conn
+	read *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
 }
 
 func start(t *testing.T) *fixture {
@@ -73,7 +98,7 @@ func startWith(t *testing.T, edit func(*Config, *ComponentConfig)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{iris: iris, ready: &atomic.Bool{}, stopped: make(chan error, 1)}
+	f := &fixture{iris: iris, ready: &atomic.Bool{}, stopped: make(chan error, 1), addr: ln.Addr().String(), read: &atomic.Int64{}}
 	f.ready.Store(true)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := Config{Logger: logger, Models: models{iris}, Counters: usage.New(prometheus.NewRegistry()),
@@ -81,7 +106,7 @@ func startWith(t *testing.T, edit func(*Config, *ComponentConfig)) *fixture {
 	ccfg := ComponentConfig{Logger: logger, MaxMessageBytes: 1 << 20, Ready: f.ready.Load,
 		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
 	edit(&cfg, &ccfg)
-	f.comp = NewComponent(ln, New(cfg), ccfg)
+	f.comp = NewComponent(countingListener{ln, f.read}, New(cfg), ccfg)
 	go func() { f.stopped <- f.comp.Run() }()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
