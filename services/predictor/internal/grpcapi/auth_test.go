@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -61,6 +62,64 @@ func TestTokenGuardsInference(t *testing.T) {
 			}
 			if _, err := f.health.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 				t.Errorf("health: %v", err)
+			}
+		})
+	}
+}
+
+// TestErrorsQuoteLittleOfTheInput: ~1 MB in each field of each call gets
+// a status whose message quotes at most about 100 bytes of it.
+func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
+	f := start(t)
+	big := strings.Repeat("a", 900<<10)
+	input := func(name, dt string) []*inferencepb.ModelInferRequest_InferInputTensor {
+		return []*inferencepb.ModelInferRequest_InferInputTensor{tensor(name, dt, []int64{1, 4}, &inferencepb.InferTensorContents{Fp64Contents: seedRow})}
+	}
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"infer model": func() error {
+			_, err := f.client.ModelInfer(ctx, &inferencepb.ModelInferRequest{ModelName: big})
+			return err
+		},
+		"infer version": func() error {
+			_, err := f.client.ModelInfer(ctx, &inferencepb.ModelInferRequest{ModelName: "iris", ModelVersion: big})
+			return err
+		},
+		"infer input": func() error {
+			_, err := f.client.ModelInfer(ctx, &inferencepb.ModelInferRequest{ModelName: "iris", Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+				tensor(big, "FP64", []int64{1}, &inferencepb.InferTensorContents{Fp64Contents: []float64{1}})}})
+			return err
+		},
+		"infer datatype": func() error {
+			_, err := f.client.ModelInfer(ctx, &inferencepb.ModelInferRequest{ModelName: "iris", Inputs: input("input", big)})
+			return err
+		},
+		"infer output": func() error {
+			_, err := f.client.ModelInfer(ctx, &inferencepb.ModelInferRequest{ModelName: "iris", Inputs: input("input", "FP64"),
+				Outputs: []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: big}}})
+			return err
+		},
+		"metadata model": func() error {
+			_, err := f.client.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: big})
+			return err
+		},
+		"metadata version": func() error {
+			_, err := f.client.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: "iris", Version: big})
+			return err
+		},
+		"ready model": func() error {
+			_, err := f.client.ModelReady(ctx, &inferencepb.ModelReadyRequest{Name: big})
+			return err
+		},
+		"ready version": func() error {
+			_, err := f.client.ModelReady(ctx, &inferencepb.ModelReadyRequest{Name: "iris", Version: big})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := call()
+			if err == nil || len(status.Convert(err).Message()) > 500 {
+				t.Errorf("%d bytes: %.300v", len(status.Convert(err).Message()), err)
 			}
 		})
 	}

@@ -39,7 +39,7 @@ func (m models) Lookup(name string) (*serving.Model, error) {
 	case "pending":
 		return nil, fmt.Errorf("%w: waiting for pending@production to be published", catalog.ErrNotLoaded)
 	}
-	return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris, pending", catalog.ErrNotServed, name)
+	return nil, catalog.NotServed(name, []string{"iris", "pending"})
 }
 
 const version = "20261126T100000Z-00000001"
