@@ -49,8 +49,10 @@ type Config struct {
 	// Gate admits large bodies; nil means one of 4 × MaxBodyBytes.
 	Gate *admission.Gate
 	// Token, when set, is required as a bearer token on predictions and
-	// model details.
-	Token string
+	// model details, and on the OpenAPI document (which names the models,
+	// features and classes) unless PublicDocs.
+	Token      string
+	PublicDocs bool
 	// Tap, when set, sees every answered prediction (payload sampling,
 	// shadow scoring).
 	Tap *monitor.Tap
@@ -113,7 +115,11 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
 	e.POST("/v2/models/:name/versions/:version/infer", auth, a.oipInfer)
 	e.POST("/v2/repository/index", auth, a.oipRepositoryIndex)
-	e.GET("/openapi.json", a.serveOpenAPI)
+	docsAuth := auth
+	if a.cfg.PublicDocs {
+		docsAuth = func(*gin.Context) {}
+	}
+	e.GET("/openapi.json", docsAuth, a.serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())
 	e.NoRoute(a.notFound)
