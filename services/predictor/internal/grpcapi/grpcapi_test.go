@@ -78,13 +78,13 @@ func (c countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func start(t *testing.T) *fixture {
+func start(t testing.TB) *fixture {
 	t.Helper()
 	return startWith(t, func(*Config, *ComponentConfig) {})
 }
 
 // startWith is start with the configuration edited by edit.
-func startWith(t *testing.T, edit func(*Config, *ComponentConfig)) *fixture {
+func startWith(t testing.TB, edit func(*Config, *ComponentConfig)) *fixture {
 	t.Helper()
 	am, err := artifact.Decode(testmodel.Artifact(t, testmodel.Iris(t), "iris", version, 1))
 	if err != nil {
