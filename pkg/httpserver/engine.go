@@ -97,14 +97,14 @@ func NewEngine(opts Options) *gin.Engine {
 // service that puts its own in front of it (e.NoRoute) for some paths.
 func NoRoute(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, Clip(c.Request.URL.Path)))
 	}
 }
 
 // NoMethod is the engine's answer to a method a route does not take.
 func NoMethod(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, Clip(c.Request.URL.Path)))
 	}
 }
 
