@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modelferry/modelferry/pkg/errcode"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Options configures NewEngine.
@@ -99,14 +100,14 @@ func NewEngine(opts Options) *gin.Engine {
 // service that puts its own in front of it (e.NoRoute) for some paths.
 func NoRoute(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusNotFound, errcode.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusNotFound, errcode.NotFound, "no route %s %s", c.Request.Method, names.Clip(c.Request.URL.Path)))
 	}
 }
 
 // NoMethod is the engine's answer to a method a route does not take.
 func NoMethod(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, errcode.MethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, errcode.MethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, names.Clip(c.Request.URL.Path)))
 	}
 }
 

@@ -328,6 +328,23 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 			}
 		}
 	})
+	t.Run("oversize objects are refused unread", func(t *testing.T) {
+		v := "20261126T130000Z-00000009"
+		if _, err := s.Publish(ctx, "big", v, artifactBytes("big", v), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.WithMaxArtifactBytes(10).ReadArtifact(ctx, "big", v, "")
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 10 bytes") {
+			t.Errorf("artifact over the limit: %v", err)
+		}
+		if _, err := s.ReadArtifact(ctx, "big", v, ""); err != nil {
+			t.Errorf("artifact under the default limit: %v", err)
+		}
+		damage(aliasKey("big", "production"), []byte(`{"version":"`+strings.Repeat("9", MaxAliasBytes)+`"}`))
+		if _, _, err := s.GetAlias(ctx, "big", "production"); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 65536 bytes") {
+			t.Errorf("alias over 64 KiB: %v", err)
+		}
+	})
 }
 
 func TestStoreInMemory(t *testing.T) {

@@ -33,6 +33,9 @@ var catalog = []named{
 		Func:  "Reloader.load",
 		Tests: []string{reloaderPkg, predictorPkg},
 		Old: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	if errors.Is(err, modelstore.ErrTooLarge) {
+		return fmt.Errorf("%w (PREDICTOR_MAX_ARTIFACT_BYTES)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -48,6 +51,9 @@ var catalog = []named{
 	r.swap(sm)
 `,
 		New: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, "")
+	if errors.Is(err, modelstore.ErrTooLarge) {
+		return fmt.Errorf("%w (PREDICTOR_MAX_ARTIFACT_BYTES)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -195,7 +201,7 @@ var catalog = []named{
 		Func:  "decoder.objectRow",
 		Tests: []string{servingPkg},
 		Old: `		if !ok {
-			return &InputError{Field: string(key), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
+			return &InputError{Field: names.Clip(string(key)), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
 		}`,
 		New: `		if !ok {
 			_, err := d.number()

@@ -54,3 +54,16 @@ func TestQuote(t *testing.T) {
 		})
 	}
 }
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("k", 101)
+	for _, tc := range []struct{ in, want string }{
+		{"sepal_length", "sepal_length"},
+		{strings.Repeat("k", 100), strings.Repeat("k", 100)},
+		{long, Quote(long)},
+	} {
+		if got := Clip(tc.in); got != tc.want {
+			t.Errorf("Clip(%d bytes) = %s, want %s", len(tc.in), got, tc.want)
+		}
+	}
+}

@@ -35,7 +35,7 @@ type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
 func (f *fixedModels) Lookup(name string) (*serving.Model, error) {
 	if name != "" && name != "iris" {
-		return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris", catalog.ErrNotServed, name)
+		return nil, catalog.NotServed(name, []string{"iris"})
 	}
 	if m := f.m.Load(); m != nil {
 		return m, nil
