@@ -9,10 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"strings"
 
 	"github.com/modelferry/modelferry/devstack"
 	"github.com/modelferry/modelferry/devstack/licenses"
+	"github.com/modelferry/modelferry/devstack/localports"
 	"github.com/modelferry/modelferry/devstack/querycheck"
 )
 
@@ -39,46 +40,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return fmt.Errorf("unknown command %q: want run, bench, querycheck or licenses", args[0])
 }
 
-// runPorts are the ports `make run` listens on, each from a variable.
-func runPorts() []struct{ proc, env, def string } {
-	return []struct{ proc, env, def string }{
-		{"s3", "MODELFERRY_S3_PORT", "9000"},
-		{"trainer", "MODELFERRY_TRAINER_PORT", "8080"},
-		{"predictor", "MODELFERRY_PREDICTOR_PORT", "8000"},
-		{"predictor-grpc", "MODELFERRY_PREDICTOR_GRPC_PORT", "8001"},
-		{"prometheus", "MODELFERRY_PROMETHEUS_PORT", "9090"},
-	}
-}
-
 func runStack(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	state := fs.String("state", ".data", "where S3 and Prometheus keep their data between runs")
 	bin := fs.String("bin", "bin", "directory of the trainer and predictor binaries")
 	data := fs.String("data", "data", "directory of default datasets")
 	promConfig := fs.String("prometheus-config", "prometheus/prometheus.local.yml", "Prometheus configuration; its targets are replaced by the ports in use")
+	tools := fs.String("tools", ".tools/bin", "directory of the pinned tools; a Prometheus there has no web UI, so one installed elsewhere on PATH comes first")
+	promBuild := fs.String("prometheus-build", "", "command that builds Prometheus into -tools when none is found; it runs in the background once the rest serves")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	port, portVar := map[string]string{}, map[string]string{}
-	for _, v := range runPorts() {
-		p := getenv(v.env)
-		if p == "" {
-			p = v.def
-		}
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%s=%q: want a port number, 1 to 65535", v.env, p)
-		}
-		port[v.proc], portVar[v.proc] = p, v.env
+	ports, err := localports.Resolve(getenv)
+	if err != nil {
+		return err
 	}
+	if err := localports.Check(ports); err != nil {
+		return err
+	}
+	port := localports.Map(ports)
 	vgw, err := exec.LookPath("versitygw")
 	if err != nil {
 		return errors.New("versitygw not found: run `make tools` (make run does)")
 	}
-	prom, err := exec.LookPath("prometheus")
-	if err != nil {
-		fmt.Fprintln(stdout, "prometheus is not on PATH (make test-tools builds it into .tools/bin): running without it")
-		prom = ""
-	}
+	prom, promOrigin := findPrometheus(getenv("PATH"), *tools)
 	dataDir, err := filepath.Abs(*data)
 	if err != nil {
 		return err
@@ -105,19 +90,28 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	stack, err := devstack.Start(ctx, cfg)
 	if pe := (*devstack.PortError)(nil); errors.As(err, &pe) {
-		return fmt.Errorf("%w\nstop that program, or choose another port: %s=<port> make run", err, portVar[pe.Proc])
+		for _, p := range ports {
+			if p.Proc == pe.Proc {
+				return fmt.Errorf("%w\nstop that program, or choose another port: %s=<port> make run", err, p.Env)
+			}
+		}
 	}
 	if err != nil {
 		return err
 	}
-	promLine := "http://localhost:" + port["prometheus"]
-	if prom == "" {
-		promLine = "not running (make test-tools builds it)"
+	var promLine string
+	switch {
+	case prom != "":
+		promLine = prometheusLine(port["prometheus"], prom, promOrigin, hasWebUI(cfg.PrometheusAddr))
+	case *promBuild != "":
+		promLine = "building in the background: it joins when built (see the lines prometheus-build| below)"
+	default:
+		promLine = "not running: none installed (apt-get install prometheus, or make test-tools builds one)"
 	}
 	fmt.Fprintf(stdout, `
 modelferry is running (data in %s; a second make run keeps the models):
   S3 (versitygw)   http://localhost:%s   access key %s, secret key %s
-  trainer          http://localhost:%s
+  trainer          http://localhost:%s   console at /ui/
   predictor        http://localhost:%s   every model of the bucket (no model until the first training)
   predictor gRPC   localhost:%s          inference.GRPCInferenceService, with reflection
   prometheus       %s
@@ -131,8 +125,20 @@ Train, then predict:
 Ctrl-C stops everything.
 
 `, *state, port["s3"], devAccessKey, devSecretKey, port["trainer"], port["predictor"], port["predictor-grpc"], promLine)
+	ctx, cancel := context.WithCancel(ctx)
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		if prom != "" || *promBuild == "" {
+			return
+		}
+		joinPrometheus(ctx, stack, strings.Fields(*promBuild), *tools, port["prometheus"])
+	}()
 	err = stack.Wait(ctx)
-	if ctx.Err() != nil {
+	stopping := ctx.Err() != nil
+	cancel()
+	<-joined
+	if stopping {
 		fmt.Fprintln(stdout, "stopping...")
 		stack.Stop()
 		return nil
@@ -140,4 +146,28 @@ Ctrl-C stops everything.
 	fmt.Fprintf(stdout, "\n%v: stopping everything\n", err)
 	stack.Stop()
 	return err
+}
+
+// joinPrometheus builds Prometheus with command while the rest serves,
+// then starts it. Prometheus is optional: a failure is reported, and the
+// rest keeps running.
+func joinPrometheus(ctx context.Context, stack *devstack.Stack, command []string, tools, port string) {
+	out := stack.Output("prometheus-build")
+	fmt.Fprintf(out, "none installed: building the pinned Prometheus into %s (%s): about 6 CPU-minutes, "+
+		"so 3-4 minutes on an idle 2-core machine and longer on a busy one; only the first make run builds it\n",
+		tools, strings.Join(command, " "))
+	if err := buildPrometheus(ctx, command, out); err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintf(out, "%v: running without Prometheus\n", err)
+		}
+		return
+	}
+	bin := filepath.Join(tools, "prometheus")
+	if err := stack.StartPrometheus(ctx, bin); err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintf(out, "start: %v: running without Prometheus\n", err)
+		}
+		return
+	}
+	fmt.Fprintf(out, "prometheus joined: %s\n", prometheusLine(port, bin, "built by make test-tools", hasWebUI("127.0.0.1:"+port)))
 }
