@@ -50,7 +50,7 @@ func TestMakeRunChecksPortsFirst(t *testing.T) {
 	if prereqs := strings.TrimSpace(m[1]); prereqs != "" {
 		t.Errorf("run has prerequisites %q: they are built before the port check", prereqs)
 	}
-	if !strings.Contains(m[2], "go run ./devstack/cmd/portcheck") {
+	if !strings.Contains(m[2], "bin/portcheck") {
 		t.Errorf("run's first line is %q, want the port check", m[2])
 	}
 }
