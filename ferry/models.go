@@ -107,9 +107,13 @@ asks before it acts; --yes skips the question.`,
 				return fmt.Errorf("%s@%s (%s) records no previous version: promote the one you want with 'ferry promote %s VERSION'",
 					m.Name, alias, cur.Version, m.Name)
 			}
-			fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
-			if !yes && !a.confirm("roll back?") {
-				return errors.New("not rolled back")
+			if !yes {
+				// The move, before the question; with --yes it is shown
+				// once, when done.
+				fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
+				if !a.confirm("roll back?") {
+					return errors.New("not rolled back")
+				}
 			}
 			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
 			if err != nil {

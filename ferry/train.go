@@ -132,6 +132,12 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 	defer stop()
 	show := a.progressView(maxIter)
 	defer show.done()
+	end := func(r client.Run, err error) (client.Run, error) {
+		if err == nil {
+			show.end(r)
+		}
+		return r, err
+	}
 	type result struct {
 		run client.Run
 		err error
@@ -144,7 +150,7 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 	for {
 		select {
 		case r := <-results:
-			return r.run, r.err
+			return end(r.run, r.err)
 		case <-a.interrupts:
 			show.pause()
 			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
@@ -228,6 +234,21 @@ func (v *progressView) pause() {
 	}
 }
 
+// end shows how the run ended: its status as the bar's label, and the bar
+// full at the iterations it ran, however few events arrived (a fast run
+// ends before the first one).
+func (v *progressView) end(r client.Run) {
+	if v.bar == nil {
+		return
+	}
+	v.bar.Describe(fmt.Sprintf("%-10s", r.Status))
+	if r.Iterations > 0 {
+		v.last = max(v.last, r.Iterations)
+		v.bar.ChangeMax(v.last)
+		_ = v.bar.Set(v.last)
+	}
+}
+
 func (v *progressView) done() {
 	if v.bar != nil {
 		// A run ends when it converges, mostly long before max_iter: the
@@ -235,6 +256,7 @@ func (v *progressView) done() {
 		if v.last > 0 {
 			v.bar.ChangeMax(v.last)
 		}
+		v.last = 0
 		_ = v.bar.Finish()
 		fmt.Fprintln(v.a.stderr)
 	}
@@ -263,6 +285,9 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 				fmt.Fprintf(a.stdout, "promoted  production -> %s\n", run.Version)
 			} else {
 				fmt.Fprintf(a.stdout, "promoted  no: %s\n", run.PromotionReason)
+				if run.Version != "" {
+					fmt.Fprintf(a.stdout, "          promote it with 'ferry promote %s %s'\n", run.Model, run.Version)
+				}
 			}
 		}
 	}
