@@ -292,7 +292,7 @@ func TestLiveRunsArePlaced(t *testing.T) {
 	}
 	_, body := e.get("/ui/runs/" + run.ID)
 	contains(t, "live run", body, `data-live-run="`+run.ID+`" data-reload`, `<dd data-field="stage">loading</dd>`,
-		`1.5 kB of 3.0 kB`, `value="0.5"`)
+		`1.5 KiB of 2.9 KiB`, `value="0.5"`)
 	_, body = e.get("/ui/runs")
 	contains(t, "runs", body, `data-live-run="`+run.ID+`"`, `<span data-field="stage">loading</span>`)
 }
