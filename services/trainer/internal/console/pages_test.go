@@ -128,6 +128,10 @@ func TestPages(t *testing.T) {
 		if got := runOrder(body); !slices.Equal(got, want) {
 			t.Errorf("order %v, want %v", got, want)
 		}
+		// The version column shows the version, and whether the run
+		// promoted it.
+		contains(t, "version column", body, `<a href="/ui/models/iris/versions/`+first.Version+`" class="mono" data-field="version">`+first.Version+`</a> <span class="ok">promoted</span>`,
+			`data-field="version">`+held.Version+`</a></td>`)
 		_, body = e.get("/ui/runs?status=failed")
 		if got := runOrder(body); len(got) != 1 || got[0] != failedID {
 			t.Errorf("failed runs: %v", got)
