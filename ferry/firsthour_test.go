@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -107,5 +109,22 @@ func TestRunsMarksTrainingAccuracy(t *testing.T) {
 	lines := strings.Split(out, "\n")
 	if len(lines) < 3 || !strings.Contains(lines[1], "1.0000 (train)") || strings.Contains(lines[2], "(train)") {
 		t.Errorf("runs:\n%s\nwant the first run's accuracy marked (train), the second's not", out)
+	}
+}
+
+// ferry train FILE sends the file's name, which the trainer keeps.
+func TestTrainSendsTheFilename(t *testing.T) {
+	ft := &fakeTrainer{}
+	tr := httptest.NewServer(ft)
+	defer tr.Close()
+	csv := filepath.Join(t.TempDir(), "flowers.csv")
+	if err := os.WriteFile(csv, []byte("a,b\n1,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := ferry(t, tr.URL, "", "", "train", csv); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := ft.asked(); len(got) == 0 || !strings.Contains(got[0], "filename=flowers.csv") {
+		t.Errorf("requests %q, want POST /train with filename=flowers.csv", got)
 	}
 }

@@ -141,8 +141,8 @@ func (a *app) datasetsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return listing(a, ds, []string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
-				return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+			return listing(a, ds, []string{"SHA256", "NAME", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+				return []string{shortSHA(d.SHA256), join(d.Filenames), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
 					strconv.Itoa(len(d.Runs)), d.URI}
 			})
 		},

@@ -98,6 +98,7 @@ func (a *app) runCommand() *cobra.Command {
 			rows = append(rows, paramRows(r.Params)...)
 			rows = append(rows,
 				[]string{"dataset", fmt.Sprintf("%s (%d rows, %d features, %d classes)", orDash(r.Dataset.URI), r.Dataset.Rows, len(r.Dataset.Features), len(r.Dataset.Classes))},
+				[]string{"filename", orDash(r.Dataset.Filename)},
 				[]string{"accuracy", accuracyOn(r)},
 				[]string{"version", orDash(r.Version)},
 				[]string{"promoted", promoted(r) + reason(r)},

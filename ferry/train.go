@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 		if err != nil {
 			return err
 		}
-		req.Body, req.Size = file, st.Size()
+		req.Body, req.Size, req.Filename = file, st.Size(), filepath.Base(args[0])
 		if a.terminal && a.output == "table" {
 			bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(a.stderr),
 				progressbar.OptionSetDescription("uploading "+args[0]), progressbar.OptionShowBytes(true),

@@ -151,7 +151,7 @@ func TestPages(t *testing.T) {
 		if code != 200 {
 			t.Fatal(code)
 		}
-		contains(t, "run", body, "promoted to production", metric(first.Metrics.Accuracy), "Objective per iteration (log scale)",
+		contains(t, "run", body, `<dd data-field="filename">iris.csv</dd>`, "promoted to production", metric(first.Metrics.Accuracy), "Objective per iteration (log scale)",
 			"Gradient norm per iteration (log scale)", "<polyline", "load ", "fit ", "evaluate ", "publish ", first.Dataset.SHA256)
 		if strings.Contains(body, "data-live-run") {
 			t.Error("a finished run is live")
@@ -187,7 +187,8 @@ func TestPages(t *testing.T) {
 		if code != 200 {
 			t.Fatal(code)
 		}
-		contains(t, "datasets", body, `id="d-`+first.Dataset.SHA256+`"`, ">150<", first.ID, all.ID, `href="/datasets/`+first.Dataset.SHA256+`" download`)
+		contains(t, "datasets", body, `id="d-`+first.Dataset.SHA256+`"`, ">150<", first.ID, all.ID, `href="/datasets/`+first.Dataset.SHA256+`" download`,
+			`<td data-field="filenames">iris.csv</td>`)
 	})
 	t.Run("static assets", func(t *testing.T) {
 		for path, want := range map[string]string{"/ui/static/app.css": "text/css", "/ui/static/app.js": "javascript"} {

@@ -118,7 +118,11 @@ type RunError struct {
 
 // DatasetInfo says what a run trained on.
 type DatasetInfo struct {
-	URI      string   `json:"uri,omitempty"`
+	URI string `json:"uri,omitempty"`
+	// Filename is the name the data was uploaded under (the multipart
+	// part's filename, or the filename query parameter), or the default
+	// dataset's file; empty for a dataset named in the bucket.
+	Filename string   `json:"filename,omitempty"`
 	SHA256   string   `json:"sha256,omitempty"`
 	Bytes    int64    `json:"bytes,omitempty"`
 	Rows     int      `json:"rows,omitempty"`
