@@ -48,7 +48,8 @@ func TestTrainHeldPointsToFerryPromote(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if want := "promote it with 'ferry promote iris " + runA + "'"; !strings.Contains(out, want) {
+	// By its number, shown beside the id.
+	if want := "promote it with 'ferry promote iris 1'"; !strings.Contains(out, want) || !strings.Contains(out, "version   #1 "+runA) {
 		t.Errorf("summary lacks %q:\n%s", want, out)
 	}
 	if strings.Contains(out, "PUT /models") {

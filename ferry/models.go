@@ -47,14 +47,19 @@ func (a *app) modelCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(m.Versions))
 			for _, v := range m.Versions {
-				acc := "-"
-				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil && vv.Record.Metrics != nil {
-					acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
+				acc, number := "-", "-"
+				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil {
+					if vv.Number > 0 {
+						number = strconv.Itoa(vv.Number)
+					}
+					if vv.Record.Metrics != nil {
+						acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
+					}
 				}
 				slices.Sort(pointing[v])
-				rows = append(rows, []string{v, join(pointing[v]), acc})
+				rows = append(rows, []string{number, v, join(pointing[v]), acc})
 			}
-			return a.table([]string{"VERSION", "ALIASES", "ACCURACY"}, rows)
+			return a.table([]string{"#", "VERSION", "ALIASES", "ACCURACY"}, rows)
 		},
 	}
 }
@@ -63,8 +68,9 @@ func (a *app) promoteCommand() *cobra.Command {
 	alias := "production"
 	cmd := &cobra.Command{
 		Use:     "promote MODEL VERSION",
+		Long:    "Promote points an alias at a version, named by its id or its number (ferry model MODEL lists both).",
 		Short:   "Point an alias (production by default) at a version",
-		Example: "  ferry promote iris 20261126T221500Z-1a2b3c4d\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
+		Example: "  ferry promote iris 7\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])

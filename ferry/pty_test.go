@@ -36,7 +36,7 @@ func TestTrainWaitOnATerminal(t *testing.T) {
 	if !bytes.Contains(screen.Bytes(), []byte("300/300")) {
 		t.Errorf("the bar did not end full at the last iteration (300/300)")
 	}
-	for _, want := range []string{"fitting", "loss 3.33333", "version   " + runA, "promoted  production -> " + runA, "\x1b[32msucceeded"} {
+	for _, want := range []string{"fitting", "loss 3.33333", "version   #1 " + runA, "promoted  production -> " + runA, "\x1b[32msucceeded"} {
 		if !bytes.Contains(screen.Bytes(), []byte(want)) {
 			t.Errorf("terminal lacks %q:\n%q", want, out)
 		}

@@ -100,7 +100,7 @@ func (a *app) runCommand() *cobra.Command {
 				[]string{"dataset", fmt.Sprintf("%s (%d rows, %d features, %d classes)", orDash(r.Dataset.URI), r.Dataset.Rows, len(r.Dataset.Features), len(r.Dataset.Classes))},
 				[]string{"filename", orDash(r.Dataset.Filename)},
 				[]string{"accuracy", accuracyOn(r)},
-				[]string{"version", orDash(r.Version)},
+				[]string{"version", orDash(versionName(r.Version, r.VersionNumber))},
 				[]string{"promoted", promoted(r) + reason(r)},
 				[]string{"created", r.CreatedAt.Format("2006-01-02 15:04:05Z07:00")},
 			)
@@ -243,6 +243,14 @@ func (a *app) cancelCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// versionName is a version id with its number beside it: "#7 20261126T221500Z-1a2b3c4d".
+func versionName(id string, number int) string {
+	if id == "" || number == 0 {
+		return id
+	}
+	return "#" + strconv.Itoa(number) + " " + id
 }
 
 // ended reports whether a run has reached its end.

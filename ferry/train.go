@@ -275,7 +275,7 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 			fmt.Fprintf(a.stdout, "error     %s: %s\n", run.Error.Code, run.Error.Message)
 		}
 		if run.Version != "" {
-			fmt.Fprintf(a.stdout, "version   %s\n", run.Version)
+			fmt.Fprintf(a.stdout, "version   %s\n", versionName(run.Version, run.VersionNumber))
 		}
 		if run.Metrics != nil {
 			fmt.Fprintf(a.stdout, "accuracy  %.4f (log loss %.4f, macro F1 %.4f, on %s data)\n",
@@ -287,7 +287,11 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 			} else {
 				fmt.Fprintf(a.stdout, "promoted  no: %s\n", run.PromotionReason)
 				if run.Version != "" {
-					fmt.Fprintf(a.stdout, "          promote it with 'ferry promote %s %s'\n", run.Model, run.Version)
+					v := run.Version
+					if run.VersionNumber > 0 {
+						v = strconv.Itoa(run.VersionNumber)
+					}
+					fmt.Fprintf(a.stdout, "          promote it with 'ferry promote %s %s'\n", run.Model, v)
 				}
 			}
 		}

@@ -26,6 +26,7 @@ type Run struct {
 	Metrics         *Metrics       `json:"metrics,omitempty"`
 	MetricsOn       string         `json:"metrics_on,omitempty"`
 	Version         string         `json:"version,omitempty"`
+	VersionNumber   int            `json:"version_number,omitempty"`
 	Promoted        bool           `json:"promoted"`
 	PromotionReason string         `json:"promotion_reason,omitempty"`
 	Progress        *Progress      `json:"progress,omitempty"`
@@ -293,6 +294,7 @@ func (c *Client) Model(ctx context.Context, name string) (Model, error) {
 type Version struct {
 	Model   string   `json:"model"`
 	Version string   `json:"version"`
+	Number  int      `json:"number,omitempty"`
 	SHA256  string   `json:"sha256"`
 	Aliases []string `json:"aliases"`
 	Record  struct {

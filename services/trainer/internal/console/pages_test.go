@@ -63,7 +63,16 @@ func TestPages(t *testing.T) {
 		}
 		contains(t, "model", body, `data-alias="production"`, `data-alias="latest"`,
 			`data-promote data-model="iris" data-version="`+held.Version+`" data-alias="production"`,
-			metric(held.Metrics.LogLoss), "held: "+htmlEscape(held.PromotionReason), "held: "+htmlEscape(all.PromotionReason))
+			metric(held.Metrics.LogLoss), "held: "+htmlEscape(held.PromotionReason), "held: "+htmlEscape(all.PromotionReason),
+			// Each version's number beside its id.
+			`<span class="vnum" data-field="number">#1</span> <a href="/ui/models/iris/versions/`+first.Version+`"`,
+			`<span class="vnum" data-field="number">#3</span> <a href="/ui/models/iris/versions/`+all.Version+`"`)
+		// A version's number leads to its page.
+		w := httptest.NewRecorder()
+		e.engine.ServeHTTP(w, httptest.NewRequest("GET", "/ui/models/iris/versions/3", nil))
+		if w.Code != http.StatusFound || w.Header().Get("Location") != "/ui/models/iris/versions/"+all.Version {
+			t.Errorf("/ui/models/iris/versions/3: %d to %q", w.Code, w.Header().Get("Location"))
+		}
 		// Production's own row has no button.
 		if strings.Contains(body, `data-version="`+first.Version+`" data-alias="production"`) {
 			t.Error("production's version offers to promote itself")
@@ -130,8 +139,8 @@ func TestPages(t *testing.T) {
 		}
 		// The version column shows the version, and whether the run
 		// promoted it.
-		contains(t, "version column", body, `<a href="/ui/models/iris/versions/`+first.Version+`" class="mono" data-field="version">`+first.Version+`</a> <span class="ok">promoted</span>`,
-			`data-field="version">`+held.Version+`</a></td>`)
+		contains(t, "version column", body, `<a href="/ui/models/iris/versions/`+first.Version+`" class="mono" data-field="version">#1 `+first.Version+`</a> <span class="ok">promoted</span>`,
+			`data-field="version">#2 `+held.Version+`</a></td>`)
 		_, body = e.get("/ui/runs?status=failed")
 		if got := runOrder(body); len(got) != 1 || got[0] != failedID {
 			t.Errorf("failed runs: %v", got)

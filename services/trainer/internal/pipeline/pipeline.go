@@ -23,7 +23,7 @@ import (
 
 // Registry is where the pipeline publishes; *registry.Registry has it.
 type Registry interface {
-	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, error)
+	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, int, error)
 	MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error
 	Promote(ctx context.Context, cand *artifactpb.Model, ref modelstore.Ref) (bool, string, error)
 }
@@ -146,7 +146,7 @@ func Run(ctx context.Context, in Input) error {
 	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = driftBaseline
-	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
+	ref, number, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
@@ -154,7 +154,7 @@ func Run(ctx context.Context, in Input) error {
 	if err != nil {
 		return stageError{"publish", err}
 	}
-	in.Update(func(r *registry.Run) { r.Version = ref.Version })
+	in.Update(func(r *registry.Run) { r.Version, r.VersionNumber = ref.Version, number })
 	// The version exists from here on: failing to move an alias leaves a
 	// successful run that says what to do, not a failed one.
 	promoted, reason := false, ""

@@ -63,7 +63,9 @@ type Run struct {
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
 	MetricsOn string             `json:"metrics_on,omitempty"`
 
-	Version         string `json:"version,omitempty"`
+	Version string `json:"version,omitempty"`
+	// VersionNumber is the version's sequential number in its model.
+	VersionNumber   int    `json:"version_number,omitempty"`
 	Promoted        bool   `json:"promoted"`
 	PromotionReason string `json:"promotion_reason,omitempty"`
 
@@ -161,9 +163,12 @@ type Timings struct {
 // artifact: how the version was made. Promotion, decided after publishing,
 // is in the mutable run record.
 type VersionRecord struct {
-	RunID          string             `json:"run_id"`
-	Model          string             `json:"model"`
-	Version        string             `json:"version"`
+	RunID   string `json:"run_id"`
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	// Number is the version's sequential number in its model (1, 2,
+	// 3…), assigned at publish.
+	Number         int                `json:"number,omitempty"`
 	Params         Params             `json:"params"`
 	Label          string             `json:"label"`
 	Dataset        DatasetInfo        `json:"dataset"`
