@@ -264,7 +264,10 @@ func endedAt(r client.Run) string {
 	if r.FinishedAt != nil {
 		s = " at " + r.FinishedAt.UTC().Format("2006-01-02 15:04:05Z")
 	}
-	if r.Error != nil {
+	switch {
+	case r.Error != nil && r.Error.Code == r.Status: // cancelled: cancelled before it started
+		s += " (" + r.Error.Message + ")"
+	case r.Error != nil:
 		s += " (" + r.Error.Code + ": " + r.Error.Message + ")"
 	}
 	return s

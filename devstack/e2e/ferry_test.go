@@ -144,7 +144,8 @@ func testFerry(t *testing.T, s *system) {
 	if out := s.mustFerry(t, "cancel", queuedID); !strings.Contains(out, "cancelled") {
 		t.Errorf("cancel: %s", out)
 	}
-	if _, errOut, code := s.ferry(t, "", "cancel", queuedID); code != 1 || !strings.Contains(errOut, "only queued or running runs") {
+	if _, errOut, code := s.ferry(t, "", "cancel", queuedID); code != 1 || !strings.Contains(errOut, "already ended: cancelled at ") ||
+		!strings.Contains(errOut, "nothing to cancel") {
 		t.Errorf("cancel twice: %d %s", code, errOut)
 	}
 	waitFor(t, "the big run to end", time.Minute, func() bool {
