@@ -108,8 +108,8 @@ run: ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000 (
 	@echo "checking the ports (a small build first: seconds, up to a minute on an empty Go cache)..."
 	@go build -o bin/portcheck ./devstack/cmd/portcheck && bin/portcheck
 	@$(if $(wildcard $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)),true,$(call timed,versitygw $(VERSITYGW_VERSION) into .tools/bin (once: 2 to 10 minutes on an empty Go cache$(comma) by load),$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)))
-	@$(call timed,trainer$(comma) predictor$(comma) ferry and devstack into bin/ (2 to 9 minutes on an empty Go cache$(comma) by load; seconds after),$(SUBMAKE) --no-print-directory build && go build -o bin/devstack ./devstack/cmd/devstack)
-	bin/devstack run -prometheus-build '$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)'
+	@$(call timed,trainer$(comma) predictor$(comma) ferry and the runner into bin/ (2 to 9 minutes on an empty Go cache$(comma) by load; seconds after),$(SUBMAKE) --no-print-directory build && go build -o bin/devrun ./devstack/cmd/devrun)
+	bin/devrun -prometheus-build '$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)'
 
 comma := ,
 # $(MAKE) under another name: a line naming $(MAKE) runs even under make -n.
