@@ -33,7 +33,8 @@ type Options struct {
 const unmatched = "unmatched"
 
 // NewEngine returns a gin engine with recovery, metrics and access logging,
-// and JSON answers for unknown routes and methods.
+// the browser security headers, and JSON answers for unknown routes and
+// methods.
 func NewEngine(opts Options) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -82,6 +83,7 @@ func NewEngine(opts Options) *gin.Engine {
 				"status", c.Writer.Status(), "seconds", elapsed.Seconds(), "remote", c.ClientIP())
 		}
 	})
+	e.Use(SecurityHeaders)
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
 		logger.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", v)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: CodeInternal, Message: "internal error"}})
@@ -95,14 +97,14 @@ func NewEngine(opts Options) *gin.Engine {
 // service that puts its own in front of it (e.NoRoute) for some paths.
 func NoRoute(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, Clip(c.Request.URL.Path)))
 	}
 }
 
 // NoMethod is the engine's answer to a method a route does not take.
 func NoMethod(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, Clip(c.Request.URL.Path)))
 	}
 }
 

@@ -148,3 +148,12 @@ func Quote(s string) string {
 	}
 	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
 }
+
+// Clip is a client's value as it is when it is short, else Quote of it:
+// for messages that show short values bare (paths, keys, numbers).
+func Clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return Quote(s)
+}

@@ -168,3 +168,21 @@ func TestJSONError(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPathsAreCut: a 404 or 405 quotes at most about 100 bytes of the
+// path, on the trainer and the predictor alike.
+func TestLongPathsAreCut(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	long := strings.Repeat("a", 1<<20)
+	for _, tc := range []struct{ method, path, msg string }{
+		{"GET", "/" + long, `no route GET "/` + long[:99] + `"… (1048577 bytes)`},
+		{"DELETE", "/items/" + long, `method DELETE is not allowed on "/items/` + long[:93] + `"… (1048583 bytes)`},
+	} {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		var b Body
+		if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil || b.Error.Message != tc.msg {
+			t.Errorf("%s: %.300s", tc.method, w.Body)
+		}
+	}
+}

@@ -27,8 +27,7 @@ func BenchmarkPredictProbaIris(b *testing.B) {
 	}
 }
 
-func benchmarkFit(b *testing.B, rows int) {
-	d := synthetic(rows, 20, 3, 0, 42)
+func benchmarkFit(b *testing.B, d Data) {
 	b.ReportAllocs()
 	var info FitInfo
 	for b.Loop() {
@@ -42,13 +41,35 @@ func benchmarkFit(b *testing.B, rows int) {
 	b.ReportMetric(info.Objective, "objective")
 }
 
-func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, 100_000) }
-func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, 1_000_000) }
+// BenchmarkFitMixed1M fits 1M rows of 10 numeric features and 5
+// categorical columns of 20 levels with three classes.
+func BenchmarkFitMixed1M(b *testing.B) {
+	benchmarkFit(b, withCodes(synthetic(1_000_000, 10, 3, 0, 42), []int{20, 20, 20, 20, 20}, false, 42))
+}
+
+func BenchmarkFit100kx20x3(b *testing.B) { benchmarkFit(b, synthetic(100_000, 20, 3, 0, 42)) }
+func BenchmarkFit1Mx20x3(b *testing.B)   { benchmarkFit(b, synthetic(1_000_000, 20, 3, 0, 42)) }
 
 // BenchmarkObjective times one pass of loss and gradient over 1M × 20 rows
 // with three classes at a typical point.
 func BenchmarkObjective1Mx20x3(b *testing.B) {
-	d := synthetic(1_000_000, 20, 3, 0, 42)
+	benchmarkObjective(b, synthetic(1_000_000, 20, 3, 0, 42))
+}
+
+// BenchmarkObjectiveMixed1M times one pass over 1M rows of 10 numeric
+// features and 5 categorical columns of 20 levels with three classes, the
+// issue's tabular shape; BenchmarkObjective1Mx15x3 is the all-numeric pass
+// of as many source columns, to compare side by side.
+func BenchmarkObjectiveMixed1M(b *testing.B) {
+	d := withCodes(synthetic(1_000_000, 10, 3, 0, 42), []int{20, 20, 20, 20, 20}, false, 42)
+	benchmarkObjective(b, d)
+}
+
+func BenchmarkObjective1Mx15x3(b *testing.B) {
+	benchmarkObjective(b, synthetic(1_000_000, 15, 3, 0, 42))
+}
+
+func benchmarkObjective(b *testing.B, d Data) {
 	mean, scale := meanScale(d)
 	o := newObjective(d, mean, scale, 1, 0)
 	theta := make([]float64, o.dim())

@@ -29,21 +29,50 @@ const (
 	DefaultTol = 1e-8
 )
 
-// Data is a dense training set.
+// Data is a training set: dense features and, optionally, categorical
+// columns given as codes.
 type Data struct {
 	X        []float64 // Rows × Features, row-major
 	Y        []int32   // class index per row, in [0, Classes)
 	Rows     int
 	Features int
 	Classes  int
+
+	// Codes holds Rows × len(Levels) category codes, row-major: code c of
+	// categorical column j stands for a one-hot feature that is 1, the
+	// coefficient Features + Levels[0] + … + Levels[j-1] + c of each
+	// weight row. Codes lie in [0, Levels[j]). The one-hot features are
+	// never standardized and never materialized: the kernels gather their
+	// coefficients.
+	Codes  []int32
+	Levels []int
+	// Unscaled, when set, marks the dense features standardization leaves
+	// alone (mean 0, scale 1): missing-value indicators.
+	Unscaled []bool
+	// Weight, when set, weighs each row's loss: the objective becomes
+	// sum_i Weight[i]·loss_i + ||W||²/(2C), scikit-learn's sample_weight
+	// (with class_weight multiplied in).
+	Weight []float64
+}
+
+// Width is the number of coefficients per weight row: the dense features
+// and then every categorical level.
+func (d Data) Width() int {
+	w := d.Features
+	for _, l := range d.Levels {
+		w += l
+	}
+	return w
 }
 
 // Progress is what a fit reports after every iteration.
 type Progress struct {
 	Iteration int
-	// Loss is the sum-form objective at the current iterate.
+	// Loss is the sum-form objective at the current iterate (rows
+	// weighted by Data.Weight).
 	Loss float64
-	// GradNorm is the infinity norm of the mean-form gradient.
+	// GradNorm is the infinity norm of the mean-form gradient: the
+	// sum form divided by the rows (or the sum of the row weights).
 	GradNorm float64
 }
 
@@ -118,7 +147,11 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 	var theta []float64
 	var info FitInfo
 	var err error
-	if rows := newtonRows(d.Rows, d.Features, obj.weightRows()); rows > 0 {
+	rows := newtonRows(d.Rows, d.Features, obj.weightRows())
+	if obj.levels > 0 {
+		rows = newtonRowsSparse(d.Rows, obj.width, d.Features+len(d.Levels), obj.weightRows(), maxNewtonDimCategorical)
+	}
+	if rows > 0 {
 		theta, info, err = newton(ctx, obj, rows, opts)
 	} else {
 		theta, info, err = lbfgs(ctx, obj, opts)
@@ -128,19 +161,23 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 	}
 	obj.eval(theta)
 	info.GradNorm = infNorm(obj.lastG)
-	info.Objective = obj.lastF * float64(d.Rows)
+	info.Objective = obj.lastF * obj.wsum
 	info.Converged = info.GradNorm < opts.Tol
 	if !finite(info.Objective) || !finite(info.GradNorm) || !allFinite(theta) {
 		return nil, info, fmt.Errorf("%w: the objective or its gradient is not finite: rescale the features or standardize them", ErrInvalidData)
 	}
-	kw := obj.weightRows()
+	coef, intercept := obj.unpack(theta)
 	m := &Model{
 		Features:  d.Features,
 		Classes:   d.Classes,
-		Coef:      append([]float64(nil), theta[:kw*d.Features]...),
-		Intercept: append([]float64(nil), theta[kw*d.Features:]...),
+		Levels:    append([]int(nil), d.Levels...),
+		Coef:      coef,
+		Intercept: intercept,
 		Mean:      mean,
 		Scale:     scale,
+	}
+	if len(m.Levels) == 0 {
+		m.Levels = nil
 	}
 	return m, info, nil
 }
@@ -149,7 +186,7 @@ func (d Data) validate() error {
 	switch {
 	case d.Rows < 1:
 		return fmt.Errorf("%w: no rows", ErrInvalidData)
-	case d.Features < 1:
+	case d.Features < 0 || d.Width() < 1:
 		return fmt.Errorf("%w: no features", ErrInvalidData)
 	case d.Classes < 2:
 		return fmt.Errorf("%w: need at least two classes, got %d", ErrInvalidData, d.Classes)
@@ -168,13 +205,51 @@ func (d Data) validate() error {
 			return fmt.Errorf("%w: row %d, feature %d is not finite", ErrInvalidData, i/d.Features, i%d.Features)
 		}
 	}
+	return d.validateExtras()
+}
+
+// validateExtras checks the categorical codes, Unscaled and Weight.
+func (d Data) validateExtras() error {
+	nc := len(d.Levels)
+	for j, l := range d.Levels {
+		if l < 1 {
+			return fmt.Errorf("%w: categorical column %d has %d levels", ErrInvalidData, j, l)
+		}
+	}
+	if len(d.Codes) != d.Rows*nc {
+		return fmt.Errorf("%w: Codes has %d values, want %d×%d", ErrInvalidData, len(d.Codes), d.Rows, nc)
+	}
+	for i, c := range d.Codes {
+		if j := i % nc; c < 0 || int(c) >= d.Levels[j] {
+			return fmt.Errorf("%w: row %d, categorical column %d: code %d out of range [0, %d)", ErrInvalidData, i/nc, j, c, d.Levels[j])
+		}
+	}
+	if d.Unscaled != nil && len(d.Unscaled) != d.Features {
+		return fmt.Errorf("%w: Unscaled has %d values, want %d", ErrInvalidData, len(d.Unscaled), d.Features)
+	}
+	if d.Weight == nil {
+		return nil
+	}
+	if len(d.Weight) != d.Rows {
+		return fmt.Errorf("%w: Weight has %d values, want %d", ErrInvalidData, len(d.Weight), d.Rows)
+	}
+	sum := 0.0
+	for i, w := range d.Weight {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return fmt.Errorf("%w: row %d: weight %v is not a finite number >= 0", ErrInvalidData, i, w)
+		}
+		sum += w
+	}
+	if !(sum > 0) || math.IsInf(sum, 0) {
+		return fmt.Errorf("%w: the row weights sum to %v", ErrInvalidData, sum)
+	}
 	return nil
 }
 
 // lbfgs minimizes the objective from a zero start with gonum's L-BFGS.
 func lbfgs(ctx context.Context, obj *objective, opts Options) ([]float64, FitInfo, error) {
 	problem := optimize.Problem{Func: obj.Func, Grad: obj.Grad}
-	rec := &recorder{ctx: ctx, rows: float64(obj.rows), onProgress: opts.OnProgress}
+	rec := &recorder{ctx: ctx, rows: obj.wsum, onProgress: opts.OnProgress}
 	settings := &optimize.Settings{
 		GradientThreshold: opts.Tol,
 		Converger:         optimize.NeverTerminate{},
@@ -204,13 +279,14 @@ func lbfgs(ctx context.Context, obj *objective, opts Options) ([]float64, FitInf
 	// gonum does not record the iteration that ends the run.
 	if opts.OnProgress != nil && rec.iter < info.Iterations {
 		obj.eval(res.X)
-		opts.OnProgress(Progress{Iteration: info.Iterations, Loss: obj.lastF * float64(obj.rows), GradNorm: infNorm(obj.lastG)})
+		opts.OnProgress(Progress{Iteration: info.Iterations, Loss: obj.lastF * obj.wsum, GradNorm: infNorm(obj.lastG)})
 	}
 	return res.X, info, nil
 }
 
 // meanScale returns the column means and population standard deviations,
-// with scale 1 for a constant column as scikit-learn's StandardScaler does.
+// with scale 1 for a constant column as scikit-learn's StandardScaler does,
+// and mean 0, scale 1 for the columns d.Unscaled marks.
 func meanScale(d Data) (mean, scale []float64) {
 	f := d.Features
 	mean = make([]float64, f)
@@ -238,6 +314,11 @@ func meanScale(d Data) (mean, scale []float64) {
 			scale[j] = 1
 		} else {
 			scale[j] = math.Sqrt(v)
+		}
+	}
+	for j, u := range d.Unscaled {
+		if u {
+			mean[j], scale[j] = 0, 1
 		}
 	}
 	return mean, scale

@@ -74,7 +74,7 @@ func TestLogitsAndAddOuter(t *testing.T) {
 // probability; solve must still return h⁻¹·b for a b without a component
 // along them.
 func TestSolveFlatDirections(t *testing.T) {
-	o := &objective{features: 1, classes: 3}
+	o := &objective{features: 1, width: 1, classes: 3}
 	// Weights 0..2, then intercepts 3..5; each block is the same
 	// singular matrix, null along (1, 1, 1).
 	lap := [3][3]float64{{2, -1, -1}, {-1, 2, -1}, {-1, -1, 2}}

@@ -9,8 +9,14 @@ import (
 )
 
 // maxNewtonDim bounds the parameters for which Newton steps are taken; the
-// Hessian grows with their square and L-BFGS serves beyond.
-const maxNewtonDim = 256
+// Hessian grows with their square and L-BFGS serves beyond. With
+// categorical inputs a row touches only its own levels, the Hessian costs
+// far less per row (blockSparse), and Newton serves up to
+// maxNewtonDimCategorical.
+const (
+	maxNewtonDim            = 256
+	maxNewtonDimCategorical = 512
+)
 
 // newtonRows is how many rows the Hessian is estimated from, or 0 when
 // Newton steps would cost more than L-BFGS's cheap ones. Small problems use
@@ -18,11 +24,17 @@ const maxNewtonDim = 256
 // gradient pass pays for, and at least 64 per parameter: fewer let the
 // estimate stray so far that steps stop shrinking the gradient.
 func newtonRows(rows, features, kw int) int {
-	dim := kw * (features + 1)
-	if dim > maxNewtonDim {
+	return newtonRowsSparse(rows, features, features, kw, maxNewtonDim)
+}
+
+// newtonRowsSparse is newtonRows for rows of width coefficients of which
+// nnz are nonzero, up to maxDim parameters.
+func newtonRowsSparse(rows, width, nnz, kw, maxDim int) int {
+	dim := kw * (width + 1)
+	if dim > maxDim {
 		return 0
 	}
-	hc, gc := hessianCost(features, kw), gradientCost(features, kw)
+	hc, gc := hessianCost(nnz, kw), gradientCost(nnz, kw)
 	if rows*hc <= 1<<24 {
 		return rows
 	}
@@ -98,7 +110,7 @@ func newton(ctx context.Context, o *objective, hessRows int, opts Options) ([]fl
 		copy(g, o.lastG)
 		info.Iterations++
 		if opts.OnProgress != nil {
-			opts.OnProgress(Progress{Iteration: info.Iterations, Loss: f * float64(o.rows), GradNorm: infNorm(g)})
+			opts.OnProgress(Progress{Iteration: info.Iterations, Loss: f * o.wsum, GradNorm: infNorm(g)})
 		}
 	}
 	info.Evaluations = o.evals
@@ -116,22 +128,16 @@ func newton(ctx context.Context, o *objective, hessRows int, opts Options) ([]fl
 func (o *objective) solve(h, b, x []float64) {
 	dim := len(b)
 	if !o.binary {
-		f, kw := o.features, o.weightRows()
-		for a := 0; a <= f; a++ {
-			idx := func(k int) int {
-				if a == f {
-					return kw*f + k
-				}
-				return k*f + a
-			}
+		kw := o.weightRows()
+		for a := 0; a <= o.width; a++ {
 			c := 0.0
 			for k := 0; k < kw; k++ {
-				c += h[idx(k)*dim+idx(k)]
+				c += h[o.index(k, a)*dim+o.index(k, a)]
 			}
 			c /= float64(kw * kw)
 			for k := 0; k < kw; k++ {
 				for l := 0; l < kw; l++ {
-					h[idx(k)*dim+idx(l)] += c
+					h[o.index(k, a)*dim+o.index(l, a)] += c
 				}
 			}
 		}

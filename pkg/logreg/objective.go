@@ -23,6 +23,11 @@ const foldLimit = 1e4
 // a solver's separate Func and Grad calls at the same x cost one pass over
 // the data.
 //
+// The parameters are laid out as kw × features dense coefficients, kw
+// intercepts, then kw coefficients per categorical level (level-major, so
+// that a row's code gathers kw adjacent values); unpack turns them into the
+// model's kw × width rows.
+//
 // Standardization is folded into the parameters: a pass reads raw rows and
 // uses w'[k][j] = w[k][j]/scale[j] and b'[k] = b[k] - Σ_j w'[k][j]·(mean[j] -
 // shift[j]), where shift is the mean of columns too far from zero to fold
@@ -31,14 +36,23 @@ type objective struct {
 	x        []float64 // rows × features, row-major
 	y        []int32
 	rows     int
-	features int
+	features int // dense features
 	classes  int
 	binary   bool
 	mean     []float64 // nil when not standardizing
 	invScale []float64
 	shift    []float64 // nil when every column folds
-	l2       float64   // 1 / (C · rows): penalty weight of the mean form
+	l2       float64   // 1 / (C · wsum): penalty weight of the mean form
 	workers  int
+
+	// Categorical columns: codes is rows × len(offsets); the level of
+	// code c in column j is offsets[j] + c, out of levels in all.
+	codes   []int32
+	offsets []int32
+	levels  int
+	width   int       // features + levels
+	weight  []float64 // per-row weights; nil means 1
+	wsum    float64   // Σ weight, or rows
 
 	// Sampling rows for the Hessian (newton): a pass keeps row i with
 	// probability π_i = min(1, pickScale·w_i), where w_i is the row's
@@ -69,9 +83,27 @@ func newObjective(d Data, mean, scale []float64, c float64, workers int) *object
 		classes:  d.Classes,
 		binary:   d.Classes == 2,
 		mean:     mean,
-		l2:       1 / (c * float64(d.Rows)),
 		workers:  workers,
+		width:    d.Features,
+		wsum:     float64(d.Rows),
 	}
+	if len(d.Levels) > 0 {
+		o.codes = d.Codes
+		o.offsets = make([]int32, len(d.Levels))
+		for j, l := range d.Levels {
+			o.offsets[j] = int32(o.levels)
+			o.levels += l
+		}
+		o.width += o.levels
+	}
+	if d.Weight != nil {
+		o.weight = d.Weight
+		o.wsum = 0
+		for _, w := range d.Weight {
+			o.wsum += w
+		}
+	}
+	o.l2 = 1 / (c * o.wsum)
 	if mean != nil {
 		o.invScale = make([]float64, len(scale))
 		for j, s := range scale {
@@ -109,9 +141,9 @@ func (o *objective) weightRows() int {
 	return o.classes
 }
 
-// dim is the parameter count: weightRows × features coefficients, then
-// weightRows intercepts.
-func (o *objective) dim() int { return o.weightRows() * (o.features + 1) }
+// dim is the parameter count: weightRows × (width coefficients and an
+// intercept).
+func (o *objective) dim() int { return o.weightRows() * (o.width + 1) }
 
 func (o *objective) Func(theta []float64) float64 {
 	o.eval(theta)
@@ -161,10 +193,14 @@ func (o *objective) compute(theta []float64) {
 	}
 
 	chunks := len(o.partials)
+	chunk := o.chunk
+	if o.codes != nil || o.weight != nil {
+		chunk = o.chunkExtended
+	}
 	if o.workers == 1 || chunks == 1 {
 		scratch := make([]float64, f+2*o.classes)
 		for c := 0; c < chunks; c++ {
-			o.chunk(c, scratch)
+			chunk(c, scratch)
 		}
 	} else {
 		var next atomic.Int64
@@ -177,7 +213,7 @@ func (o *objective) compute(theta []float64) {
 					if c >= chunks {
 						return
 					}
-					o.chunk(c, scratch)
+					chunk(c, scratch)
 				}
 			})
 		}
@@ -203,11 +239,11 @@ func (o *objective) compute(theta []float64) {
 			}
 		}
 	}
-	inv := 1 / float64(o.rows)
+	inv := 1 / o.wsum
 	penalty := 0.0
 	for i := 0; i < n; i++ {
 		g[i] *= inv
-		if i < nw {
+		if i < nw || i >= nw+kw {
 			w := theta[i]
 			penalty += w * w
 			g[i] += o.l2 * w
@@ -234,7 +270,7 @@ func (o *objective) sampleRows(target int) {
 	if o.binary {
 		w = 0.25
 	}
-	o.pickScale = float64(target) / (w * float64(o.rows))
+	o.pickScale = float64(target) / (w * o.wsum)
 	o.target = target
 }
 

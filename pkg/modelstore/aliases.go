@@ -51,7 +51,7 @@ func (s *Store) PollAlias(ctx context.Context, model, alias, lastETag string) (a
 		return Alias{}, "", false, err
 	}
 	key := aliasKey(model, alias)
-	b, etag, err := s.get(ctx, key, GetOptions{IfNoneMatch: lastETag})
+	b, etag, err := s.get(ctx, key, GetOptions{IfNoneMatch: lastETag, MaxBytes: MaxAliasBytes})
 	if errors.Is(err, errNotModified) {
 		return Alias{}, lastETag, false, nil
 	}

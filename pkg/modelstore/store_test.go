@@ -169,6 +169,23 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if got2, _ := s.ListVersions(ctx, "iris"); !slices.Equal(got, got2) {
 			t.Errorf("complete versions changed: %v -> %v", got, got2)
 		}
+		// One version by id, whenever it was made; never a complete one.
+		ahead := "20991126T120000Z-0000000d"
+		damage(recordKey("iris", ahead), []byte(`{}`))
+		if ok, err := s.DeleteIncompleteVersion(ctx, "iris", ahead); !ok || err != nil {
+			t.Errorf("removing one incomplete version: %v, %v", ok, err)
+		}
+		if _, err := s.ReadRecord(ctx, "iris", ahead); !errors.Is(err, ErrNotFound) {
+			t.Errorf("record still there: %v", err)
+		}
+		for _, v := range got {
+			if ok, err := s.DeleteIncompleteVersion(ctx, "iris", v); ok || err != nil {
+				t.Errorf("complete version %s: removed %v, %v", v, ok, err)
+			}
+		}
+		if got2, _ := s.ListVersions(ctx, "iris"); !slices.Equal(got, got2) {
+			t.Errorf("complete versions changed: %v -> %v", got, got2)
+		}
 	})
 
 	t.Run("corrupt and truncated artifacts fail integrity", func(t *testing.T) {
@@ -304,6 +321,23 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("got %v, want ErrInvalid", err)
 			}
+		}
+	})
+	t.Run("oversize objects are refused unread", func(t *testing.T) {
+		v := "20261126T130000Z-00000009"
+		if _, err := s.Publish(ctx, "big", v, artifactBytes("big", v), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.WithMaxArtifactBytes(10).ReadArtifact(ctx, "big", v, "")
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 10 bytes") {
+			t.Errorf("artifact over the limit: %v", err)
+		}
+		if _, err := s.ReadArtifact(ctx, "big", v, ""); err != nil {
+			t.Errorf("artifact under the default limit: %v", err)
+		}
+		damage(aliasKey("big", "production"), []byte(`{"version":"`+strings.Repeat("9", MaxAliasBytes)+`"}`))
+		if _, _, err := s.GetAlias(ctx, "big", "production"); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 65536 bytes") {
+			t.Errorf("alias over 64 KiB: %v", err)
 		}
 	})
 }

@@ -24,6 +24,8 @@ import (
 
 type config struct {
 	token        string
+	sameOrigin   httpserver.SameOrigin
+	publicDocs   bool
 	driftWindow  time.Duration
 	shadowAlias  string
 	shadowSample float64
@@ -34,6 +36,7 @@ type config struct {
 	all          bool
 	pollInterval time.Duration
 	maxBody      int64
+	maxArtifact  int64
 	maxBatch     int
 	maxInflight  int64
 	cacheDir     string
@@ -42,14 +45,19 @@ type config struct {
 }
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
-	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details (health, readiness and metrics stay open); empty means no auth")
+	cfg.token = env.Secret("PREDICTOR_TOKEN", "bearer token required on predictions and model details, over REST and gRPC (health, readiness, reflection and metrics stay open); empty means no auth")
+	cfg.publicDocs = env.Bool("PREDICTOR_PUBLIC_DOCS", false, "with PREDICTOR_TOKEN set, serve /openapi.json (model, feature and class names) without the token")
+	cfg.sameOrigin = httpserver.SameOrigin{Var: "PREDICTOR", TokenSet: cfg.token != "",
+		Origins: httpserver.SplitList(env.String("PREDICTOR_ALLOWED_ORIGINS", "", "origins (https://app.example.com,...) whose pages may POST to the predictor besides its own; a browser's other cross-site requests get 403")),
+		Hosts:   httpserver.SplitList(env.String("PREDICTOR_ALLOWED_HOSTS", "", "without PREDICTOR_TOKEN, names (predictor,.svc.cluster.local,...) the predictor answers besides loopback ones; others get 403 (health and metrics stay open)"))}
 	cfg.model = env.String("PREDICTOR_MODEL", "iris", "model to serve when PREDICTOR_MODELS is empty; with PREDICTOR_MODELS=*, the model of requests that name none")
 	cfg.alias = env.String("PREDICTOR_ALIAS", "production", "alias the models follow (when PREDICTOR_MODELS names none)")
 	models := env.String("PREDICTOR_MODELS", "", "models to serve: name@alias,name,... (the first is the default model), or * for every model of the bucket with PREDICTOR_ALIAS; empty means PREDICTOR_MODEL")
 	cfg.pollInterval = env.Duration("PREDICTOR_POLL_INTERVAL", time.Second, "how often the alias is checked (with ±10% jitter)")
 	cfg.maxBody = env.Int64("PREDICTOR_MAX_BODY_BYTES", 8<<20, "largest request body")
+	cfg.maxArtifact = env.Int64("PREDICTOR_MAX_ARTIFACT_BYTES", modelstore.DefaultMaxArtifactBytes, "largest model artifact read from the bucket; a larger one is refused unread (aliases are bounded to 64 KiB)")
 	cfg.maxBatch = env.Int("PREDICTOR_MAX_BATCH", 10000, "most rows in one request")
-	cfg.maxInflight = env.Int64("PREDICTOR_MAX_INFLIGHT_BYTES", 32<<20, "most bytes of large bodies (over 64 KiB) held at once, by at most one request per two CPUs; other large requests wait up to 10s, then get 503")
+	cfg.maxInflight = env.Int64("PREDICTOR_MAX_INFLIGHT_BYTES", 32<<20, "most bytes of large bodies (over 64 KiB, and gRPC ModelInfer messages until their size is known) held at once, taken before they are read; at most one request per two CPUs works on an arrived body; others wait up to 10s, then get 503")
 	cfg.driftWindow = env.Duration("PREDICTOR_DRIFT_WINDOW", 10*time.Minute, "window of the live feature and class distributions compared with the training baseline (drift metrics); 0 turns drift monitoring off")
 	cfg.shadowAlias = env.String("PREDICTOR_SHADOW_ALIAS", "", "an alias (e.g. latest) whose version scores requests too, off the response path, to compare with the served one; empty turns shadow scoring off")
 	cfg.shadowSample = env.Float("PREDICTOR_SHADOW_SAMPLE", 1, "share of requests the shadow scores, in (0, 1]")
@@ -86,8 +94,8 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	if !(cfg.logSample >= 0 && cfg.logSample <= 1) {
 		env.Fail("PREDICTOR_LOG_SAMPLE must be in [0, 1]")
 	}
-	if cfg.maxBody < 1 || cfg.maxBatch < 1 || cfg.maxInflight < 1 {
-		env.Fail("PREDICTOR_MAX_BODY_BYTES, PREDICTOR_MAX_BATCH and PREDICTOR_MAX_INFLIGHT_BYTES must be positive")
+	if cfg.maxBody < 1 || cfg.maxBatch < 1 || cfg.maxInflight < 1 || cfg.maxArtifact < 1 {
+		env.Fail("PREDICTOR_MAX_BODY_BYTES, PREDICTOR_MAX_BATCH, PREDICTOR_MAX_INFLIGHT_BYTES and PREDICTOR_MAX_ARTIFACT_BYTES must be positive")
 	}
 	cfg.life = life
 	return life
@@ -145,6 +153,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000", Listener: ln,
 		Configure: cfg.load,
 		Start: func(app *service.App) error {
+			app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
 			var clock *monitor.Clock
 			if cfg.driftWindow > 0 {
 				clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
@@ -152,7 +161,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 			}
 			counters := usage.New(app.Registry)
 			models := catalog.New(catalog.Config{
-				Store: app.Store, Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
+				Store: app.Store.WithMaxArtifactBytes(cfg.maxArtifact), Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
 				Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
 				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
 			})
@@ -193,7 +202,7 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 			gate := admission.ForProcess(cfg.maxInflight)
 			api.New(api.Config{
 				Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token,
+				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token, PublicDocs: cfg.publicDocs,
 				Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
 			}).Register(app.Engine)
 			app.Background(models.Run)
@@ -205,9 +214,9 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 				return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
 			}
 			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, Version: app.Version,
-				MaxBatch: cfg.maxBatch, Ready: ready,
-			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Ready: ready,
+				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, MaxMessageBytes: cfg.maxBody,
+				Version: app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
+			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
 				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
 			app.Add(grpcServer.Run, grpcServer.Interrupt)
 			return nil

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
@@ -134,7 +135,11 @@ func (c *Catalog) Lookup(name string) (*serving.Model, error) {
 	v := c.view.Load()
 	e, ok := v.byName[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNotServed, c.notServed(v, name))
+		names := make([]string, len(v.entries))
+		for i, e := range v.entries {
+			names[i] = e.r.Model()
+		}
+		return nil, NotServed(name, names)
 	}
 	if m := e.r.Current(); m != nil {
 		return m, nil
@@ -142,15 +147,13 @@ func (c *Catalog) Lookup(name string) (*serving.Model, error) {
 	return nil, fmt.Errorf("%w: %s", ErrNotLoaded, e.r.Waiting())
 }
 
-func (c *Catalog) notServed(v *view, name string) string {
-	names := make([]string, len(v.entries))
-	for i, e := range v.entries {
-		names[i] = e.r.Model()
+// NotServed is the error, wrapping ErrNotServed, of a model named name
+// that is not among served; it quotes at most about 100 bytes of name.
+func NotServed(name string, served []string) error {
+	if len(served) == 0 {
+		return fmt.Errorf("%w: model %s is not served: no model is served yet", ErrNotServed, httpserver.Quote(name))
 	}
-	if len(names) == 0 {
-		return fmt.Sprintf("model %q is not served: no model is served yet", name)
-	}
-	return fmt.Sprintf("model %q is not served: this predictor serves %s", name, strings.Join(names, ", "))
+	return fmt.Errorf("%w: model %s is not served: this predictor serves %s", ErrNotServed, httpserver.Quote(name), strings.Join(served, ", "))
 }
 
 // Shadow returns the loaded shadow version of a served model, or nil.

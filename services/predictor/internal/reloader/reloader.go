@@ -169,7 +169,7 @@ func (r *Reloader) Poll(ctx context.Context) error {
 			r.wait(fmt.Sprintf("waiting for %s@%s to be published (POST /train on the trainer)", r.cfg.Model, r.cfg.Alias))
 		}
 		return nil
-	case errors.Is(err, modelstore.ErrIntegrity):
+	case errors.Is(err, modelstore.ErrIntegrity), errors.Is(err, modelstore.ErrTooLarge):
 		// Reported once per bad alias; the next change of its ETag is
 		// read again.
 		r.found.Store(true)
@@ -204,13 +204,16 @@ func (r *Reloader) Poll(ctx context.Context) error {
 	}
 	if err := r.load(ctx, alias); err != nil {
 		r.fail(alias, err)
-		if errors.Is(err, modelstore.ErrIntegrity) {
+		if errors.Is(err, modelstore.ErrTooLarge) {
+			r.wait(fmt.Sprintf("%s@%s points at version %s, whose artifact is too large (%v): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
+				r.cfg.Model, r.cfg.Alias, alias.Version, err, r.cfg.Model, r.cfg.Alias))
+		} else if errors.Is(err, modelstore.ErrIntegrity) {
 			r.wait(fmt.Sprintf("%s@%s points at version %s, which failed its integrity check (sha256 or structure): point it at a good version (PUT /models/%s/aliases/%s on the trainer)",
 				r.cfg.Model, r.cfg.Alias, alias.Version, r.cfg.Model, r.cfg.Alias))
 		} else {
 			r.wait(fmt.Sprintf("loading version %s of %s@%s failed; retrying", alias.Version, r.cfg.Model, r.cfg.Alias))
 		}
-		if errors.Is(err, modelstore.ErrIntegrity) || errors.Is(err, modelstore.ErrNotFound) {
+		if errors.Is(err, modelstore.ErrIntegrity) || errors.Is(err, modelstore.ErrNotFound) || errors.Is(err, modelstore.ErrTooLarge) {
 			// Retrying cannot help until the alias moves.
 			r.badSHA = alias.SHA256
 			r.etag = etag
@@ -223,6 +226,9 @@ func (r *Reloader) Poll(ctx context.Context) error {
 
 func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	if errors.Is(err, modelstore.ErrTooLarge) {
+		return fmt.Errorf("%w (PREDICTOR_MAX_ARTIFACT_BYTES)", err)
+	}
 	if err != nil {
 		return err
 	}

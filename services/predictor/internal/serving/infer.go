@@ -191,7 +191,7 @@ func (d *decoder) inferRequest(a *assembler) (InferRequest, error) {
 		case bit == 0:
 			return &InputError{Field: httpserver.Quote(string(key)), Msg: "unknown field; an inference request has id, parameters, inputs and outputs"}
 		case have&bit != 0:
-			return &InputError{Field: string(key), Msg: "given more than once"}
+			return &InputError{Field: httpserver.Clip(string(key)), Msg: "given more than once"}
 		}
 		have |= bit
 		switch bit {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,6 +32,10 @@ type Config struct {
 	TempDir string
 	// MaxUploadBytes bounds a CSV or multipart body.
 	MaxUploadBytes int64
+	// MinUploadRate is the slowest a /train body may arrive, in bytes a
+	// second averaged over UploadWindow (30s when 0); 0 means no bound.
+	MinUploadRate int64
+	UploadWindow  time.Duration
 	// Token, when set, is required as a bearer token on mutating calls.
 	Token string
 	// ReadToken, when set, is required (or Token) to read runs, models and

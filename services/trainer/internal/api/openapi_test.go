@@ -8,8 +8,34 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
+
+// TestDocsCarryTheSecurityHeaders: the document, the Swagger UI page and
+// its script, each under the policy that refuses inline script.
+func TestDocsCarryTheSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	for path, want := range map[string]string{
+		"/openapi.json":                `"openapi"`,
+		"/docs/":                       `<script src="swagger-initializer.js"`,
+		"/docs/swagger-initializer.js": `url: "/openapi.json"`,
+	} {
+		resp := e.do("GET", path, "", nil)
+		h := resp.header
+		if resp.code != 200 || !strings.Contains(string(resp.body), want) {
+			t.Errorf("%s: %d, body lacks %q", path, resp.code, want)
+		}
+		if h.Get("Content-Security-Policy") != httpserver.ContentSecurityPolicy || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("%s: security headers %v", path, h)
+		}
+	}
+	if !strings.Contains(httpserver.ContentSecurityPolicy, "script-src 'self';") ||
+		!strings.Contains(httpserver.ContentSecurityPolicy, "frame-ancestors 'none'") {
+		t.Errorf("policy %q allows inline script or framing", httpserver.ContentSecurityPolicy)
+	}
+}
 
 // TestOpenAPIDocumentsEveryRoute checks the document against the routes
 // both ways, and that every $ref in it resolves.
@@ -77,7 +103,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	for path, want := range map[string]string{"/docs/": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
+	for path, want := range map[string]string{"/docs/swagger-initializer.js": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
 		if r := e.do("GET", path, "", nil); r.code != 200 || !strings.Contains(string(r.body), want) {
 			t.Errorf("%s: %d, body lacks %q", path, r.code, want)
 		}

@@ -238,7 +238,7 @@ func (m *compiledModel) decode(body []byte) (predictRequest, error) {
 	}
 	for k := range top {
 		if k != "instances" {
-			return predictRequest{}, badRequest(`%s: unknown field; a batch body has only "instances"`, k)
+			return predictRequest{}, badRequest(`%s: unknown field; a batch body has only "instances"`, httpserver.Clip(k))
 		}
 	}
 	var items []json.RawMessage
@@ -296,13 +296,13 @@ func (m *compiledModel) objectRow(raw json.RawMessage) ([]float64, error) {
 		}
 		i, ok := m.index[key]
 		if !ok {
-			return nil, fmt.Errorf("%s: unknown feature; the model expects %s", key, strings.Join(m.features, ", "))
+			return nil, fmt.Errorf("%s: unknown feature; the model expects %s", httpserver.Clip(key), strings.Join(m.features, ", "))
 		}
 		if seen[i] {
-			return nil, fmt.Errorf("%s: given more than once", key)
+			return nil, fmt.Errorf("%s: given more than once", httpserver.Clip(key))
 		}
 		if row[i], err = number(v); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return nil, fmt.Errorf("%s: %w", httpserver.Clip(key), err)
 		}
 		seen[i] = true
 	}
@@ -340,7 +340,7 @@ func number(v json.RawMessage) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s is out of range for float64", v)
+		return 0, fmt.Errorf("%s is out of range for float64", httpserver.Clip(string(v)))
 	}
 	return f, nil
 }

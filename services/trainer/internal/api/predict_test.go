@@ -92,14 +92,18 @@ func TestPredictWithAVersion(t *testing.T) {
 		{"out of range", "", `{"sepal_length": 1e999, "sepal_width": 1, "petal_length": 1, "petal_width": 1}`, 400, "sepal_length: 1e999 is out of range for float64"},
 		{"too many rows", "", `{"instances": [` + strings.TrimSuffix(strings.Repeat("[1,2,3,4],", maxPredictBatch+1), ",") + `]}`, 413, "more than 10000 rows"},
 		{"wrong content type", "text/csv", "1,2,3,4", 415, "send Content-Type: application/json"},
+		// Long inputs are quoted cut (issue 25).
+		{"long unknown feature", "", `{"` + strings.Repeat("k", 1<<20) + `": 1}`, 400, `"` + strings.Repeat("k", 100) + `"… (1048576 bytes): unknown feature`},
+		{"long number", "", `{"sepal_length": 1` + strings.Repeat("0", 1<<20) + `}`, 400, `sepal_length: "1` + strings.Repeat("0", 99) + `"… (1048577 bytes) is out of range`},
+		{"long batch field", "", `{"instances": [[1, 2, 3, 4]], "` + strings.Repeat("k", 1<<20) + `": 1}`, 400, `"… (1048576 bytes): unknown field`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := e.do("POST", path, tc.ct, strings.NewReader(tc.body))
 			if resp.code != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.code, tc.status, resp.body)
 			}
-			if got := resp.apiError(t); !strings.Contains(got.Message, tc.msg) {
-				t.Errorf("message %q, want %q", got.Message, tc.msg)
+			if got := resp.apiError(t); !strings.Contains(got.Message, tc.msg) || len(got.Message) > 300 {
+				t.Errorf("message %.300q (%d bytes), want %q", got.Message, len(got.Message), tc.msg)
 			}
 		})
 	}

@@ -113,6 +113,9 @@ func (a *API) cancelRun(c *gin.Context) {
 		}
 		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
 			"run %s is %s: only queued or running runs can be cancelled", id, run.Status))
+	case errors.Is(err, jobs.ErrCommitted):
+		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+			"run %s has already finished training and is publishing its version: it can no longer be cancelled; it ends succeeded or failed", id))
 	case err != nil:
 		// Still stopping: it ends at its next iteration or load chunk.
 		c.JSON(http.StatusAccepted, run)

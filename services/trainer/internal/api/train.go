@@ -93,6 +93,12 @@ func (a *API) train(c *gin.Context) {
 		a.log.Debug("lifting the read deadline", "err", err)
 	}
 
+	body, bodyRead := a.guardUpload(rc, c.Request.Body, c.Request.ContentLength)
+	defer bodyRead()
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{body, c.Request.Body}
 	params, label, src, receive, err := a.readTrainBody(c, model, q)
 	if err != nil {
 		a.fail(c, err)
@@ -124,6 +130,7 @@ func (a *API) train(c *gin.Context) {
 			return
 		}
 	}
+	bodyRead()
 	run := job.Snapshot()
 	c.Header("Location", "/runs/"+run.ID)
 	if !wait {
@@ -382,6 +389,9 @@ func (a *API) uploadFile() (string, error) {
 func (a *API) uploadError(err error) error {
 	if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
 		return tooLarge
+	}
+	if tooSlow := a.uploadTooSlow(err); tooSlow != nil {
+		return tooSlow
 	}
 	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
 		Message: "reading the upload failed", Cause: err}

@@ -42,6 +42,9 @@ type Config struct {
 	Logger   *slog.Logger
 	// TrainerVersion is shown in the footer.
 	TrainerVersion string
+	// Tokens are those the pages' auth accepts: the sign-in form keeps
+	// only one of them in its cookie.
+	Tokens []string
 }
 
 // Console serves the pages.

@@ -256,7 +256,7 @@ func TestSignIn(t *testing.T) {
 	engine.Use(TokenFromCookie)
 	engine.GET("/runs", read, func(c *gin.Context) { c.String(200, "runs") })
 	engine.POST("/runs", func(c *gin.Context) { c.String(200, c.GetHeader("Authorization")) })
-	New(Config{Registry: e.reg, Logger: logger}).Register(engine, read)
+	New(Config{Registry: e.reg, Logger: logger, Tokens: []string{"write", "read"}}).Register(engine, read)
 	do := func(method, target, cookie, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, target, strings.NewReader(body))
 		if body != "" {
@@ -280,6 +280,11 @@ func TestSignIn(t *testing.T) {
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/ui/runs" ||
 		!strings.Contains(cookie, tokenCookie+"=read") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
 		t.Fatalf("sign in: %d %s", w.Code, w.Header())
+	}
+	// A wrong token sets no cookie: it goes back to sign in, refused.
+	if w := do("POST", "/ui/signin", "", "token=wrong&next=%2Fui%2Fruns"); w.Code != http.StatusSeeOther ||
+		w.Header().Get("Location") != "/ui/signin?refused=1&next=%2Fui%2Fruns" || w.Header().Get("Set-Cookie") != "" {
+		t.Errorf("sign in with a wrong token: %d %s", w.Code, w.Header())
 	}
 	if w := do("POST", "/ui/signin", "", "token=read&next=https%3A%2F%2Fevil.example"); w.Header().Get("Location") != "/ui/" {
 		t.Errorf("redirect out of the console: %s", w.Header().Get("Location"))
@@ -314,4 +319,22 @@ func TestLiveRunsArePlaced(t *testing.T) {
 		`1.5 KiB of 2.9 KiB`, `value="0.5"`)
 	_, body = e.get("/ui/runs")
 	contains(t, "runs", body, `data-live-run="`+run.ID+`"`, `<span data-field="stage">loading</span>`)
+}
+
+// TestPagesCarryTheSecurityHeaders: every page and its script and
+// stylesheet, under the policy that refuses inline script.
+func TestPagesCarryTheSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/ui/", "/ui/runs", "/ui/datasets", "/ui/static/app.js", "/ui/static/app.css", "/ui/runs/nosuch"} {
+		w := httptest.NewRecorder()
+		e.engine.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		h := w.Header()
+		if h.Get("Content-Security-Policy") != httpserver.ContentSecurityPolicy || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("%s (%d): security headers %v", path, w.Code, h)
+		}
+		if strings.Contains(w.Body.String(), "<script>") {
+			t.Errorf("%s has an inline script", path)
+		}
+	}
 }

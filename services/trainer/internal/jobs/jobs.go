@@ -26,6 +26,9 @@ var (
 	// ErrNotLive is a run this process is not working on: finished, or
 	// never its own.
 	ErrNotLive = errors.New("run is not queued or running in this trainer")
+	// ErrCommitted is a run past the point where its end was decided: it
+	// is publishing its version and finishes whole.
+	ErrCommitted = errors.New("run has already finished training and is publishing its version")
 )
 
 // Job is a run in this process: its live record and its input.
@@ -34,9 +37,25 @@ type Job struct {
 	run  registry.Run
 	src  pipeline.Source
 	done chan struct{}
-	// cancel stops the running work; cancelled says a user asked.
+	// cancel stops the running work; cancelled says a user asked;
+	// committed says the work has passed the point where a cancel could
+	// still stop it (see commit). Only one of cancelled and committed is
+	// ever set.
 	cancel    context.CancelFunc
 	cancelled bool
+	committed bool
+}
+
+// commit is the work's one decision of how the run ends: it fails when a
+// cancel came first, else no cancel will be taken from here on.
+func (j *Job) commit() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.cancelled {
+		return context.Canceled
+	}
+	j.committed = true
+	return nil
 }
 
 // Snapshot returns a copy of the run record.
@@ -61,8 +80,8 @@ type Saver interface {
 }
 
 // Work runs the pipeline of one run; update applies changes to its live
-// record.
-type Work func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error
+// record; commit is pipeline.Input.Commit.
+type Work func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error
 
 // Config configures a Queue.
 type Config struct {
@@ -306,10 +325,10 @@ func renumber(mq *modelQueue) {
 }
 
 // Cancel stops a run of this process: a queued one leaves the queue, a
-// running one stops at its next iteration or load chunk (one whose
-// version is already published ends as it was going to). It returns once
+// running one stops at its next iteration or load chunk. It returns once
 // the run has ended, or ctx did; ErrNotLive when the run is not queued or
-// running here.
+// running here; ErrCommitted when it is publishing its version, which it
+// then finishes whole.
 func (q *Queue) Cancel(ctx context.Context, id string) (registry.Run, error) {
 	q.mu.Lock()
 	j, ok := q.jobs[id]
@@ -338,6 +357,10 @@ func (q *Queue) Cancel(ctx context.Context, id string) (registry.Run, error) {
 	}
 	q.mu.Unlock()
 	j.mu.Lock()
+	if j.committed {
+		j.mu.Unlock()
+		return j.Snapshot(), ErrCommitted
+	}
 	j.cancelled = true
 	stop := j.cancel
 	j.mu.Unlock()
@@ -448,7 +471,7 @@ func (q *Queue) execute(ctx context.Context, j *Job) {
 		stop() // asked while it was being started
 	}
 	j.mu.Unlock()
-	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update)
+	err := q.cfg.Work(wctx, j.Snapshot(), j.src, j.update, j.commit)
 	// The run's matrix is garbage now, but the heap's goal was set while
 	// it was live: without a collection here the next run's matrix would
 	// be allocated beside it, doubling the process.

@@ -53,7 +53,7 @@ type gatedWork struct {
 	err     error
 }
 
-func (g *gatedWork) work(ctx context.Context, run registry.Run, _ pipeline.Source, update func(func(*registry.Run))) error {
+func (g *gatedWork) work(ctx context.Context, run registry.Run, _ pipeline.Source, update func(func(*registry.Run)), _ func() error) error {
 	g.started <- run.ID
 	select {
 	case <-g.release:

@@ -30,6 +30,8 @@ func RunError(err error) *registry.RunError {
 		return &registry.RunError{Code: registry.CodeUnavailable, Message: "the trainer shut down before the run finished"}
 	case errors.Is(err, errDatasetNotFound):
 		return &registry.RunError{Code: registry.CodeNotFound, Message: userMessage(err)}
+	case errors.Is(err, errUploadGone):
+		return &registry.RunError{Code: registry.CodeUnavailable, Message: errUploadGone.Error()}
 	case errors.Is(err, errDatasetRef):
 		return &registry.RunError{Code: registry.CodeInvalid, Message: "invalid dataset reference: name an object in the bucket (datasets/x.csv) or s3://<bucket>/<key>"}
 	case errors.Is(err, modelstore.ErrUnavailable):

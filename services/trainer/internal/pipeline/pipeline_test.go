@@ -221,3 +221,16 @@ func TestRunWaitsForTheDatasetStore(t *testing.T) {
 		t.Errorf("stored %v, want the dataset alone", keys)
 	}
 }
+
+// TestMissingUploadFileIsExplained: an upload whose spooled file is gone
+// when the run opens it fails the run with what to do, not an internal
+// error.
+func TestMissingUploadFileIsExplained(t *testing.T) {
+	f := newFixture()
+	src := Source{Path: t.TempDir() + "/upload-1.csv", Temporary: true, Upload: NewUpload(100)}
+	_, err := f.train(t, registry.DefaultParams(), src)
+	got := RunError(err)
+	if got.Code != registry.CodeUnavailable || !strings.Contains(got.Message, "send it again") {
+		t.Errorf("got %+v (%v)", got, err)
+	}
+}

@@ -132,3 +132,9 @@ func (r *Registry) ResolveVersion(ctx context.Context, model, v string) (string,
 	}
 	return v, nil
 }
+
+// Unpublish removes what a failed publish of a version wrote, before any
+// alias points to it.
+func (r *Registry) Unpublish(ctx context.Context, model, version string) error {
+	return r.store.Unpublish(ctx, model, version)
+}
