@@ -180,6 +180,14 @@ var catalog = []named{
 		New:   "	case opts.IfMatch != \"\":\n",
 	}},
 	{Named: mutation.Named{
+		Name:  "store: version numbers claimed without If-None-Match (two publishes get one number)",
+		File:  "pkg/modelstore/numbers.go",
+		Func:  "Store.AssignNumber",
+		Tests: []string{storePkg},
+		Old:   `PutOptions{ContentType: "text/plain", CreateOnly: true}`,
+		New:   `PutOptions{ContentType: "text/plain"}`,
+	}},
+	{Named: mutation.Named{
 		Name:  "store: versions written without If-None-Match (overwritable)",
 		File:  "pkg/modelstore/s3.go",
 		Func:  "S3.Put",

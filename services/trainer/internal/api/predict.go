@@ -58,7 +58,7 @@ func (cc *compiledCache) put(key string, m *serving.Model) {
 // answers with the predictor's code (pkg/serving): the same bytes.
 func (a *API) predict(c *gin.Context) {
 	model := modelOf(c)
-	version, err := versionParam(c)
+	version, err := a.versionParam(c)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -50,7 +50,7 @@ type trainRequest struct {
 // paramKeys are the training parameters a query string may carry.
 var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label"}
 
-var queryKeys = append([]string{"model", "wait"}, paramKeys...)
+var queryKeys = append([]string{"model", "wait", "filename"}, paramKeys...)
 
 func (a *API) train(c *gin.Context) {
 	q := c.Request.URL.Query()
@@ -102,6 +102,11 @@ func (a *API) train(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if body.src.Name, err = uploadName(q, body.src); err != nil {
+		body.src.Release()
+		a.fail(c, err)
+		return
+	}
 	if err := body.params.Validate(); err != nil {
 		body.src.Release()
 		a.fail(c, badRequest("%v", err))
@@ -110,7 +115,7 @@ func (a *API) train(c *gin.Context) {
 
 	now := time.Now()
 	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: body.params, Label: body.label,
-		Dataset: registry.DatasetInfo{URI: body.src.Ref}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, body.src)
+		Dataset: registry.DatasetInfo{URI: body.src.Ref, Filename: body.src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, body.src)
 	if err != nil {
 		a.fail(c, queueError(err))
 		return
@@ -334,5 +339,5 @@ func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, errcode.NotFound,
 			"model %s has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", quote(model), model)
 	}
-	return pipeline.Source{Path: path}, nil
+	return pipeline.Source{Path: path, Name: filepath.Base(path)}, nil
 }

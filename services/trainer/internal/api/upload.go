@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,6 +89,7 @@ func (a *API) spoolMultipart(c *gin.Context) (pipeline.Source, error) {
 		if src, err = a.spool(c, part); err != nil {
 			return pipeline.Source{}, err
 		}
+		src.Name = part.FileName()
 	}
 	if src.Path == "" {
 		return pipeline.Source{}, badRequest("multipart body has no \"file\" part")
@@ -128,4 +133,28 @@ func (a *API) uploadTooLarge(err error) error {
 	}
 	return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge,
 		"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
+}
+
+// maxFilename bounds a dataset's original name, as file systems do.
+const maxFilename = 255
+
+// uploadName is the name an upload keeps: the filename query parameter,
+// else the multipart part's filename or the default dataset's file. Only
+// the last element of a path counts; a name that is not printable UTF-8,
+// or is too long, is refused.
+func uploadName(q url.Values, src pipeline.Source) (string, error) {
+	name := src.Name
+	if q.Has("filename") {
+		if src.Path == "" || src.Name != "" && !src.Temporary {
+			return "", badRequest("filename names an uploaded CSV: send one (text/csv or a multipart \"file\" part), or leave filename out")
+		}
+		name = q.Get("filename")
+	}
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if len(name) > maxFilename || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return "", badRequest("filename %s: want a file name of at most %d bytes of printable UTF-8", quote(name), maxFilename)
+	}
+	return name, nil
 }
