@@ -101,9 +101,22 @@ mutate: test-tools ## mutation tests (slow, not in `test`): operator and named m
 	go run ./devstack/cmd/mutate $(MUTATE_FLAGS)
 
 .PHONY: run
-run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
-	go build -o bin/devstack ./devstack/cmd/devstack
-	bin/devstack run
+# The ports first (a taken one fails in seconds, before any build), then the
+# core, then the stack; Prometheus is one installed (Debian's package has a
+# web UI) or the pinned one, built in the background once the core serves.
+run: ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000 (gRPC :8001), Prometheus :9090, all on loopback (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PREDICTOR_GRPC_PORT, _PROMETHEUS_PORT)
+	@echo "checking the ports (a small build first: seconds, up to a minute on an empty Go cache)..."
+	@go build -o bin/portcheck ./devstack/cmd/portcheck && bin/portcheck
+	@$(if $(wildcard $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)),true,$(call timed,versitygw $(VERSITYGW_VERSION) into .tools/bin (once: 2 to 10 minutes on an empty Go cache$(comma) by load),$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)))
+	@$(call timed,trainer$(comma) predictor$(comma) ferry and the runner into bin/ (2 to 9 minutes on an empty Go cache$(comma) by load; seconds after),$(SUBMAKE) --no-print-directory build && go build -o bin/devrun ./devstack/cmd/devrun)
+	bin/devrun -prometheus-build '$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)'
+
+comma := ,
+# $(MAKE) under another name: a line naming $(MAKE) runs even under make -n.
+SUBMAKE = $(MAKE)
+# $(call timed,WHAT,COMMAND): say what is built and how long it may take,
+# run it, and say how long it took.
+timed = echo "building $(1)..." && start=$$(date +%s) && $(2) && echo "built in $$(( $$(date +%s) - start ))s"
 
 .PHONY: bench
 bench: build test-tools ## Go benchmarks, then an HTTP load test of a fresh local stack

@@ -47,14 +47,19 @@ func (a *app) modelCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(m.Versions))
 			for _, v := range m.Versions {
-				acc := "-"
-				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil && vv.Record.Metrics != nil {
-					acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
+				acc, number := "-", "-"
+				if vv, err := a.tc.Version(cmd.Context(), m.Name, v); err == nil {
+					if vv.Number > 0 {
+						number = strconv.Itoa(vv.Number)
+					}
+					if vv.Record.Metrics != nil {
+						acc = strconv.FormatFloat(vv.Record.Metrics.Accuracy, 'f', 4, 64) + " (" + vv.Record.MetricsOn + ")"
+					}
 				}
 				slices.Sort(pointing[v])
-				rows = append(rows, []string{v, join(pointing[v]), acc})
+				rows = append(rows, []string{number, v, join(pointing[v]), acc})
 			}
-			return a.table([]string{"VERSION", "ALIASES", "ACCURACY"}, rows)
+			return a.table([]string{"#", "VERSION", "ALIASES", "ACCURACY"}, rows)
 		},
 	}
 }
@@ -63,8 +68,9 @@ func (a *app) promoteCommand() *cobra.Command {
 	alias := "production"
 	cmd := &cobra.Command{
 		Use:     "promote MODEL VERSION",
+		Long:    "Promote points an alias at a version, named by its id or its number (ferry model MODEL lists both).",
 		Short:   "Point an alias (production by default) at a version",
-		Example: "  ferry promote iris 20261126T221500Z-1a2b3c4d\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
+		Example: "  ferry promote iris 7\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])
@@ -107,9 +113,13 @@ asks before it acts; --yes skips the question.`,
 				return fmt.Errorf("%s@%s (%s) records no previous version: promote the one you want with 'ferry promote %s VERSION'",
 					m.Name, alias, cur.Version, m.Name)
 			}
-			fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
-			if !yes && !a.confirm("roll back?") {
-				return errors.New("not rolled back")
+			if !yes {
+				// The move, before the question; with --yes it is shown
+				// once, when done.
+				fmt.Fprintf(a.stderr, "%s@%s: %s -> %s\n", m.Name, alias, cur.Version, prev)
+				if !a.confirm("roll back?") {
+					return errors.New("not rolled back")
+				}
 			}
 			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
 			if err != nil {
@@ -137,8 +147,8 @@ func (a *app) datasetsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return listing(a, ds, []string{"SHA256", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
-				return []string{shortSHA(d.SHA256), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+			return listing(a, ds, []string{"SHA256", "NAME", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+				return []string{shortSHA(d.SHA256), join(d.Filenames), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
 					strconv.Itoa(len(d.Runs)), d.URI}
 			})
 		},

@@ -25,11 +25,15 @@ func ValidVersion(v string) bool { return versionRE.MatchString(v) }
 func ValidSHA256(s string) bool { return sha256RE.MatchString(s) }
 
 // NewVersion returns a version id that sorts by time:
-// 20261126T221500Z-1a2b3c4d (UTC second, then 32 random bits). Run ids use
-// the same form; a successful run's version is its run id.
+// 20261126T221500Z-1a2b3c4d (UTC second; then the fraction of the second in
+// 1/65536ths, so that ids of one second sort by time too; then 16 random
+// bits). Run ids use the same form; a successful run's version is its run
+// id.
 func NewVersion(now time.Time) string {
 	var b [4]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	_, _ = rand.Read(b[2:]) // crypto/rand.Read never fails on Linux
+	frac := uint64(now.Nanosecond()) << 16 / uint64(time.Second)
+	b[0], b[1] = byte(frac>>8), byte(frac)
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 

@@ -29,6 +29,9 @@ var catalog = []named{
 		File:  reloaderGo,
 		Tests: []string{reloaderPkg, predictorPkg},
 		Old: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, alias.SHA256)
+	if errors.Is(err, modelstore.ErrTooLarge) {
+		return fmt.Errorf("%w (PREDICTOR_MAX_ARTIFACT_BYTES)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -44,6 +47,9 @@ var catalog = []named{
 	r.swap(sm)
 `,
 		New: `	b, err := r.cfg.Store.ReadArtifact(ctx, r.cfg.Model, alias.Version, "")
+	if errors.Is(err, modelstore.ErrTooLarge) {
+		return fmt.Errorf("%w (PREDICTOR_MAX_ARTIFACT_BYTES)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -158,6 +164,13 @@ var catalog = []named{
 		New:   "	case opts.IfMatch != \"\":\n",
 	}},
 	{Named: mutation.Named{
+		Name:  "store: version numbers claimed without If-None-Match (two publishes get one number)",
+		File:  "pkg/modelstore/numbers.go",
+		Tests: []string{storePkg},
+		Old:   `PutOptions{ContentType: "text/plain", CreateOnly: true}`,
+		New:   `PutOptions{ContentType: "text/plain"}`,
+	}},
+	{Named: mutation.Named{
 		Name:  "store: versions written without If-None-Match (overwritable)",
 		File:  "pkg/modelstore/s3.go",
 		Tests: []string{storePkg},
@@ -176,7 +189,7 @@ var catalog = []named{
 		File:  decodeGo,
 		Tests: []string{servingPkg},
 		Old: `		if !ok {
-			return &InputError{Field: string(key), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
+			return &InputError{Field: httpserver.Clip(string(key)), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
 		}`,
 		New: `		if !ok {
 			_, err := d.number()

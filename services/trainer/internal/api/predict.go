@@ -70,7 +70,7 @@ func (cc *compiledCache) put(key string, m *compiledModel) {
 // body with encoding/json: correctness over the predictor's speed.
 func (a *API) predict(c *gin.Context) {
 	model := modelOf(c)
-	version, err := versionParam(c)
+	version, err := a.versionParam(c)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -25,6 +25,7 @@ type Registry interface {
 	Model(ctx context.Context, name string) (registry.ModelView, error)
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
 	SetAlias(ctx context.Context, model, alias, version string) (registry.AliasChange, error)
+	ResolveVersion(ctx context.Context, model, v string) (string, error)
 }
 
 const maxRunsListed = 500
@@ -147,9 +148,9 @@ func (a *API) getModel(c *gin.Context) {
 // its artifact's sha256, and the aliases that point at it.
 func (a *API) getVersion(c *gin.Context) {
 	model := modelOf(c)
-	version := c.Param("version")
-	if !modelstore.ValidVersion(version) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %s of model %s not found", quote(version), model))
+	version, err := a.versionParam(c)
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
 	view, err := a.cfg.Registry.Version(c, model, version)
@@ -189,11 +190,17 @@ func (a *API) setAlias(c *gin.Context) {
 		a.fail(c, badRequest("version: missing"))
 		return
 	}
-	if !modelstore.ValidVersion(req.Version) {
-		a.fail(c, badRequest("version %s must look like 20261126T221500Z-1a2b3c4d", quote(req.Version)))
+	_, isNumber := modelstore.ParseNumber(req.Version)
+	if !isNumber && !modelstore.ValidVersion(req.Version) {
+		a.fail(c, badRequest("version %s must be a version id (20261126T221500Z-1a2b3c4d) or number (7)", quote(req.Version)))
 		return
 	}
-	change, err := a.cfg.Registry.SetAlias(c, model, alias, req.Version)
+	version, err := a.cfg.Registry.ResolveVersion(c, model, req.Version)
+	if err != nil {
+		a.fail(c, storeError(err, "version "+req.Version+" of model "+model))
+		return
+	}
+	change, err := a.cfg.Registry.SetAlias(c, model, alias, version)
 	if err != nil {
 		a.fail(c, storeError(err, "version "+req.Version+" of model "+model))
 		return

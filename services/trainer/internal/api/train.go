@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -50,7 +52,7 @@ type trainRequest struct {
 // paramKeys are the training parameters a query string may carry.
 var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label"}
 
-var queryKeys = append([]string{"model", "wait"}, paramKeys...)
+var queryKeys = append([]string{"model", "wait", "filename"}, paramKeys...)
 
 func (a *API) train(c *gin.Context) {
 	q := c.Request.URL.Query()
@@ -102,6 +104,11 @@ func (a *API) train(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if src.Name, err = uploadName(q, src); err != nil {
+		src.Release()
+		a.fail(c, err)
+		return
+	}
 	if err := params.Validate(); err != nil {
 		src.Release()
 		a.fail(c, badRequest("%v", err))
@@ -110,7 +117,7 @@ func (a *API) train(c *gin.Context) {
 
 	now := time.Now()
 	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
-		Dataset: registry.DatasetInfo{URI: src.Ref}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
+		Dataset: registry.DatasetInfo{URI: src.Ref, Filename: src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
 	if err != nil {
 		a.fail(c, queueError(err))
 		return
@@ -324,7 +331,7 @@ func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
 			"model %s has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", quote(model), model)
 	}
-	return pipeline.Source{Path: path}, nil
+	return pipeline.Source{Path: path, Name: filepath.Base(path)}, nil
 }
 
 // spool writes a whole upload to a temporary file before its run is
@@ -432,9 +439,34 @@ func (a *API) spoolMultipart(c *gin.Context) (pipeline.Source, error) {
 		if src, err = a.spool(c, part); err != nil {
 			return pipeline.Source{}, err
 		}
+		src.Name = part.FileName()
 	}
 	if src.Path == "" {
 		return pipeline.Source{}, badRequest("multipart body has no \"file\" part")
 	}
 	return src, nil
+}
+
+// maxFilename bounds a dataset's original name, as file systems do.
+const maxFilename = 255
+
+// uploadName is the name an upload keeps: the filename query parameter,
+// else the multipart part's filename or the default dataset's file. Only
+// the last element of a path counts; a name that is not printable UTF-8,
+// or is too long, is refused.
+func uploadName(q url.Values, src pipeline.Source) (string, error) {
+	name := src.Name
+	if q.Has("filename") {
+		if src.Path == "" || src.Name != "" && !src.Temporary {
+			return "", badRequest("filename names an uploaded CSV: send one (text/csv or a multipart \"file\" part), or leave filename out")
+		}
+		name = q.Get("filename")
+	}
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if len(name) > maxFilename || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return "", badRequest("filename %s: want a file name of at most %d bytes of printable UTF-8", quote(name), maxFilename)
+	}
+	return name, nil
 }

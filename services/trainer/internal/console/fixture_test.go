@@ -98,7 +98,7 @@ func (e *env) bigStore(t testing.TB, runs, versions int) []registry.Run {
 				Intercepts: []float64{-0.2, 2, -1.8}},
 			Scaler:  &artifactpb.Scaler{Mean: []float64{5.8, 3, 3.8, 1.2}, Scale: []float64{0.8, 0.4, 1.8, 0.8}},
 			Metrics: &artifactpb.Metrics{MetricsOn: "test", Accuracy: r.Metrics.Accuracy, Rows: 30}}
-		if _, err := e.reg.Publish(ctx, m, registry.VersionRecord{RunID: r.ID, Model: r.Model, Version: r.ID, Params: r.Params,
+		if _, _, err := e.reg.Publish(ctx, m, registry.VersionRecord{RunID: r.ID, Model: r.Model, Version: r.ID, Params: r.Params,
 			Label: r.Label, Dataset: r.Dataset, Metrics: r.Metrics, MetricsOn: "test", Objective: *r.Objective,
 			Iterations: r.Iterations, Converged: true, Timings: r.Timings, CreatedAt: *r.FinishedAt}); err != nil {
 			t.Fatal(err)

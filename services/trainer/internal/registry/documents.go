@@ -63,7 +63,9 @@ type Run struct {
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
 	MetricsOn string             `json:"metrics_on,omitempty"`
 
-	Version         string `json:"version,omitempty"`
+	Version string `json:"version,omitempty"`
+	// VersionNumber is the version's sequential number in its model.
+	VersionNumber   int    `json:"version_number,omitempty"`
 	Promoted        bool   `json:"promoted"`
 	PromotionReason string `json:"promotion_reason,omitempty"`
 
@@ -118,7 +120,11 @@ type RunError struct {
 
 // DatasetInfo says what a run trained on.
 type DatasetInfo struct {
-	URI      string   `json:"uri,omitempty"`
+	URI string `json:"uri,omitempty"`
+	// Filename is the name the data was uploaded under (the multipart
+	// part's filename, or the filename query parameter), or the default
+	// dataset's file; empty for a dataset named in the bucket.
+	Filename string   `json:"filename,omitempty"`
 	SHA256   string   `json:"sha256,omitempty"`
 	Bytes    int64    `json:"bytes,omitempty"`
 	Rows     int      `json:"rows,omitempty"`
@@ -157,9 +163,12 @@ type Timings struct {
 // artifact: how the version was made. Promotion, decided after publishing,
 // is in the mutable run record.
 type VersionRecord struct {
-	RunID          string             `json:"run_id"`
-	Model          string             `json:"model"`
-	Version        string             `json:"version"`
+	RunID   string `json:"run_id"`
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	// Number is the version's sequential number in its model (1, 2,
+	// 3…), assigned at publish.
+	Number         int                `json:"number,omitempty"`
 	Params         Params             `json:"params"`
 	Label          string             `json:"label"`
 	Dataset        DatasetInfo        `json:"dataset"`

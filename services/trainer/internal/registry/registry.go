@@ -25,6 +25,8 @@ type Storage interface {
 	GetRuns(ctx context.Context, keys []modelstore.RunKey) ([][]byte, error)
 
 	Publish(ctx context.Context, model, version string, artifact, record []byte) (modelstore.Ref, error)
+	AssignNumber(ctx context.Context, model, version string) (int, error)
+	VersionOfNumber(ctx context.Context, model string, n int) (string, error)
 	Unpublish(ctx context.Context, model, version string) error
 	ReadArtifact(ctx context.Context, model, version, wantSHA string) ([]byte, error)
 	ReadRecord(ctx context.Context, model, version string) ([]byte, error)
