@@ -39,6 +39,33 @@ type Run struct {
 	StartedAt       *time.Time     `json:"started_at,omitempty"`
 	FinishedAt      *time.Time     `json:"finished_at,omitempty"`
 	DurationSeconds float64        `json:"duration_seconds,omitempty"`
+	RowsSkipped     int            `json:"rows_skipped,omitempty"`
+	Schema          *Schema        `json:"schema,omitempty"`
+}
+
+// Schema is the column transform fitted on a table as it came.
+type Schema struct {
+	Columns []Column `json:"columns"`
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// Column is one source column of a Schema.
+type Column struct {
+	Name            string     `json:"name"`
+	Type            string     `json:"type"`
+	MissingShare    float64    `json:"missing_share"`
+	Impute          *float64   `json:"impute,omitempty"`
+	Indicator       bool       `json:"indicator,omitempty"`
+	Categories      []Category `json:"categories,omitempty"`
+	CategoryCount   int        `json:"category_count,omitempty"`
+	Infrequent      int        `json:"infrequent,omitempty"`
+	InfrequentShare float64    `json:"infrequent_share,omitempty"`
+}
+
+// Category is a category and its share of the training rows.
+type Category struct {
+	Value string  `json:"value"`
+	Share float64 `json:"share"`
 }
 
 // Terminal reports whether the run has ended.
@@ -60,6 +87,18 @@ type Params struct {
 	TestFraction float64 `json:"test_fraction"`
 	Seed         uint64  `json:"seed"`
 	Standardize  bool    `json:"standardize"`
+
+	Features      []string        `json:"features,omitempty"`
+	Drop          []string        `json:"drop,omitempty"`
+	Categorical   []string        `json:"categorical,omitempty"`
+	Numeric       []string        `json:"numeric,omitempty"`
+	NAValues      []string        `json:"na_values,omitempty"`
+	Impute        string          `json:"impute,omitempty"`
+	AddIndicator  bool            `json:"add_indicator,omitempty"`
+	MaxCategories int             `json:"max_categories,omitempty"`
+	MinFrequency  float64         `json:"min_frequency,omitempty"`
+	ClassWeight   json.RawMessage `json:"class_weight,omitempty"`
+	Weight        string          `json:"weight,omitempty"`
 }
 
 // Dataset is what a run trained on.
@@ -303,6 +342,9 @@ type Version struct {
 		Dataset   Dataset  `json:"dataset"`
 		Metrics   *Metrics `json:"metrics"`
 		MetricsOn string   `json:"metrics_on"`
+		// RowsSkipped and Schema are set for a table trained as it came.
+		RowsSkipped int     `json:"rows_skipped,omitempty"`
+		Schema      *Schema `json:"schema,omitempty"`
 	} `json:"record"`
 }
 

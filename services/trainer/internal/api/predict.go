@@ -15,8 +15,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/dataset"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/pkg/tabular"
 )
 
 // Limits of POST /models/{m}/versions/{v}/predict: the predictor's
@@ -35,6 +37,11 @@ type compiledModel struct {
 	classes       []string
 	index         map[string]int
 	compiled      *logreg.Compiled
+	// enc is the column transform of a model trained on a table as it
+	// came: rows are then packed (dense features, then codes; see
+	// logreg.Packed) and width is their length. nil for the others.
+	enc   *tabular.Encoder
+	width int
 }
 
 // compiledCache keeps recently used versions compiled: versions never
@@ -103,7 +110,7 @@ func (a *API) predict(c *gin.Context) {
 	ref := modelRef{Name: m.name, Version: m.version}
 	preds := make([]prediction, req.rows)
 	for i := range preds {
-		preds[i], err = m.predictRow(req.x[i*len(m.features) : (i+1)*len(m.features)])
+		preds[i], err = m.predictRow(req.x[i*m.width : (i+1)*m.width])
 		if err != nil {
 			if req.batch {
 				err = fmt.Errorf("instances[%d]: %w", i, err)
@@ -141,7 +148,13 @@ func (a *API) compiled(c *gin.Context, model, version string) (*compiledModel, e
 		return nil, err
 	}
 	m := &compiledModel{name: pb.Name, version: pb.Version, features: pb.FeatureNames, classes: pb.ClassNames,
-		index: make(map[string]int, len(pb.FeatureNames)), compiled: compiled}
+		index: make(map[string]int, len(pb.FeatureNames)), compiled: compiled, width: len(pb.FeatureNames)}
+	if t := artifact.Transform(pb); t != nil {
+		if m.enc, err = t.Encoder(); err != nil {
+			return nil, err
+		}
+		m.width = m.enc.Dense() + m.enc.Codes()
+	}
 	for i, f := range pb.FeatureNames {
 		m.index[f] = i
 	}
@@ -196,7 +209,12 @@ func (p probabilities) MarshalJSON() ([]byte, error) {
 
 func (m *compiledModel) predictRow(x []float64) (prediction, error) {
 	p := make([]float64, len(m.classes))
-	k := m.compiled.PredictProba(x, p)
+	var k int
+	if m.enc != nil {
+		k = logreg.Packed{Compiled: m.compiled}.PredictProba(x, p)
+	} else {
+		k = m.compiled.PredictProba(x, p)
+	}
 	if math.IsNaN(p[k]) {
 		return prediction{}, errors.New("values too large for the model: the class scores overflow float64")
 	}
@@ -252,7 +270,7 @@ func (m *compiledModel) decode(body []byte) (predictRequest, error) {
 		return predictRequest{}, httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
 			"instances: more than %d rows; split the batch", maxPredictBatch)
 	}
-	x := make([]float64, 0, len(items)*len(m.features))
+	x := make([]float64, 0, len(items)*m.width)
 	for i, item := range items {
 		var row []float64
 		var err error
@@ -282,7 +300,7 @@ func (m *compiledModel) objectRow(raw json.RawMessage) ([]float64, error) {
 	if _, err := dec.Token(); err != nil { // '{', checked by the caller
 		return nil, err
 	}
-	row := make([]float64, len(m.features))
+	row := make([]float64, m.width)
 	seen := make([]bool, len(m.features))
 	for dec.More() {
 		tok, err := dec.Token()
@@ -301,13 +319,19 @@ func (m *compiledModel) objectRow(raw json.RawMessage) ([]float64, error) {
 		if seen[i] {
 			return nil, fmt.Errorf("%s: given more than once", httpserver.Clip(key))
 		}
-		if row[i], err = number(v); err != nil {
+		if err := m.value(row, i, v); err != nil {
 			return nil, fmt.Errorf("%s: %w", httpserver.Clip(key), err)
 		}
 		seen[i] = true
 	}
 	for i, ok := range seen {
-		if !ok {
+		switch {
+		case ok:
+		case m.enc != nil: // an absent key is a missing value
+			if err := m.value(row, i, json.RawMessage("null")); err != nil {
+				return nil, err
+			}
+		default:
 			return nil, fmt.Errorf("%s: missing", m.features[i])
 		}
 	}
@@ -324,14 +348,57 @@ func (m *compiledModel) arrayRow(raw json.RawMessage) ([]float64, error) {
 	if len(vals) != len(m.features) {
 		return nil, fmt.Errorf(": expected %d values (%s), got %d", len(m.features), strings.Join(m.features, ", "), len(vals))
 	}
-	row := make([]float64, len(vals))
+	row := make([]float64, m.width)
 	for i, v := range vals {
-		var err error
-		if row[i], err = number(v); err != nil {
+		if err := m.value(row, i, v); err != nil {
 			return nil, fmt.Errorf("[%d]: %w", i, err)
 		}
 	}
 	return row, nil
+}
+
+// value sets input i of a row from a JSON value: a number for a model of
+// numeric features; for a table's model a number, a string, a boolean or
+// null (missing), through its transform.
+func (m *compiledModel) value(row []float64, i int, v json.RawMessage) error {
+	if m.enc == nil {
+		var err error
+		row[i], err = number(v)
+		return err
+	}
+	dense := m.enc.Dense()
+	codes := make([]int32, m.enc.Codes())
+	for j := range codes {
+		codes[j] = int32(row[dense+j])
+	}
+	var err error
+	switch kindOf(v) {
+	case "null":
+		m.enc.Missing(i, row[:dense], codes)
+	case "a boolean":
+		m.enc.Bool(i, bytes.HasPrefix(bytes.TrimSpace(v), []byte("true")), row[:dense], codes)
+	case "a string":
+		var s string
+		if err = json.Unmarshal(v, &s); err == nil {
+			err = m.enc.Text(i, s, row[:dense], codes)
+		}
+	default:
+		var f float64
+		if f, err = number(v); err == nil {
+			err = m.enc.Number(i, f, row[:dense], codes)
+		}
+	}
+	if err != nil {
+		var pe *dataset.ParseError
+		if errors.As(err, &pe) { // the caller names the field
+			return errors.New(strings.TrimPrefix(pe.Msg, "column "+m.features[i]+": "))
+		}
+		return err
+	}
+	for j, c := range codes {
+		row[dense+j] = float64(c)
+	}
+	return nil
 }
 
 func number(v json.RawMessage) (float64, error) {

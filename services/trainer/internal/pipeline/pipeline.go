@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -72,7 +73,7 @@ func Run(ctx context.Context, in Input) error {
 	)
 	if !p.Table.Set() {
 		d, info, err = load(ctx, in.Datasets, in.Source, run.Label, in.Limits, in.loadProgress)
-		if errors.Is(err, dataset.ErrInvalid) && !errors.Is(err, ErrLimit) {
+		if asTable(err) {
 			d, err = nil, nil
 		} else if err != nil {
 			return stageError{"load", err}
@@ -298,4 +299,12 @@ func evaluate(compiled *logreg.Compiled, train, test *dataset.Dataset, tb *table
 	}
 	r, err := evaluation.Evaluate(compiled, train.X, train.Y, classes)
 	return r, "train", err
+}
+
+// asTable tells a fast-path failure that the column transform reads: a
+// cell that is text or empty, or an empty label (a row to skip).
+func asTable(err error) bool {
+	var pe *dataset.ParseError
+	return errors.As(err, &pe) && pe.Column != "" &&
+		(pe.Msg == "empty value" || pe.Msg == "empty label" || strings.HasSuffix(pe.Msg, "is not a number"))
 }

@@ -84,6 +84,9 @@ func loadTable(ctx context.Context, store Datasets, src Source, label string, p 
 		}
 	}
 	spec := p.Table.Spec(label, lim.MaxCategories)
+	if err := spec.CheckColumns(header); err != nil {
+		return nil, err
+	}
 	var isTest dataset.RowSet
 	if p.TestFraction > 0 {
 		if isTest, err = splitRows(csvFile, spec, p.TestFraction, p.Seed); err != nil {

@@ -118,5 +118,5 @@ func (p Params) Validate() error {
 	case !(p.TestFraction >= 0 && p.TestFraction < 1):
 		return fmt.Errorf("test_fraction must be in [0, 1), got %v", p.TestFraction)
 	}
-	return nil
+	return p.Table.Spec("", 0).Check()
 }
