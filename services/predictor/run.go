@@ -191,7 +191,9 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 			if cfg.shadowAlias != "" {
 				tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
 				tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
-					if m := models.Shadow(model); m != nil {
+					// A tabular model's rows are its own transform's:
+					// no other version reads them alike.
+					if m := models.Shadow(model); m != nil && !m.Tabular() {
 						return m, m.Version, true
 					}
 					return nil, "", false
