@@ -12,7 +12,7 @@ import (
 	"sort"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/pkg/tabular"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -80,7 +80,7 @@ func loadTable(ctx context.Context, store Datasets, src Source, label string, p 
 	}
 	for _, h := range header {
 		if len(h) > lim.MaxNameBytes {
-			return nil, limitError("column name %s is %d bytes; the limit is %d", httpserver.Quote(h), len(h), lim.MaxNameBytes)
+			return nil, limitError("column name %s is %d bytes; the limit is %d", names.Quote(h), len(h), lim.MaxNameBytes)
 		}
 	}
 	spec := p.Table.Spec(label, lim.MaxCategories)
@@ -115,7 +115,7 @@ func loadTable(ctx context.Context, store Datasets, src Source, label string, p 
 	}
 	for _, c := range prep.Classes {
 		if len(c) > lim.MaxNameBytes {
-			return nil, limitError("class label %s is %d bytes; the limit is %d", httpserver.Quote(c), len(c), lim.MaxNameBytes)
+			return nil, limitError("class label %s is %d bytes; the limit is %d", names.Quote(c), len(c), lim.MaxNameBytes)
 		}
 	}
 	if isTest != nil {
@@ -158,7 +158,7 @@ func splitRows(src tabular.Source, spec tabular.Spec, fraction float64, seed uin
 	if spec.Label != "" {
 		col = slices.Index(header, spec.Label)
 		if col < 0 {
-			return nil, &dataset.ParseError{Line: 1, Msg: fmt.Sprintf("no label column %s: name one of the columns", httpserver.Quote(spec.Label))}
+			return nil, &dataset.ParseError{Line: 1, Msg: fmt.Sprintf("no label column %s: name one of the columns", names.Quote(spec.Label))}
 		}
 	}
 	na := spec.NAValues
@@ -176,7 +176,7 @@ func splitRows(src tabular.Source, spec tabular.Spec, fraction float64, seed uin
 		id, ok := ids[v]
 		if !ok {
 			if len(ids) > dataset.DefaultMaxClasses {
-				return &dataset.ParseError{Msg: fmt.Sprintf("the label column %s has more than %d classes: name the label column with label", httpserver.Quote(header[col]), dataset.DefaultMaxClasses)}
+				return &dataset.ParseError{Msg: fmt.Sprintf("the label column %s has more than %d classes: name the label column with label", names.Quote(header[col]), dataset.DefaultMaxClasses)}
 			}
 			id = int32(len(ids))
 			ids[v] = id

@@ -10,7 +10,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/tabular"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 func tableModel(t testing.TB) (*Model, testmodel.TableGolden) {
