@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,49 @@ func TestTrainSendsTheFileAndParameters(t *testing.T) {
 		Params  map[string]any `json:"params"`
 	}
 	if err := json.Unmarshal(ft2.bodies[0], &body); err != nil || body.Dataset != "datasets/ab.csv" || body.Params["seed"] != 7.0 {
+		t.Errorf("body %s, %v", ft2.bodies[0], err)
+	}
+}
+
+// TestTrainTableFlags sends the table's parameters: lists as repeated
+// keys with a file, as JSON arrays and objects with a stored dataset.
+func TestTrainTableFlags(t *testing.T) {
+	ft := &fakeTrainer{}
+	tr := httptest.NewServer(ft)
+	defer tr.Close()
+	csv := filepath.Join(t.TempDir(), "d.csv")
+	if err := os.WriteFile(csv, []byte("id,a,y\n1,,x\n2,red,y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--drop", "id", "--drop", "name", "--categorical", "zip", "--impute", "median", "--add-indicator",
+		"--max-categories", "5", "--class-weight", `{"x": 2}`, "--weight", "w"}
+	if _, errOut, code := ferry(t, tr.URL, "", "", append([]string{"train", csv}, flags...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	q, err := url.ParseQuery(strings.SplitN(ft.asked()[0], "?", 2)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(q["drop"], ",") != "id,name" || q.Get("categorical") != "zip" || q.Get("impute") != "median" ||
+		q.Get("add_indicator") != "true" || q.Get("max_categories") != "5" || q.Get("class_weight") != `{"x": 2}` || q.Get("weight") != "w" {
+		t.Errorf("query %v", q)
+	}
+	ft2 := &fakeTrainer{}
+	tr2 := httptest.NewServer(ft2)
+	defer tr2.Close()
+	if _, errOut, code := ferry(t, tr2.URL, "", "", append([]string{"train", "--dataset", "datasets/ab.csv"}, flags...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var body struct {
+		Params struct {
+			Drop        []string           `json:"drop"`
+			ClassWeight map[string]float64 `json:"class_weight"`
+			Weight      string             `json:"weight"`
+			MaxCat      float64            `json:"max_categories"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(ft2.bodies[0], &body); err != nil || strings.Join(body.Params.Drop, ",") != "id,name" ||
+		body.Params.ClassWeight["x"] != 2 || body.Params.Weight != "w" || body.Params.MaxCat != 5 {
 		t.Errorf("body %s, %v", ft2.bodies[0], err)
 	}
 }

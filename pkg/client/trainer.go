@@ -145,7 +145,8 @@ type TrainRequest struct {
 	Dataset string
 	Label   string
 	// Params are query parameters (c, max_iter, tol, test_fraction, seed,
-	// standardize); unset ones keep the trainer's defaults.
+	// standardize, and the table's: features, drop, ... lists as
+	// repeated keys); unset ones keep the trainer's defaults.
 	Params url.Values
 	Wait   bool
 }
@@ -176,10 +177,8 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 		body, ct, size = r.Body, "text/csv", r.Size
 	case r.Dataset != "" || r.Label != "" || len(r.Params) > 0:
 		params := map[string]any{}
-		for k := range r.Params {
-			params[k] = jsonValue(r.Params.Get(k))
-		}
-		for _, k := range []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize"} {
+		for k, v := range r.Params {
+			params[k] = paramValue(k, v)
 			q.Del(k)
 		}
 		b, err := json.Marshal(map[string]any{"dataset": r.Dataset, "label": r.Label, "params": params})
@@ -201,6 +200,25 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 }
 
 // jsonValue reads a query parameter as the JSON value it stands for.
+// paramValue is the JSON value of a training parameter given as query
+// values: a list for the table's column lists, text for the names,
+// class_weight as "balanced" or its object, else a number or boolean.
+func paramValue(key string, v []string) any {
+	switch key {
+	case "features", "drop", "categorical", "numeric", "na_values":
+		return v
+	case "weight", "impute", "label":
+		return v[0]
+	case "class_weight":
+		var o map[string]float64
+		if json.Unmarshal([]byte(v[0]), &o) == nil {
+			return o
+		}
+		return v[0]
+	}
+	return jsonValue(v[0])
+}
+
 func jsonValue(s string) any {
 	if b, err := strconv.ParseBool(s); err == nil {
 		return b
