@@ -386,3 +386,37 @@ func TestPredictCSV(t *testing.T) {
 		t.Errorf("missing file: %d %q", code, errOut)
 	}
 }
+
+// TestPredictRawCSV sends a table's cells as raw records: numbers, text
+// (a code with a leading zero stays text), and null for an empty cell.
+func TestPredictRawCSV(t *testing.T) {
+	var got []string
+	pr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/model":
+			fmt.Fprint(w, `{"name":"churn","version":"v1","features":["age","color","zip"],"classes":["no","yes"]}`)
+		case "/predict":
+			var req struct{ Instances []json.RawMessage }
+			_ = json.NewDecoder(r.Body).Decode(&req)
+			var preds []string
+			for _, row := range req.Instances {
+				got = append(got, string(row))
+				preds = append(preds, `{"label":"no","probabilities":{"no":0.5,"yes":0.5}}`)
+			}
+			fmt.Fprintf(w, `{"predictions":[%s]}`, strings.Join(preds, ","))
+		}
+	}))
+	defer pr.Close()
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte("id,age,color,zip\n1,31.5,red,007\n2,,,75001\n3,40,NA,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := ferry(t, "", pr.URL, "", "predict", "--model", "churn", in); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := `[31.5,"red","007"] [null,null,75001] [40,"NA",null]`
+	if strings.Join(got, " ") != want {
+		t.Errorf("sent %s, want %s", strings.Join(got, " "), want)
+	}
+}
