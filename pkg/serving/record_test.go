@@ -176,3 +176,49 @@ func TestOIPRefusesRecords(t *testing.T) {
 		t.Errorf("error %v, want one pointing to /predict", err)
 	}
 }
+
+// FuzzDecodeRecords holds the raw-record decoder to encoding/json's
+// judgement of the body: whatever it accepts is valid JSON, every packed
+// row holds finite dense values and codes in range, and the model scores
+// it.
+func FuzzDecodeRecords(f *testing.F) {
+	m, _ := tableModel(f)
+	for _, body := range []string{
+		`{"age": 30, "income": null, "color": "red", "city": "Paris"}`,
+		`{"instances": [[30, null, "red", 8], {"color": "r\u0065d", "age": "31"}]}`,
+		`{"age": true, "color": false}`,
+		`{"age": "old"}`,
+		`{"color": "\ud800"}`,
+		`{"color": "a\"b", "city": ""}`,
+		`{"instances": [[null, null, null, null]]}`,
+		`{"age": nul}`,
+		`{"color": 1e400}`,
+		`{"color": -0}`,
+	} {
+		f.Add([]byte(body))
+	}
+	dense := m.enc.Dense()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var sc Scratch
+		req, err := m.DecodePredict(body, 3, &sc)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		w := m.NumFeatures()
+		p := make([]float64, 2)
+		for i := range req.Rows {
+			row := req.X[i*w : (i+1)*w]
+			for j, v := range row {
+				if math.IsNaN(v) || math.IsInf(v, 0) || (j >= dense && (v < -1 || v != math.Trunc(v))) {
+					t.Fatalf("row %d of %q: value %d is %v", i, body, j, v)
+				}
+			}
+			if _, err := m.Predict(row, p); err != nil {
+				t.Fatalf("row %d of %q: %v", i, body, err)
+			}
+		}
+	})
+}
