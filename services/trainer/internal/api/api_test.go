@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -367,7 +368,11 @@ func TestTrainBadInput(t *testing.T) {
 		{"upload over limit", "/train", "text/csv", "", "big", 413, "payload_too_large", "TRAINER_MAX_UPLOAD_BYTES"},
 		{"multipart over limit", "/train", bigCT, "", "bigmp", 413, "payload_too_large", "TRAINER_MAX_UPLOAD_BYTES"},
 		{"multipart wrong field", "/train", ct, "", "mp", 400, "invalid_argument", `unknown form field "data"`},
-		{"CSV with a bad number", "/train?wait=true", "text/csv", "a,petal_width,label\n1,2,x\n1,abc,y\n", "", 400, "invalid_argument", `line 3, column petal_width: "abc" is not a number`},
+		{"CSV with a bad number", "/train?wait=true&numeric=petal_width&test_fraction=0", "text/csv", "a,petal_width,label\n1,2,x\n1,abc,y\n", "", 400, "invalid_argument", `line 3, column petal_width: "abc" is not a number`},
+		{"drop names no column", "/train?wait=true&drop=nope", "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `drop names "nope", which is no column`},
+		{"class weight of an unknown class", "/train?wait=true&test_fraction=0&class_weight=" + url.QueryEscape(`{"z": 2}`), "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `class_weight names class "z"`},
+		{"negative sample weight", "/train?wait=true&test_fraction=0&weight=b", "text/csv", "a,b,label\n1,2,x\n1,-3,y\n", "", 400, "invalid_argument", "sample weight -3 is negative"},
+		{"bad impute", "/train?impute=mode", "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `impute "mode" is not a strategy`},
 		{"CSV ragged", "/train?wait=true", "text/csv", "a,b,label\n1,2,x\n1,y\n", "", 400, "invalid_argument", "line 3: 2 fields, the header has 3"},
 		{"CSV empty", "/train?wait=true", "text/csv", "", "", 400, "invalid_argument", "the file is empty"},
 		{"CSV one class", "/train?wait=true", "text/csv", "a,label\n1,x\n2,x\n", "", 400, "invalid_argument", "single class"},
