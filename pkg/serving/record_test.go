@@ -168,15 +168,6 @@ func TestRawRecordsDoNotAllocate(t *testing.T) {
 	}
 }
 
-func TestOIPRefusesRecords(t *testing.T) {
-	m, _ := tableModel(t)
-	var sc Scratch
-	_, err := m.DecodeInfer([]byte(`{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [30]}]}`), 10, &sc)
-	if err == nil || !strings.Contains(err.Error(), "POST /predict or KServe V1") {
-		t.Errorf("error %v, want one pointing to /predict", err)
-	}
-}
-
 // FuzzDecodeRecords holds the raw-record decoder to encoding/json's
 // judgement of the body: whatever it accepts is valid JSON, every packed
 // row holds finite dense values and codes in range, and the model scores
