@@ -63,7 +63,19 @@ func (f *fakeServing) Figures(_ context.Context, model string, r serving.Range) 
 }
 
 func (f *fakeServing) Overview(context.Context, serving.Range) (map[string][]float64, map[string]float64, bool) {
-	return nil, nil, false
+	return map[string][]float64{"iris": {0, 1, 4, 2}}, map[string]float64{"iris": 0.6}, true
+}
+
+func TestModelsListTrafficAndDrift(t *testing.T) {
+	e := newEnv(t)
+	e.train(t, "")
+	_, body := get(servingEngine(e, &fakeServing{}), "/ui/")
+	contains(t, "models list", body, "Requests/s (1h)", `<svg class="spark"`, "up to 4", `points="0.0,19.0 33.3,14.5 66.7,1.0 100.0,10.0 "`,
+		`<span class="badge s-failed"`, "PSI 0.60", `href="/ui/models/iris/serving"`)
+	_, bare := e.get("/ui/")
+	if strings.Contains(bare, "Requests/s (1h)") {
+		t.Errorf("serving columns without Prometheus")
+	}
 }
 
 // servingEngine serves e's registry with a console reading s.

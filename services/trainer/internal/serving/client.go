@@ -98,7 +98,8 @@ type Result struct {
 
 // get returns key's answer younger than the TTL, or calls fetch for a new
 // one. fetch runs on its own deadline, not the caller's: others may be
-// waiting for the same answer.
+// waiting for the same answer, and a caller that cannot wait (the models
+// list) leaves it to fill the cache for the next page.
 func (c *Client) get(ctx context.Context, key cacheKey, fetch func(ctx context.Context, now time.Time) (any, error)) (*entry, bool, error) {
 	now := c.cfg.Now()
 	c.mu.Lock()
@@ -122,13 +123,20 @@ func (c *Client) get(ctx context.Context, key cacheKey, fetch func(ctx context.C
 	e = &entry{done: make(chan struct{}), at: now}
 	c.cache[key] = e
 	c.mu.Unlock()
-	fctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-	defer cancel()
-	start := time.Now()
-	e.val, e.err = fetch(fctx, now)
-	e.took = time.Since(start)
-	close(e.done)
-	return e, false, e.err
+	go func() {
+		fctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+		defer cancel()
+		start := time.Now()
+		e.val, e.err = fetch(fctx, now)
+		e.took = time.Since(start)
+		close(e.done)
+	}()
+	select {
+	case <-e.done:
+		return e, false, e.err
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
 }
 
 // QueryRange runs q over [now-span, now] at step, or returns the cached

@@ -285,3 +285,19 @@ func TestSlowPrometheusIsUnavailable(t *testing.T) {
 		t.Errorf("a failed query was asked again within the TTL")
 	}
 }
+
+// TestImpatientCallerFillsTheCache: a caller whose context ends first gets
+// its error at once, and the answer still lands in the cache.
+func TestImpatientCallerFillsTheCache(t *testing.T) {
+	f := &fakeProm{delay: 100 * time.Millisecond}
+	c := newClient(t, f, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := c.QueryRange(ctx, "up", time.Hour, time.Minute); err == nil {
+		t.Fatal("no error past the caller's deadline")
+	}
+	r, err := c.QueryRange(context.Background(), "up", time.Hour, time.Minute)
+	if err != nil || !r.Cached || f.calls.Load() != 1 {
+		t.Errorf("second ask: %+v %v, %d calls; want the first call's answer", r, err, f.calls.Load())
+	}
+}
