@@ -90,6 +90,9 @@ func Dial(address string) (*Client, error) {
 // Result is the answer to one range query.
 type Result struct {
 	Matrix model.Matrix
+	// End is the end of the range the answer is for: that of the call
+	// that fetched it.
+	End time.Time
 	// Took is how long Prometheus took; Cached says the answer was
 	// reused (Took is then that of the call that fetched it).
 	Took   time.Duration
@@ -153,12 +156,14 @@ func (c *Client) QueryRange(ctx context.Context, q string, span, step time.Durat
 		if !ok {
 			return nil, fmt.Errorf("query %s: got a %s, want a matrix", q, v.Type())
 		}
-		return m, nil
+		return Result{Matrix: m, End: end}, nil
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Matrix: e.val.(model.Matrix), Took: e.took, Cached: cached}, nil
+	r := e.val.(Result)
+	r.Took, r.Cached = e.took, cached
+	return r, nil
 }
 
 // Alerts returns the alerts Prometheus holds, cached as the queries are.

@@ -38,6 +38,9 @@ type Panel struct {
 	Error string `json:"error,omitempty"`
 	// Seconds is how long Prometheus took (0 from the cache).
 	Seconds float64 `json:"seconds"`
+	// End is the end of the range this answer is for: up to the cache's
+	// TTL before the figures' end.
+	End time.Time `json:"end"`
 }
 
 // Series is one labelled line of a panel.
@@ -141,6 +144,7 @@ func (c *Client) panel(ctx context.Context, q Query, r Range) Panel {
 	if !res.Cached {
 		p.Seconds = res.Took.Seconds()
 	}
+	p.End = res.End
 	for _, s := range res.Matrix {
 		out := Series{Labels: map[string]string{}, Points: make([][2]float64, 0, len(s.Values))}
 		for k, v := range s.Metric {
