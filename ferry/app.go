@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,7 +36,10 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // app holds the global flags and the environment.
 type app struct {
 	env
-	trainerURL, predictorURL, token, output string
+	trainerURL, predictorURL, output string
+	// token is the fallback of both servers' tokens; trainerToken and
+	// predictorToken each go only to their own server.
+	token, trainerToken, predictorToken string
 	// tc and pc talk to the trainer and the predictor.
 	tc, pc *client.Client
 }
@@ -50,7 +54,7 @@ const (
 // usageError is a mistake on the command line (exit 2).
 type usageError struct{ error }
 
-// failedRun is a run that ended without succeeding (exit 1, already
+// errFailedRun is a run that ended without succeeding (exit 1, already
 // reported).
 var errFailedRun = errors.New("the run did not succeed")
 
@@ -89,8 +93,10 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `ferry talks to a modelferry trainer and predictor.
 
 Configuration: flags, then FERRY_TRAINER_URL (default http://localhost:8080),
-FERRY_PREDICTOR_URL (http://localhost:8000) and FERRY_TOKEN (a bearer token,
-for trainers and predictors that ask for one).`,
+FERRY_PREDICTOR_URL (http://localhost:8000), FERRY_TRAINER_TOKEN and
+FERRY_PREDICTOR_TOKEN (bearer tokens, each sent only to its own server) and
+FERRY_TOKEN (the token of either server whose own token is not set). A token
+never follows a redirect to another host or port.`,
 		Example: `  ferry train data/iris.csv --model iris --wait
   ferry runs --model iris --limit 5
   ferry promote iris 20261126T221500Z-1a2b3c4d
@@ -102,17 +108,19 @@ for trainers and predictors that ask for one).`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.trainerURL, "trainer", a.defaultEnv("FERRY_TRAINER_URL", "http://localhost:8080"), "trainer URL (FERRY_TRAINER_URL)")
 	pf.StringVar(&a.predictorURL, "predictor", a.defaultEnv("FERRY_PREDICTOR_URL", "http://localhost:8000"), "predictor URL (FERRY_PREDICTOR_URL)")
-	pf.StringVar(&a.token, "token", a.getenv("FERRY_TOKEN"), "bearer token (FERRY_TOKEN)")
+	pf.StringVar(&a.token, "token", a.getenv("FERRY_TOKEN"), "bearer token of either server without its own (FERRY_TOKEN)")
+	pf.StringVar(&a.trainerToken, "trainer-token", a.getenv("FERRY_TRAINER_TOKEN"), "bearer token of the trainer (FERRY_TRAINER_TOKEN)")
+	pf.StringVar(&a.predictorToken, "predictor-token", a.getenv("FERRY_PREDICTOR_TOKEN"), "bearer token of the predictor (FERRY_PREDICTOR_TOKEN)")
 	pf.StringVar(&a.output, "output", "table", "output format: table or json")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if a.output != "table" && a.output != "json" {
 			return usageError{fmt.Errorf("--output %q: want table or json", a.output)}
 		}
 		var err error
-		if a.tc, err = client.New(a.trainerURL, client.Options{Token: a.token}); err != nil {
+		if a.tc, err = client.New(a.trainerURL, client.Options{Token: cmp.Or(a.trainerToken, a.token)}); err != nil {
 			return usageError{err}
 		}
-		if a.pc, err = client.New(a.predictorURL, client.Options{Token: a.token}); err != nil {
+		if a.pc, err = client.New(a.predictorURL, client.Options{Token: cmp.Or(a.predictorToken, a.token)}); err != nil {
 			return usageError{err}
 		}
 		return nil
@@ -153,6 +161,23 @@ func listing[T any](a *app, items []T, header []string, row func(T) []string) er
 	return a.table(header, rows)
 }
 
+// listCommand is a command without arguments that lists what fetch asks
+// the trainer for: a table of header and a row per item, or JSON.
+func listCommand[T any](a *app, use, short string, fetch func(*client.Client, context.Context) ([]T, error), header []string, row func(T) []string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			items, err := fetch(a.tc, cmd.Context())
+			if err != nil {
+				return err
+			}
+			return listing(a, items, header, row)
+		},
+	}
+}
+
 // show prints v as JSON with --output json, else as table does.
 func (a *app) show(v any, table func() error) error {
 	if a.output == "json" {
@@ -169,7 +194,7 @@ func (a *app) hint(err error) string {
 	case errors.As(err, &ae):
 		switch {
 		case ae.Status == 401 || ae.Status == 403:
-			return "pass the server's token with --token or FERRY_TOKEN"
+			return "pass the server's token with --trainer-token/--predictor-token (FERRY_TRAINER_TOKEN, FERRY_PREDICTOR_TOKEN) or --token (FERRY_TOKEN)"
 		case ae.Status == 404:
 			return "list what exists with 'ferry runs', 'ferry models' or 'ferry datasets'"
 		case ae.Status == 429:

@@ -1,5 +1,6 @@
 // Package client is a typed Go client of modelferry's trainer and
-// predictor HTTP APIs: what the ferry CLI and the end-to-end tests use.
+// predictor HTTP APIs: what the ferry CLI uses (the end-to-end suite runs
+// the ferry binary, so it reaches the servers through this package).
 // Errors from the servers come back as *APIError with the server's code
 // and message.
 package client
@@ -18,14 +19,15 @@ import (
 
 // Client talks to one server (a trainer or a predictor).
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base string
+	http *http.Client
 }
 
 // Options configures a Client.
 type Options struct {
-	// Token, when set, goes in every request as a bearer token.
+	// Token, when set, goes as a bearer token in every request to the
+	// server's own scheme, host and port, and never across a redirect to
+	// another.
 	Token string
 	// HTTPClient replaces http.DefaultClient.
 	HTTPClient *http.Client
@@ -41,7 +43,38 @@ func New(base string, opts Options) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimSuffix(base, "/"), token: opts.Token, http: hc}, nil
+	if opts.Token != "" {
+		// The token is added per request, past the redirect logic of
+		// net/http: that one forwards Authorization to another port of the
+		// same host.
+		withToken := *hc
+		withToken.Transport = &tokenTransport{scheme: u.Scheme, host: u.Host, token: opts.Token, next: hc.Transport}
+		hc = &withToken
+	}
+	return &Client{base: strings.TrimSuffix(base, "/"), http: hc}, nil
+}
+
+// tokenTransport sets the bearer token on requests to one origin only.
+type tokenTransport struct {
+	scheme, host, token string
+	next                http.RoundTripper
+}
+
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if req.URL.Scheme != t.scheme || !strings.EqualFold(req.URL.Host, t.host) {
+		if req.Header.Get("Authorization") != "" {
+			req = req.Clone(req.Context())
+			req.Header.Del("Authorization")
+		}
+		return next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	return next.RoundTrip(req)
 }
 
 // APIError is an error answer of a server: its status and the body's code
@@ -80,9 +113,6 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

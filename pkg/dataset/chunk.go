@@ -186,6 +186,9 @@ func (w *chunkWriter) newLabel(f string, line int) bool {
 	case f == "":
 		w.fail(&ParseError{Line: line, Column: col, Msg: "empty label"})
 		return false
+	case len(f) > w.p.opts.MaxNameBytes:
+		w.fail(&ParseError{Line: line, Column: col, Msg: fmt.Sprintf("label is %d bytes; the limit is %d", len(f), w.p.opts.MaxNameBytes)})
+		return false
 	case !utf8.ValidString(f):
 		w.fail(&ParseError{Line: line, Column: col, Msg: "label is not valid UTF-8"})
 		return false

@@ -21,6 +21,9 @@ import (
 // usually means the label column is a measurement, not a class.
 const DefaultMaxClasses = 1000
 
+// DefaultMaxNameBytes bounds a column name or a label.
+const DefaultMaxNameBytes = 256
+
 // Dataset is a parsed CSV: Rows × len(Features) values, row-major, and the
 // class index of each row into Classes (sorted as strings).
 type Dataset struct {
@@ -46,6 +49,10 @@ type Options struct {
 	Label string
 	// MaxClasses bounds the distinct labels; 0 means DefaultMaxClasses.
 	MaxClasses int
+	// MaxNameBytes bounds every name: each column name and each label,
+	// checked as it is read, however many classes there are; 0 means
+	// DefaultMaxNameBytes.
+	MaxNameBytes int
 	// SizeHint is the input's size in bytes when known. It lets the parser
 	// reserve the matrix once instead of growing it, and is the total that
 	// OnProgress reports.
@@ -89,9 +96,12 @@ func (e *ParseError) Error() string {
 // Unwrap makes every ParseError match ErrInvalid.
 func (e *ParseError) Unwrap() error { return ErrInvalid }
 
-func checkHeader(header []string, want string) (int, error) {
+func checkHeader(header []string, want string, maxName int) (int, error) {
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
+		if len(h) > maxName {
+			return 0, &ParseError{Line: 1, Msg: fmt.Sprintf("column %d: name is %d bytes; the limit is %d", i+1, len(h), maxName)}
+		}
 		if !utf8.ValidString(h) {
 			return 0, &ParseError{Line: 1, Msg: fmt.Sprintf("column %d: name is not valid UTF-8", i+1)}
 		}

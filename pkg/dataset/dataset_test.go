@@ -89,6 +89,13 @@ func TestParseErrors(t *testing.T) {
 		{"empty label", "a,label\n1,\n", Options{}, "line 2, column label: empty label"},
 		{"bad quote", "a,label\n1,\"x\n", Options{}, "extraneous or missing"},
 		{"too many classes", "a,label\n1,a\n2,b\n3,c\n", Options{MaxClasses: 2}, "line 4, column label: more than 2 distinct labels"},
+		// Name limits hold whatever the class count: one long label on
+		// every row is refused as it is read, not quoted whole.
+		{"single long label", "a,label\n1," + strings.Repeat("x", 300) + "\n2," + strings.Repeat("x", 300) + "\n", Options{},
+			"line 2, column label: label is 300 bytes; the limit is 256"},
+		{"long label among others", "a,label\n1,y\n2," + strings.Repeat("x", 9) + "\n", Options{MaxNameBytes: 8},
+			"line 3, column label: label is 9 bytes; the limit is 8"},
+		{"long column name", "a" + strings.Repeat("b", 256) + ",label\n1,x\n", Options{}, "line 1: column 1: name is 257 bytes; the limit is 256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tc.in), tc.opts)
@@ -97,6 +104,9 @@ func TestParseErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q, want it to contain %q", err, tc.want)
+			}
+			if len(err.Error()) > 400 {
+				t.Errorf("error of %d bytes", len(err.Error()))
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("error %v does not match ErrInvalid", err)

@@ -26,6 +26,9 @@ func Parse(r io.Reader, opts Options) (*Dataset, error) {
 	if opts.MaxClasses <= 0 {
 		opts.MaxClasses = DefaultMaxClasses
 	}
+	if opts.MaxNameBytes <= 0 {
+		opts.MaxNameBytes = DefaultMaxNameBytes
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -134,7 +137,7 @@ func (p *parser) run() (*Dataset, error) {
 	if err != nil {
 		return nil, csvError(err)
 	}
-	if p.label, err = checkHeader(header, p.opts.Label); err != nil {
+	if p.label, err = checkHeader(header, p.opts.Label, p.opts.MaxNameBytes); err != nil {
 		return nil, err
 	}
 	p.header = header

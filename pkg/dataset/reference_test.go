@@ -21,6 +21,9 @@ func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
 	if opts.MaxClasses <= 0 {
 		opts.MaxClasses = DefaultMaxClasses
 	}
+	if opts.MaxNameBytes <= 0 {
+		opts.MaxNameBytes = DefaultMaxNameBytes
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
@@ -38,7 +41,7 @@ func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
 		return nil, csvError(err)
 	}
 	header = slices.Clone(header)
-	label, err := checkHeader(header, opts.Label)
+	label, err := checkHeader(header, opts.Label, opts.MaxNameBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +86,10 @@ func referenceParse(r io.Reader, opts Options) (*Dataset, error) {
 		}
 		id, ok := classIDs[lv]
 		if !ok {
+			if len(lv) > opts.MaxNameBytes {
+				return nil, &ParseError{Line: line, Column: header[label],
+					Msg: fmt.Sprintf("label is %d bytes; the limit is %d", len(lv), opts.MaxNameBytes)}
+			}
 			if !utf8.ValidString(lv) {
 				return nil, &ParseError{Line: line, Column: header[label], Msg: "label is not valid UTF-8"}
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -67,7 +68,12 @@ func (m *Memory) Overwrite(key string, body []byte) {
 	m.objects[key] = memObject{body: bytes.Clone(body), etag: etagOf(body)}
 }
 
-func (m *Memory) check(op, key string) error {
+// check fails an operation whose context has ended, as a network client
+// does, then asks the hook.
+func (m *Memory) check(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s %s: %w", op, key, err)
+	}
 	m.mu.Lock()
 	hook := m.hook
 	m.mu.Unlock()
@@ -105,7 +111,7 @@ func (m *Memory) Name() string { return m.name }
 
 // Get implements Bucket.
 func (m *Memory) Get(ctx context.Context, key string, opts GetOptions) ([]byte, string, error) {
-	if err := m.check("get", key); err != nil {
+	if err := m.check(ctx, "get", key); err != nil {
 		return nil, "", err
 	}
 	m.mu.Lock()
@@ -116,13 +122,15 @@ func (m *Memory) Get(ctx context.Context, key string, opts GetOptions) ([]byte, 
 		return nil, "", m.notFound("get", key)
 	case opts.IfNoneMatch != "" && opts.IfNoneMatch == o.etag:
 		return nil, "", errNotModified
+	case opts.MaxBytes > 0 && int64(len(o.body)) > opts.MaxBytes:
+		return nil, "", tooLarge(key, int64(len(o.body)), opts.MaxBytes)
 	}
 	return bytes.Clone(o.body), o.etag, nil
 }
 
 // Open implements Bucket.
 func (m *Memory) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
-	if err := m.check("open", key); err != nil {
+	if err := m.check(ctx, "open", key); err != nil {
 		return nil, 0, err
 	}
 	m.mu.Lock()
@@ -142,7 +150,7 @@ type memReader struct {
 }
 
 func (r *memReader) Read(p []byte) (int, error) {
-	if err := r.m.check("read", r.key); err != nil {
+	if err := r.m.check(context.Background(), "read", r.key); err != nil {
 		return 0, err
 	}
 	return r.r.Read(p)
@@ -150,7 +158,7 @@ func (r *memReader) Read(p []byte) (int, error) {
 
 // Put implements Bucket.
 func (m *Memory) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (string, error) {
-	if err := m.check("put", key); err != nil {
+	if err := m.check(ctx, "put", key); err != nil {
 		return "", err
 	}
 	b, err := io.ReadAll(r)
@@ -173,7 +181,7 @@ func (m *Memory) Put(ctx context.Context, key string, r io.Reader, size int64, o
 
 // Stat implements Bucket.
 func (m *Memory) Stat(ctx context.Context, key string) (ObjectInfo, error) {
-	if err := m.check("stat", key); err != nil {
+	if err := m.check(ctx, "stat", key); err != nil {
 		return ObjectInfo{}, err
 	}
 	m.mu.Lock()
@@ -187,7 +195,7 @@ func (m *Memory) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 
 // List implements Bucket.
 func (m *Memory) List(ctx context.Context, prefix string, opts ListOptions) ([]ObjectInfo, error) {
-	if err := m.check("list", prefix); err != nil {
+	if err := m.check(ctx, "list", prefix); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -217,7 +225,7 @@ func (m *Memory) List(ctx context.Context, prefix string, opts ListOptions) ([]O
 
 // Delete implements Bucket.
 func (m *Memory) Delete(ctx context.Context, key string) error {
-	if err := m.check("delete", key); err != nil {
+	if err := m.check(ctx, "delete", key); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -228,7 +236,7 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 
 // EnsureBucket implements Bucket.
 func (m *Memory) EnsureBucket(ctx context.Context) error {
-	if err := m.check("ensure", m.name); err != nil {
+	if err := m.check(ctx, "ensure", m.name); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -239,7 +247,7 @@ func (m *Memory) EnsureBucket(ctx context.Context) error {
 
 // Exists implements Bucket.
 func (m *Memory) Exists(ctx context.Context) (bool, error) {
-	if err := m.check("exists", m.name); err != nil {
+	if err := m.check(ctx, "exists", m.name); err != nil {
 		return false, err
 	}
 	m.mu.Lock()

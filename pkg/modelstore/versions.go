@@ -47,6 +47,22 @@ func (s *Store) Publish(ctx context.Context, model, version string, artifact, re
 	return ref, nil
 }
 
+// Unpublish removes what a publish that failed or was abandoned wrote of a
+// version no alias points to yet: its artifact first, which makes it stop
+// existing, then its record. Removing what is not there is not an error.
+func (s *Store) Unpublish(ctx context.Context, model, version string) error {
+	if err := checkNames(model, version); err != nil {
+		return err
+	}
+	if err := s.retry(ctx, func(ctx context.Context) error { return s.bucket.Delete(ctx, artifactKey(model, version)) }); err != nil {
+		return fmt.Errorf("unpublish %s/%s: %w", model, version, err)
+	}
+	if err := s.deleteRecord(ctx, model, version); err != nil {
+		return fmt.Errorf("unpublish %s/%s: %w", model, version, err)
+	}
+	return nil
+}
+
 // ReadArtifact reads a version's artifact bytes. When wantSHA is set they
 // must hash to it, else the read is ErrIntegrity: whoever decodes them
 // (the artifact package) checks their structure.
@@ -55,7 +71,7 @@ func (s *Store) ReadArtifact(ctx context.Context, model, version, wantSHA string
 		return nil, err
 	}
 	key := artifactKey(model, version)
-	b, _, err := s.get(ctx, key, GetOptions{})
+	b, _, err := s.get(ctx, key, GetOptions{MaxBytes: s.maxArtifactBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -125,12 +141,35 @@ func (s *Store) DeleteIncompleteVersions(ctx context.Context, model string, befo
 		if t, ok := VersionTime(v); !ok || !t.Before(before) {
 			continue
 		}
-		if err := s.retry(ctx, func(ctx context.Context) error { return s.bucket.Delete(ctx, recordKey(model, v)) }); err != nil {
+		if err := s.deleteRecord(ctx, model, v); err != nil {
 			return removed, err
 		}
 		removed = append(removed, v)
 	}
 	return removed, nil
+}
+
+// DeleteIncompleteVersion removes one version's record when it has no
+// artifact (its publish was cut short), whenever the version was made; it
+// reports whether there was one to remove. A complete version is left
+// alone.
+func (s *Store) DeleteIncompleteVersion(ctx context.Context, model, version string) (bool, error) {
+	if err := checkNames(model, version); err != nil {
+		return false, err
+	}
+	complete, err := s.exists(ctx, artifactKey(model, version))
+	if err != nil || complete {
+		return false, err
+	}
+	record, err := s.exists(ctx, recordKey(model, version))
+	if err != nil || !record {
+		return false, err
+	}
+	return true, s.deleteRecord(ctx, model, version)
+}
+
+func (s *Store) deleteRecord(ctx context.Context, model, version string) error {
+	return s.retry(ctx, func(ctx context.Context) error { return s.bucket.Delete(ctx, recordKey(model, version)) })
 }
 
 // ListModels returns the names of models with at least one object,

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
 )
 
 // TestPageRendersOffline loads /docs/ in headless Chromium that can resolve
-// no host but 127.0.0.1: the operation of the document appears in the page
+// no host but 127.0.0.1, under the services' Content-Security-Policy: the operation of the document appears in the page
 // only when the served bundle and stylesheet load, run and fetch the spec.
 func TestPageRendersOffline(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
@@ -29,7 +31,11 @@ func TestPageRendersOffline(t *testing.T) {
 		_, _ = w.Write(spec)
 	})
 	mux.Handle("/docs/", http.StripPrefix("/docs", Handler("browser test", "/openapi.json")))
-	srv := httptest.NewServer(mux)
+	// Under the services' policy: no inline script.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", httpserver.ContentSecurityPolicy)
+		mux.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

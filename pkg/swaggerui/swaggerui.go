@@ -11,6 +11,7 @@
 package swaggerui
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -30,20 +31,25 @@ const page = `<!DOCTYPE html>
 <body>
 <div id="swagger-ui"></div>
 <script src="swagger-ui-bundle.js" charset="UTF-8"></script>
-<script>
-window.onload = function () {
-  window.ui = SwaggerUIBundle({url: %q, dom_id: "#swagger-ui", deepLinking: true});
-};
-</script>
+<script src="swagger-initializer.js" charset="UTF-8"></script>
 </body>
 </html>
+`
+
+// initializer starts Swagger UI on the page: a file, not an inline script,
+// so that the services' Content-Security-Policy can refuse inline script.
+const initializer = `window.onload = function () {
+  window.ui = SwaggerUIBundle({url: %s, dom_id: "#swagger-ui", deepLinking: true});
+};
 `
 
 // Handler serves the page at its root and the assets beside it; mount it
 // under a prefix with http.StripPrefix (or a router's wildcard) so that
 // "/docs/" is the page. specURL is where the browser fetches the document.
 func Handler(title, specURL string) http.Handler {
-	index := []byte(fmt.Sprintf(page, html.EscapeString(title), specURL))
+	index := []byte(fmt.Sprintf(page, html.EscapeString(title)))
+	quoted, _ := json.Marshal(specURL) // a string always encodes
+	init := []byte(fmt.Sprintf(initializer, quoted))
 	files := statigz.FileServer(static.FS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
@@ -51,6 +57,9 @@ func Handler(title, specURL string) http.Handler {
 		case "", "index.html":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = w.Write(index)
+		case "swagger-initializer.js":
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			_, _ = w.Write(init)
 		case "swagger-ui-bundle.js", "swagger-ui.css":
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/" + name

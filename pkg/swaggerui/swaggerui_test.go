@@ -17,7 +17,8 @@ func TestHandler(t *testing.T) {
 		contentEncoding      string
 		contains             string
 	}{
-		{"/", "", 200, "text/html", "", `SwaggerUIBundle({url: "/openapi.json"`},
+		{"/", "", 200, "text/html", "", `<script src="swagger-initializer.js"`},
+		{"/swagger-initializer.js", "", 200, "javascript", "", `SwaggerUIBundle({url: "/openapi.json"`},
 		{"/index.html", "", 200, "text/html", "", "<title>Predictor API</title>"},
 		{"/swagger-ui-bundle.js", "", 200, "javascript", "", "SwaggerUIBundle"},
 		{"/swagger-ui-bundle.js", "gzip, deflate", 200, "javascript", "gzip", "SwaggerUIBundle"},
@@ -62,5 +63,16 @@ func TestHandler(t *testing.T) {
 				t.Errorf("body (%d bytes) lacks %q", len(b), tc.contains)
 			}
 		})
+	}
+}
+
+// TestPageHasNoInlineScript holds the page to a Content-Security-Policy
+// without 'unsafe-inline' for scripts: every script has a src.
+func TestPageHasNoInlineScript(t *testing.T) {
+	w := httptest.NewRecorder()
+	Handler("Predictor API", "/openapi.json").ServeHTTP(w, httptest.NewRequest("GET", "http://x/", nil))
+	page := w.Body.String()
+	if n, src := strings.Count(page, "<script"), strings.Count(page, "<script src="); n != src || n == 0 {
+		t.Errorf("%d scripts, %d with a src:\n%s", n, src, page)
 	}
 }

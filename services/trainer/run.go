@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,12 +22,14 @@ import (
 
 type config struct {
 	token           string
+	sameOrigin      httpserver.SameOrigin
 	readToken       string
 	limits          pipeline.Limits
 	runTimeout      time.Duration
 	dataDir         string
 	tempDir         string
 	maxUpload       int64
+	minUploadRate   int64
 	maxQueue        int
 	parallel        int
 	gate            registry.Gate
@@ -41,9 +40,13 @@ type config struct {
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	cfg.token = env.Secret("TRAINER_TOKEN", "bearer token required on mutating calls; empty means no auth")
 	cfg.readToken = env.Secret("TRAINER_READ_TOKEN", "bearer token required to read runs, models and datasets (TRAINER_TOKEN works too); empty means reads are open")
+	cfg.sameOrigin = httpserver.SameOrigin{Var: "TRAINER", TokenSet: cfg.token != "",
+		Origins: httpserver.SplitList(env.String("TRAINER_ALLOWED_ORIGINS", "", "origins (https://console.example.com,...) whose pages may change state besides the trainer's own; a browser's other cross-site writes get 403")),
+		Hosts:   httpserver.SplitList(env.String("TRAINER_ALLOWED_HOSTS", "", "without TRAINER_TOKEN, names (trainer,.svc.cluster.local,...) the trainer answers besides loopback ones; others get 403 (health and metrics stay open)"))}
 	cfg.dataDir = env.String("TRAINER_DATA_DIR", "data", "directory of default datasets, <model>.csv")
-	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train")
+	cfg.tempDir = env.String("TRAINER_TMP_DIR", os.TempDir(), "where uploads are spooled while they train (modelferry-uploads/, a directory per process)")
 	cfg.maxUpload = env.Int64("TRAINER_MAX_UPLOAD_BYTES", 1<<30, "largest CSV or multipart upload")
+	cfg.minUploadRate = env.Int64("TRAINER_MIN_UPLOAD_RATE", 64<<10, "slowest a /train body may arrive, in bytes a second averaged over 30s (and it must end by 30s + TRAINER_MAX_UPLOAD_BYTES at that rate, or its Content-Length at that rate); slower ones get 408 and free their place; 0 turns it off")
 	cfg.maxQueue = env.Int("TRAINER_MAX_QUEUE", 16, "runs that may wait across models before POST /train answers 429")
 	cfg.parallel = env.Int("TRAINER_PARALLEL_RUNS", 1, "runs of different models that may train at once")
 	cfg.gate = registry.Gate{
@@ -64,6 +67,9 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	}
 	if cfg.maxUpload < 1 {
 		env.Fail("TRAINER_MAX_UPLOAD_BYTES must be positive")
+	}
+	if cfg.minUploadRate < 0 {
+		env.Fail("TRAINER_MIN_UPLOAD_RATE must not be negative")
 	}
 	if cfg.maxQueue < 1 {
 		env.Fail("TRAINER_MAX_QUEUE must be positive")
@@ -104,7 +110,7 @@ func start(app *service.App, cfg config) error {
 		app.Logger.Warn("TRAINER_TOKEN is empty and the trainer listens beyond loopback: anyone who reaches " +
 			app.Addr + " can train models and move production; set TRAINER_TOKEN")
 	}
-	uploads, err := uploadDir(cfg.tempDir, app.Logger)
+	uploads, err := claimUploadDir(cfg.tempDir, app.Logger)
 	if err != nil {
 		return err
 	}
@@ -116,13 +122,14 @@ func start(app *service.App, cfg config) error {
 	queue = jobs.New(jobs.Config{
 		Saver: reg, Logger: app.Logger, Metrics: jobs.NewMetrics(app.Registry),
 		MaxQueued: cfg.maxQueue, Parallel: cfg.parallel, RunTimeout: cfg.runTimeout,
-		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error {
 			return pipeline.Run(ctx, pipeline.Input{
 				Run: run, Source: src, Limits: cfg.limits, Datasets: app.Store, Registry: reg, Logger: app.Logger,
-				TrainerVersion: app.Version, Now: time.Now, Update: update,
+				TrainerVersion: app.Version, Now: time.Now, Update: update, Commit: commit,
 			})
 		},
 	})
+	app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
 	// With a read token, a browser's reads carry it in the console's
 	// cookie: from here on, for the API's routes and the console's.
 	var readAuth gin.HandlerFunc
@@ -143,10 +150,11 @@ func start(app *service.App, cfg config) error {
 	}
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
-		DataDir: cfg.dataDir, TempDir: uploads, MaxUploadBytes: cfg.maxUpload, Token: cfg.token, ReadToken: cfg.readToken,
+		DataDir: cfg.dataDir, TempDir: uploads.path, MaxUploadBytes: cfg.maxUpload, MinUploadRate: cfg.minUploadRate, Token: cfg.token, ReadToken: cfg.readToken,
 		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store, Serving: servingAPI,
 	}).Register(app.Engine)
-	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version, Serving: servingConsole}).Register(app.Engine, readAuth)
+	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version,
+		Tokens: []string{cfg.token, cfg.readToken}, Serving: servingConsole}).Register(app.Engine, readAuth)
 
 	// Ready once storage answers and what a dead process left is cleaned
 	// up; then as long as storage answers.
@@ -185,6 +193,9 @@ func start(app *service.App, cfg config) error {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout*9/10)
 			defer cancel()
 			queue.Shutdown(ctx)
+			if err := uploads.release(); err != nil {
+				app.Logger.Warn("removing the upload directory", "err", err)
+			}
 			close(stopped)
 		}()
 	})
@@ -199,24 +210,3 @@ const (
 	errNotReached  = readiness("model storage not reached yet")
 	errStorageDown = readiness("model storage is unavailable")
 )
-
-// uploadDir is where uploads are spooled: a directory of the trainer's own
-// under tmp, emptied at start of what a killed process left.
-func uploadDir(tmp string, logger *slog.Logger) (string, error) {
-	dir := filepath.Join(tmp, "modelferry-uploads")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("upload directory: %w", err)
-	}
-	left, err := filepath.Glob(filepath.Join(dir, "upload-*.csv"))
-	if err != nil {
-		return "", fmt.Errorf("upload directory: %w", err)
-	}
-	for _, f := range left {
-		if err := os.Remove(f); err != nil {
-			logger.Warn("removing a spooled upload left behind", "file", f, "err", err)
-			continue
-		}
-		logger.Info("removed a spooled upload left behind", "file", f)
-	}
-	return dir, nil
-}

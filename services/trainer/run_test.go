@@ -31,7 +31,7 @@ func TestHelpListsVariables(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"S3_ENDPOINT", "localhost:9000", "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", "TRAINER_ADDR", ":8080", "TRAINER_TOKEN", "TRAINER_MAX_UPLOAD_BYTES", "TRAINER_PROMETHEUS_URL", "LOG_LEVEL"} {
+	for _, v := range []string{"S3_ENDPOINT", "localhost:9000", "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", "TRAINER_ADDR", ":8080", "TRAINER_TOKEN", "TRAINER_MAX_UPLOAD_BYTES", "TRAINER_ALLOWED_ORIGINS", "TRAINER_ALLOWED_HOSTS", "TRAINER_MIN_UPLOAD_RATE", "TRAINER_PROMETHEUS_URL", "LOG_LEVEL"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %q:\n%s", v, out.String())
 		}
@@ -224,17 +224,44 @@ func getStatus(t *testing.T, url string) int {
 func TestStartSweepsUploadsAKilledTrainerLeft(t *testing.T) {
 	s3 := s3test.Start(t)
 	tmp := t.TempDir()
-	left := filepath.Join(tmp, "modelferry-uploads", "upload-123.csv")
+	// A killed trainer's directory and its lock file, which nobody holds.
+	left := filepath.Join(tmp, "modelferry-uploads", "trainer-123", "upload-123.csv")
 	if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(left, []byte("a,b\n"), 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{left, filepath.Dir(left) + ".lock"} {
+		if err := os.WriteFile(f, []byte("a,b\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tr := startTrainer(t, s3, s3test.FreeAddr(t), "TRAINER_TMP_DIR", tmp)
 	defer tr.stop()
 	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the spooled upload is still there: %v", err)
+	}
+}
+
+// TestNeighbourStartKeepsUploads: a second trainer started on the same
+// TRAINER_TMP_DIR leaves the first one's in-flight uploads alone.
+func TestNeighbourStartKeepsUploads(t *testing.T) {
+	s3 := s3test.Start(t)
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "modelferry-uploads")
+	first := startTrainer(t, s3, s3test.FreeAddr(t), "TRAINER_TMP_DIR", tmp)
+	defer first.stop()
+	// The first trainer's upload directory: its own, or the shared one.
+	dir := root
+	if dirs, _ := filepath.Glob(filepath.Join(root, "trainer-*[^k]")); len(dirs) == 1 {
+		dir = dirs[0]
+	}
+	inFlight := filepath.Join(dir, "upload-1.csv")
+	if err := os.WriteFile(inFlight, []byte("a,b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := startTrainer(t, s3, s3test.FreeAddr(t), "TRAINER_TMP_DIR", tmp)
+	second.stop()
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Errorf("the first trainer's upload is gone: %v", err)
 	}
 }
 

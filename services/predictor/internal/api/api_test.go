@@ -19,10 +19,10 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +35,7 @@ type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
 func (f *fixedModels) Lookup(name string) (*serving.Model, error) {
 	if name != "" && name != "iris" {
-		return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris", catalog.ErrNotServed, name)
+		return nil, catalog.NotServed(name, []string{"iris"})
 	}
 	if m := f.m.Load(); m != nil {
 		return m, nil
@@ -381,14 +381,22 @@ func TestDocsAreServedOffline(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]string{
-		"/docs/":                     `url: "/openapi.json"`,
-		"/docs/index.html":           "swagger-ui",
-		"/docs/swagger-ui-bundle.js": "SwaggerUIBundle",
-		"/docs/swagger-ui.css":       ".swagger-ui",
+		"/docs/":                       `<script src="swagger-initializer.js"`,
+		"/docs/swagger-initializer.js": `url: "/openapi.json"`,
+		"/docs/index.html":             "swagger-ui",
+		"/docs/swagger-ui-bundle.js":   "SwaggerUIBundle",
+		"/docs/swagger-ui.css":         ".swagger-ui",
+		"/openapi.json":                `"openapi"`,
 	} {
 		w := do(e, "GET", path, "", "")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), want) {
 			t.Errorf("%s: %d, body lacks %q", path, w.Code, want)
+		}
+		// The browser security headers, on the documents and the page.
+		h := w.Header()
+		if h.Get("Content-Security-Policy") != httpserver.ContentSecurityPolicy || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("%s: security headers %v", path, h)
 		}
 	}
 	if w := do(e, "GET", "/docs", "", ""); w.Code != http.StatusMovedPermanently {

@@ -58,9 +58,9 @@ func newEnv(t *testing.T, mutate ...func(*Config, *jobs.Config)) *env {
 	reg := registry.New(registry.Config{Storage: store, Logger: logger, Gate: registry.Gate{MinAccuracy: 0.7, MaxRegression: 0.05},
 		Live: func(id string) (registry.Run, bool) { return queue.Live(id) }})
 	qcfg := jobs.Config{Saver: reg, Logger: logger, Metrics: jobs.NewMetrics(metrics), MaxQueued: 8, Parallel: 1,
-		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error {
 			return pipeline.Run(ctx, pipeline.Input{Run: run, Source: src, Datasets: store, Registry: reg, Logger: logger,
-				TrainerVersion: "test", Now: time.Now, Update: update})
+				TrainerVersion: "test", Now: time.Now, Update: update, Commit: commit})
 		}}
 	tmp := t.TempDir()
 	acfg := Config{Logger: logger, Registry: reg, Storage: store, TrainerVersion: "test",
@@ -620,7 +620,7 @@ func TestTrainingLimits(t *testing.T) {
 		{"a million columns", "", wide(1_000_000), "TRAINER_MAX_FEATURES"},
 		{"too many features", "", wide(10_001), "10001 feature columns; the limit is 10000 (TRAINER_MAX_FEATURES)"},
 		{"a long column name", "", "x,y,z" + strings.Repeat("n", 5000) + "\n1,2,a\n3,4,b\n", "is 5001 bytes; the limit is 256"},
-		{"a long label", "", "x,y\n1," + strings.Repeat("a", 5000) + "\n2,b\n", "class label"},
+		{"a long label", "", "x,y\n1," + strings.Repeat("a", 5000) + "\n2,b\n", "label is 5000 bytes; the limit is 256"},
 		{"too many classes", "", manyClasses(1001), "TRAINER_MAX_CLASSES"},
 		{"features times classes", "", manyClassesWide(1000, 1001), "TRAINER_MAX_PARAMETERS"},
 		{"overflowing values", "test_fraction=0", "a,y\n-1e308,x\n1e308,y\n-1e308,x\n1e308,y\n", `column "a" has values up to 1e+308`},

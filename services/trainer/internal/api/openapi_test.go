@@ -2,12 +2,40 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
+
+// TestDocsCarryTheSecurityHeaders: the document, the Swagger UI page and
+// its script, each under the policy that refuses inline script.
+func TestDocsCarryTheSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	for path, want := range map[string]string{
+		"/openapi.json":                `"openapi"`,
+		"/docs/":                       `<script src="swagger-initializer.js"`,
+		"/docs/swagger-initializer.js": `url: "/openapi.json"`,
+	} {
+		resp := e.do("GET", path, "", nil)
+		h := resp.header
+		if resp.code != 200 || !strings.Contains(string(resp.body), want) {
+			t.Errorf("%s: %d, body lacks %q", path, resp.code, want)
+		}
+		if h.Get("Content-Security-Policy") != httpserver.ContentSecurityPolicy || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("%s: security headers %v", path, h)
+		}
+	}
+	if !strings.Contains(httpserver.ContentSecurityPolicy, "script-src 'self';") ||
+		!strings.Contains(httpserver.ContentSecurityPolicy, "frame-ancestors 'none'") {
+		t.Errorf("policy %q allows inline script or framing", httpserver.ContentSecurityPolicy)
+	}
+}
 
 // TestOpenAPIDocumentsEveryRoute checks the document against the routes
 // both ways, and that every $ref in it resolves.
@@ -75,7 +103,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	for path, want := range map[string]string{"/docs/": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
+	for path, want := range map[string]string{"/docs/swagger-initializer.js": `url: "/openapi.json"`, "/docs/swagger-ui.css": ".swagger-ui"} {
 		if r := e.do("GET", path, "", nil); r.code != 200 || !strings.Contains(string(r.body), want) {
 			t.Errorf("%s: %d, body lacks %q", path, r.code, want)
 		}
@@ -116,4 +144,37 @@ func jsonFields(t reflect.Type) []string {
 		}
 	}
 	return out
+}
+
+// The Swagger UI at /docs/ renders descriptions (not summaries) as
+// Markdown, where a bare <word> is an HTML tag and vanishes
+// ("Authorization: Bearer ;"): every one stands in a code span.
+func TestOpenAPIDescriptionsKeepAngleBrackets(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do("GET", "/openapi.json", "", nil)
+	var doc any
+	if err := json.Unmarshal(resp.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile("`[^`]*`")
+	tag := regexp.MustCompile(`<[A-Za-z/][^>]*>`)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, c := range v {
+				if s, ok := c.(string); ok && k == "description" {
+					if m := tag.FindString(code.ReplaceAllString(s, "")); m != "" {
+						t.Errorf("%s.%s: %s outside a code span vanishes in the Swagger UI", path, k, m)
+					}
+				}
+				walk(path+"."+k, c)
+			}
+		case []any:
+			for i, c := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), c)
+			}
+		}
+	}
+	walk("$", doc)
 }

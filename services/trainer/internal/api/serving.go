@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/services/trainer/internal/serving"
 )
@@ -32,7 +33,7 @@ func (a *API) getServing(c *gin.Context) {
 		return
 	}
 	if a.cfg.Serving == nil {
-		a.fail(c, httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, NoPrometheus))
+		a.fail(c, httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, NoPrometheus))
 		return
 	}
 	if _, err := a.cfg.Registry.Model(c, model); err != nil {

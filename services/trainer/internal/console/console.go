@@ -33,6 +33,7 @@ type Registry interface {
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
 	ReadModel(ctx context.Context, model, version string) (*artifactpb.Model, []byte, error)
 	Datasets(ctx context.Context) ([]registry.DatasetView, error)
+	ResolveVersion(ctx context.Context, model, v string) (string, error)
 }
 
 // Config configures the console.
@@ -43,6 +44,9 @@ type Config struct {
 	TrainerVersion string
 	// Serving reads the serving pages' figures; nil without Prometheus.
 	Serving Serving
+	// Tokens are those the pages' auth accepts: the sign-in form keeps
+	// only one of them in its cookie.
+	Tokens []string
 }
 
 // Console serves the pages.

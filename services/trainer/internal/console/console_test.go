@@ -47,9 +47,9 @@ func newEnv(t testing.TB) *env {
 	reg := registry.New(registry.Config{Storage: store, Logger: logger, Gate: registry.Gate{MinAccuracy: 0.7, MaxRegression: 0.05},
 		Live: func(id string) (registry.Run, bool) { return queue.Live(id) }})
 	queue = jobs.New(jobs.Config{Saver: reg, Logger: logger, Metrics: jobs.NewMetrics(prometheus.NewRegistry()), MaxQueued: 8, Parallel: 1,
-		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run))) error {
+		Work: func(ctx context.Context, run registry.Run, src pipeline.Source, update func(func(*registry.Run)), commit func() error) error {
 			return pipeline.Run(ctx, pipeline.Input{Run: run, Source: src, Datasets: store, Registry: reg, Logger: logger,
-				TrainerVersion: "test", Now: time.Now, Update: update})
+				TrainerVersion: "test", Now: time.Now, Update: update, Commit: commit})
 		}})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

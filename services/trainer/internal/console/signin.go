@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/httpserver"
 )
 
 // A browser cannot send a bearer token when it follows a link, so with a
@@ -43,12 +45,18 @@ func (c *Console) signinPage(ctx *gin.Context) {
 		Next: nextPage(ctx.Query("next")), Refused: ctx.Query("refused") != ""})
 }
 
-// signin keeps the token in the cookie and goes on to the page asked
-// for; a wrong token comes back here from that page.
+// signin keeps a token the pages accept in the cookie and goes on to the
+// page asked for; another token comes back here, refused, and sets no
+// cookie.
 func (c *Console) signin(ctx *gin.Context) {
 	tok := strings.TrimSpace(ctx.PostForm("token"))
+	next := url.QueryEscape(nextPage(ctx.PostForm("next")))
 	if tok == "" {
-		ctx.Redirect(http.StatusSeeOther, "/ui/signin?next="+url.QueryEscape(nextPage(ctx.PostForm("next"))))
+		ctx.Redirect(http.StatusSeeOther, "/ui/signin?next="+next)
+		return
+	}
+	if !httpserver.TokenValid(tok, c.cfg.Tokens...) {
+		ctx.Redirect(http.StatusSeeOther, "/ui/signin?refused=1&next="+next)
 		return
 	}
 	setTokenCookie(ctx, tok, 0)

@@ -23,7 +23,8 @@ import (
 
 // Registry is where the pipeline publishes; *registry.Registry has it.
 type Registry interface {
-	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, error)
+	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, int, error)
+	Unpublish(ctx context.Context, model, version string) error
 	MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error
 	Promote(ctx context.Context, cand *artifactpb.Model, ref modelstore.Ref) (bool, string, error)
 }
@@ -42,6 +43,11 @@ type Input struct {
 	Now            func() time.Time
 	// Update applies a change to the live run record (progress, results).
 	Update func(func(*registry.Run))
+	// Commit is asked once, before anything of the version is written: it
+	// fails (with context.Canceled) when the run was cancelled, and from
+	// its success on the run can no longer be cancelled. Nil means no one
+	// cancels.
+	Commit func() error
 }
 
 // Run trains, evaluates and publishes. It returns nil once a version is
@@ -146,15 +152,32 @@ func Run(ctx context.Context, in Input) error {
 	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = driftBaseline
-	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
+	// The end of the run is decided here, once. A cancel (or shutdown, or
+	// timeout) before this point wins, and nothing of the version exists.
+	// After it the run finishes whole: the version, then latest and
+	// production, none of it cut short by a cancel; a publish that fails
+	// removes what it wrote.
+	if err := ctx.Err(); err != nil {
+		return stageError{"publish", err}
+	}
+	if in.Commit != nil {
+		if err := in.Commit(); err != nil {
+			return stageError{"publish", err}
+		}
+	}
+	ctx = context.WithoutCancel(ctx)
+	ref, number, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
 	})
 	if err != nil {
+		if uerr := in.Registry.Unpublish(ctx, run.Model, run.ID); uerr != nil {
+			in.Logger.Warn("removing what a failed publish wrote", "run", run.ID, "model", run.Model, "err", uerr)
+		}
 		return stageError{"publish", err}
 	}
-	in.Update(func(r *registry.Run) { r.Version = ref.Version })
+	in.Update(func(r *registry.Run) { r.Version, r.VersionNumber = ref.Version, number })
 	// The version exists from here on: failing to move an alias leaves a
 	// successful run that says what to do, not a failed one.
 	promoted, reason := false, ""

@@ -38,6 +38,9 @@ type Source struct {
 	// Upload, when set, is still writing Path: the run reads it as it
 	// arrives.
 	Upload *Upload
+	// Name is the file's original name, kept in the run record; empty
+	// for an S3 source.
+	Name string
 }
 
 // Release removes a temporary file.
@@ -51,6 +54,10 @@ func (s Source) Release() {
 var (
 	errDatasetNotFound = errors.New("dataset not found")
 	errDatasetRef      = errors.New("invalid dataset reference")
+	// errUploadGone: the spooled upload was removed before the run read
+	// it (by hand, or by a trainer of an older release sharing the
+	// directory).
+	errUploadGone = errors.New("the uploaded dataset was removed from the trainer's upload directory before the run read it; send it again")
 )
 
 // load parses the source, hashing it on the way and reporting the bytes
@@ -61,7 +68,11 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 	switch {
 	case src.Upload != nil:
 		var err error
-		if r, err = src.Upload.open(ctx, src.Path); err != nil {
+		r, err = src.Upload.open(ctx, src.Path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, registry.DatasetInfo{}, errUploadGone
+		}
+		if err != nil {
 			return nil, registry.DatasetInfo{}, fmt.Errorf("open upload: %w", err)
 		}
 		size = src.Upload.Size
@@ -101,7 +112,7 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 	var d *dataset.Dataset
 	if err == nil {
 		d, err = dataset.Parse(io.MultiReader(bytes.NewReader(header), br),
-			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses, Digest: h})
+			dataset.Options{Label: label, SizeHint: size, MaxClasses: lim.MaxClasses, MaxNameBytes: lim.MaxNameBytes, Digest: h})
 		err = classLimit(err)
 	}
 	if cerr := r.Close(); err == nil && cerr != nil {
@@ -121,7 +132,7 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 		return nil, registry.DatasetInfo{}, err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	info := registry.DatasetInfo{SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
+	info := registry.DatasetInfo{Filename: src.Name, SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
 	if src.Path == "" {
 		key, err := store.DatasetKey(src.Ref)
 		if err != nil {

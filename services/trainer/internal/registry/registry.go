@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
@@ -25,16 +26,20 @@ type Storage interface {
 	GetRuns(ctx context.Context, keys []modelstore.RunKey) ([][]byte, error)
 
 	Publish(ctx context.Context, model, version string, artifact, record []byte) (modelstore.Ref, error)
+	AssignNumber(ctx context.Context, model, version string) (int, error)
+	VersionOfNumber(ctx context.Context, model string, n int) (string, error)
+	Unpublish(ctx context.Context, model, version string) error
 	ReadArtifact(ctx context.Context, model, version, wantSHA string) ([]byte, error)
 	ReadRecord(ctx context.Context, model, version string) ([]byte, error)
 	ListVersions(ctx context.Context, model string) ([]string, error)
 	DeleteIncompleteVersions(ctx context.Context, model string, before time.Time) ([]string, error)
+	DeleteIncompleteVersion(ctx context.Context, model, version string) (bool, error)
 	ListModels(ctx context.Context) ([]string, error)
 	ListDatasets(ctx context.Context) ([]modelstore.Dataset, error)
 
 	GetAlias(ctx context.Context, model, alias string) (modelstore.Alias, string, error)
 	ListAliases(ctx context.Context, model string) (map[string]modelstore.Alias, error)
-	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (string, error)
+	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (modelstore.AliasMove, error)
 }
 
 // Config configures a Registry.
@@ -83,11 +88,11 @@ type SaveOptions struct {
 	Retry bool
 }
 
-// SaveRun stores a run record.
+// SaveRun stores a run record, bounded (see encodeRun).
 func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error {
-	b, err := json.Marshal(run)
+	run, b, err := encodeRun(run)
 	if err != nil {
-		return fmt.Errorf("encode run %s: %w", run.ID, err)
+		return err
 	}
 	err = r.store.PutRun(ctx, run.Model, run.ID, b, modelstore.PutRunOptions{First: opts.First})
 	for wait := 200 * time.Millisecond; opts.Retry && errors.Is(err, modelstore.ErrUnavailable) && wait <= time.Second; wait *= 2 {
@@ -137,14 +142,18 @@ func decodeRun(id string, b []byte) (Run, error) {
 const recoverWindow = 100
 
 // RecoverInterrupted cleans up after a trainer process that died: it
-// marks failed the runs it left queued or running (among each model's
-// newest recoverWindow, and not live in this process), and removes what
-// its cut-short publishes left of versions made before startedAt. Call it
-// once at start. A record it cannot read or write is logged and skipped.
+// removes what its cut-short publishes left of versions made before
+// startedAt, then marks failed the runs it left queued or running (among
+// each model's newest recoverWindow, and not live in this process) and
+// removes what their publishes left, whatever their versions' time says
+// (a dead trainer's clock may run ahead). The sweep comes first and does
+// not depend on the runs being readable. Call it once at start. A record
+// it cannot read or write is logged and skipped.
 func (r *Registry) RecoverInterrupted(ctx context.Context, startedAt time.Time) error {
+	sweepErr := r.sweepIncompleteVersions(ctx, startedAt)
 	keys, err := r.store.ListRuns(ctx, "")
 	if err != nil {
-		return fmt.Errorf("list runs: %w", err)
+		return errors.Join(sweepErr, fmt.Errorf("list runs: %w", err))
 	}
 	perModel := map[string]int{}
 	var window []modelstore.RunKey
@@ -173,13 +182,26 @@ func (r *Registry) RecoverInterrupted(ctx context.Context, startedAt time.Time) 
 			r.cache.put(run) // the first listings after a start read no record again
 			continue
 		}
-		run.Fail(r.now(), CodeUnavailable, "interrupted: the trainer stopped before the run finished")
+		// A run's version is its id: what its publish left goes first, so
+		// that a failed run never has a record under versions/.
+		if removed, err := r.store.DeleteIncompleteVersion(ctx, run.Model, run.ID); err != nil {
+			r.log.Warn("removing an interrupted run's incomplete version", "run", run.ID, "model", run.Model, "err", err)
+		} else if removed {
+			r.log.Info("removed a version whose publish was cut short", "model", run.Model, "version", run.ID)
+		}
+		run.Fail(r.now(), errcode.Unavailable, "interrupted: the trainer stopped before the run finished")
 		if err := r.SaveRun(ctx, run, SaveOptions{}); err != nil { // cached once saved
 			r.log.Warn("recording an interrupted run", "run", run.ID, "model", run.Model, "err", err)
 			continue
 		}
 		r.log.Info("marked interrupted run failed", "run", run.ID, "model", run.Model)
 	}
+	return sweepErr
+}
+
+// sweepIncompleteVersions removes the records without an artifact of
+// every model's versions made before startedAt.
+func (r *Registry) sweepIncompleteVersions(ctx context.Context, startedAt time.Time) error {
 	models, err := r.store.ListModels(ctx)
 	if err != nil {
 		return fmt.Errorf("list models: %w", err)

@@ -97,7 +97,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) publish(t *testing.T, version string, acc float64) (*artifactpb.Model, modelstore.Ref) {
 	t.Helper()
 	m := testModel(version, acc)
-	ref, err := f.reg.Publish(context.Background(), m, VersionRecord{RunID: version, Model: "iris", Version: version})
+	ref, _, err := f.reg.Publish(context.Background(), m, VersionRecord{RunID: version, Model: "iris", Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,5 +395,61 @@ func TestViews(t *testing.T) {
 	b, _ := json.Marshal(v)
 	if !strings.Contains(string(b), `"record":{"run_id"`) {
 		t.Errorf("version view JSON %s", b)
+	}
+}
+
+// runsUnlisted is a store whose runs cannot be listed (a transient error
+// at start).
+type runsUnlisted struct{ *modelstore.Store }
+
+func (runsUnlisted) ListRuns(context.Context, string) ([]modelstore.RunKey, error) {
+	return nil, fmt.Errorf("list runs/: %w", modelstore.ErrUnavailable)
+}
+
+// TestRecoverRemovesWhatAKilledPublishLeft builds what kill -9 in the
+// middle of a publish leaves: the run's record running at the publishing
+// stage, its version's run.json written, its model.pb not.
+func TestRecoverRemovesWhatAKilledPublishLeft(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		// id is the dead run's, which is also its version.
+		id         string
+		runsListed bool
+	}{
+		{"a run of before the start", version(7), true},
+		{"a run of a dead trainer whose clock ran ahead", "20261126T120500Z-0000000d", true},
+		{"runs cannot be listed at start", version(8), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			run := Run{ID: tc.id, Model: "iris", Status: StatusRunning, Progress: &Progress{Stage: StagePublishing}}
+			saveRuns(t, f, run)
+			rec, err := json.Marshal(VersionRecord{RunID: tc.id, Model: "iris", Version: tc.id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.mem.Overwrite("models/iris/versions/"+tc.id+"/run.json", rec)
+			f.publish(t, version(4), 0.9) // a complete version stays
+			reg := f.reg
+			if !tc.runsListed {
+				reg = New(Config{Storage: runsUnlisted{f.store}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			}
+			err = reg.RecoverInterrupted(ctx, start)
+			if tc.runsListed && err != nil {
+				t.Fatal(err)
+			}
+			keys := f.mem.Keys()
+			if slices.Contains(keys, "models/iris/versions/"+tc.id+"/run.json") {
+				t.Errorf("the orphan run.json is still there: %v", keys)
+			}
+			if !slices.Contains(keys, "models/iris/versions/"+version(4)+"/model.pb") {
+				t.Errorf("a complete version was removed: %v", keys)
+			}
+			if got, err := f.store.ListVersions(ctx, "iris"); err != nil || !slices.Equal(got, []string{version(4)}) {
+				t.Errorf("versions %v, %v", got, err)
+			}
+		})
 	}
 }
