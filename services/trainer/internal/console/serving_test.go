@@ -111,6 +111,7 @@ func TestServingPage(t *testing.T) {
 			`class="swap"`, ">v1<", ">v2<", // the timeline with the swap
 			"Unavailable: Prometheus did not answer", // the error share panel
 			"minutes ago", `href="/models/iris/serving?range=15m"`,
+			`<h3>Shadow agreement (%)</h3><p class="muted small empty-panel">`, // no series: no empty chart
 		}, "iris/15m"},
 		{"default range and auto-refresh", "/ui/models/iris/serving?refresh=30", 200, []string{
 			`<meta http-equiv="refresh" content="30">`, "<strong>1h</strong>", "minutes ago",
