@@ -187,3 +187,17 @@ func TestServingPageSlowPrometheus(t *testing.T) {
 		t.Errorf("a chart drawn from no answer")
 	}
 }
+
+// BenchmarkServingPage renders the Serving page from cached figures (the
+// fake answers at once, as a warm cache does).
+func BenchmarkServingPage(b *testing.B) {
+	e := newEnv(b)
+	e.train(b, "")
+	g := servingEngine(e, &fakeServing{})
+	b.ResetTimer()
+	for b.Loop() {
+		if code, _ := get(g, "/ui/models/iris/serving?range=1h"); code != 200 {
+			b.Fatal(code)
+		}
+	}
+}
