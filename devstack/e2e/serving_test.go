@@ -164,6 +164,38 @@ func checkServing(t *testing.T, s *system, predictor string) (sent int64) {
 				t.Errorf("%s: no point to compare", name)
 			}
 		}
+		// The dashboard's "Inference requests by model", all instances,
+		// says the same per protocol as the console.
+		d, err := querycheck.LoadDashboard(filepath.Join(repoRoot, "grafana", "dashboards", "modelferry.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dash string
+		for _, q := range d.Queries {
+			if strings.HasPrefix(q.Expr, "sum by (model, protocol) (rate(predictor_inference_requests_total") {
+				dash = strings.NewReplacer("$instance", ".*", "$model", "iris", "$__rate_interval", "1m").Replace(q.Expr)
+			}
+		}
+		if dash == "" {
+			t.Fatal("the dashboard has no requests-by-protocol query")
+		}
+		compared := 0
+		for _, ser := range f.Panels["requests_per_second"].Series {
+			pt := ser.Points[max(0, len(ser.Points)-2)]
+			at := time.Unix(int64(pt[0]), 0)
+			direct, err := promAt(s, dash, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := map[string]string{"model": "iris", "protocol": ser.Labels["protocol"]}
+			if got, ok := direct[fmt.Sprint(labels)]; !ok || got != pt[1] {
+				t.Errorf("requests/s %s at %v: console %v, dashboard %v (%v)", ser.Labels["protocol"], at, pt[1], got, ok)
+			}
+			compared++
+		}
+		if compared == 0 {
+			t.Error("no requests/s to compare with the dashboard")
+		}
 		if len(f.Replicas) != 2 {
 			t.Errorf("replicas %+v, want both", f.Replicas)
 		}
