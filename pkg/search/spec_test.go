@@ -26,6 +26,7 @@ func TestSpecConfig(t *testing.T) {
 			weights: []ClassWeight{{}, {Balanced: true}, {ByClass: []float64{1, 1, 2}}}, folds: 5, scoring: F1Macro},
 		{name: "c not a list", body: `{"c": "1"}`, err: `c must be a list of numbers or {"logspace": [start, stop, n]}`},
 		{name: "unknown grid key", body: `{"c": {"linspace": [1, 2, 3]}}`, err: `c must be a list of numbers`},
+		{name: "extra grid key", body: `{"c": {"logspace": [-2, 2, 5], "base": 2}}`, err: `c must be a list of numbers`},
 		{name: "empty grid", body: `{"c": []}`, err: "the C grid is empty"},
 		{name: "negative C", body: `{"c": [1, -1]}`, err: "every C must be a finite number > 0, got -1"},
 		{name: "fractional n", body: `{"c": {"logspace": [-2, 2, 2.5]}}`, err: "n a whole number from 1 to 100"},
