@@ -164,6 +164,28 @@ func (w ClassWeightSpec) Resolve(classes []string) (ClassWeight, error) {
 	return cw, cw.validate(len(classes))
 }
 
+// Validate checks what does not depend on the data: the grid, folds,
+// scoring and class-weight values.
+func (s Spec) Validate() error {
+	cs, err := s.C.C()
+	if err != nil {
+		return err
+	}
+	scoring, err := ParseScoring(s.Scoring)
+	if err != nil {
+		return err
+	}
+	cfg := Config{C: cs, Folds: s.Folds, Scoring: scoring, ClassWeights: make([]ClassWeight, len(s.ClassWeight))}
+	for _, w := range s.ClassWeight {
+		for label, v := range w.ByLabel {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return fmt.Errorf("%w: class weight of class %q must be a finite number >= 0, got %v", ErrInvalid, label, v)
+			}
+		}
+	}
+	return cfg.Validate()
+}
+
 // Config turns the spec into a search configuration for data with these
 // class labels; the fit options are the caller's.
 func (s Spec) Config(classes []string) (Config, error) {

@@ -109,7 +109,7 @@ func (a *API) train(c *gin.Context) {
 	}
 
 	now := time.Now()
-	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
+	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Kind: params.Kind(), Params: params, Label: label,
 		Dataset: registry.DatasetInfo{URI: src.Ref}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
 	if err != nil {
 		a.fail(c, queueError(err))
@@ -217,7 +217,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registr
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return params, "", pipeline.Source{}, nil, httpserver.JSONError(err, "params.")
+				return params, "", pipeline.Source{}, nil, paramsDecodeError(err)
 			}
 		}
 		if req.Dataset != "" {

@@ -98,10 +98,17 @@ func Run(ctx context.Context, in Input) error {
 	})
 
 	t1 := in.Now()
+	var weight []float64
+	if p.Search != nil {
+		// The best grid point is refit on every training row below.
+		if p.C, weight, err = in.crossValidate(ctx, train, d.Classes, p); err != nil {
+			return stageError{"search", err}
+		}
+	}
 	in.enter(registry.StageFitting)
 	var history registry.History
 	fitted, fit, err := logreg.Fit(ctx, logreg.Data{
-		X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes),
+		X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes), Weight: weight,
 	}, logreg.Options{
 		C: p.C, MaxIter: p.MaxIter, Tol: p.Tol, Standardize: p.Standardize,
 		OnProgress: in.fitProgress(&history),
@@ -150,6 +157,9 @@ func Run(ctx context.Context, in Input) error {
 		r.Dataset.URI = ds.uri
 		run = r.Clone()
 	})
+	// The run record keeps the parameters as submitted; the version says
+	// the C it was fitted with (a search's choice).
+	run.Params.C = p.C
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = driftBaseline
 	// The end of the run is decided here, once. A cancel (or shutdown, or
@@ -170,6 +180,7 @@ func Run(ctx context.Context, in Input) error {
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
+		Search: run.Search,
 	})
 	if err != nil {
 		if uerr := in.Registry.Unpublish(ctx, run.Model, run.ID); uerr != nil {
