@@ -48,7 +48,7 @@ type trainRequest struct {
 }
 
 // paramKeys are the training parameters a query string may carry.
-var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label"}
+var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label", "search_c", "folds", "scoring"}
 
 var queryKeys = append([]string{"model", "wait"}, paramKeys...)
 
@@ -314,6 +314,9 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 			return "", badRequest("standardize: %s is not a boolean", quote(s))
 		}
 		p.Standardize = v
+	}
+	if err := querySearch(q, p); err != nil {
+		return "", err
 	}
 	return q.Get("label"), nil
 }
