@@ -23,6 +23,7 @@ var funcs = template.FuncMap{
 	"join":    strings.Join,
 	"color":   seriesColor,
 	"frac":    func(a, b int64) float64 { return float64(a) / float64(b) },
+	"cwname":  classWeightName,
 	// vc pairs a model's name with one of its versions for a partial.
 	"vc": func(model string, f *versionFacts) map[string]any { return map[string]any{"Model": model, "Facts": f} },
 }
