@@ -18,6 +18,7 @@ export GIN_MODE := release
 
 # Every module of the workspace; `go test ./...` at the root sees none.
 MODULES  = $(shell go list -f '{{.Dir}}/...' -m)
+MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
 
 .PHONY: help
 help: ## list the targets
@@ -73,10 +74,19 @@ generate: tools ## regenerate protobuf code from proto/
 .PHONY: test
 test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
 	go vet $(MODULES)
+	$(MAKE) vet-modules
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
 	$(MAKE) licenses
 	$(MAKE) fuzz
+
+.PHONY: vet-modules
+# Each module must build on its own, as `go install ...@version` and a
+# module's users see it: GOWORK=off reads only its go.mod, whose replace
+# directives point at the sibling modules (see the README's "Modules and
+# releases").
+vet-modules: ## go vet each module alone (GOWORK=off)
+	@set -e; for dir in $(MODULE_DIRS); do echo "GOWORK=off go vet $$dir"; (cd $$dir && GOWORK=off go vet ./...); done
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
@@ -91,8 +101,9 @@ fuzz: ## run each fuzz target for its budget of executions, or FUZZTIME
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),40000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime $(or $(FUZZTIME),400000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),150000x) ./pkg/artifact
-	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
-	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
+	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzAnswerAgainstEncodingJSON$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
 # all), -e2e, -workers N, -match REGEXP, -list.
@@ -101,14 +112,27 @@ mutate: test-tools ## mutation tests (slow, not in `test`): operator and named m
 	go run ./devstack/cmd/mutate $(MUTATE_FLAGS)
 
 .PHONY: run
-run: build $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION) $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION) ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000, Prometheus :9090 (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PROMETHEUS_PORT)
-	go build -o bin/devstack ./devstack/cmd/devstack
-	bin/devstack run
+# The ports first (a taken one fails in seconds, before any build), then the
+# core, then the stack; Prometheus is one installed (Debian's package has a
+# web UI) or the pinned one, built in the background once the core serves.
+run: ## run the whole system locally: S3 :9000, trainer :8080, predictor :8000 (gRPC :8001), Prometheus :9090, all on loopback (ports from MODELFERRY_S3_PORT, _TRAINER_PORT, _PREDICTOR_PORT, _PREDICTOR_GRPC_PORT, _PROMETHEUS_PORT)
+	@echo "checking the ports (a small build first: seconds, up to a minute on an empty Go cache)..."
+	@go build -o bin/portcheck ./devstack/cmd/portcheck && bin/portcheck
+	@$(if $(wildcard $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)),true,$(call timed,versitygw $(VERSITYGW_VERSION) into .tools/bin (once: 2 to 10 minutes on an empty Go cache$(comma) by load),$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/versitygw-$(VERSITYGW_VERSION)))
+	@$(call timed,trainer$(comma) predictor$(comma) ferry and the runner into bin/ (2 to 9 minutes on an empty Go cache$(comma) by load; seconds after),$(SUBMAKE) --no-print-directory build && go build -o bin/devrun ./devstack/cmd/devrun)
+	bin/devrun -prometheus-build '$(SUBMAKE) --no-print-directory $(TOOLS)/stamp/prometheus-$(PROMETHEUS_VERSION)'
+
+comma := ,
+# $(MAKE) under another name: a line naming $(MAKE) runs even under make -n.
+SUBMAKE = $(MAKE)
+# $(call timed,WHAT,COMMAND): say what is built and how long it may take,
+# run it, and say how long it took.
+timed = echo "building $(1)..." && start=$$(date +%s) && $(2) && echo "built in $$(( $$(date +%s) - start ))s"
 
 .PHONY: bench
 bench: build test-tools ## Go benchmarks, then an HTTP load test of a fresh local stack
 	go test -run '^$$' -bench HTTP -benchtime 1x ./services/predictor/internal/api
-	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./services/predictor/internal/serving
+	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./pkg/serving
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack bench
 

@@ -31,9 +31,12 @@
 #
 # Usage: compose/test.sh [--keep]   (--keep leaves the stack and its images up at the end)
 # Environment: COMPOSE (compose command; default `docker compose` when
-# available, else docker-compose), COMPOSE_TEST_PROJECT (project name),
-# COMPOSE_TEST_KEEP_STANDINS=1 (keep the stand-ins for the next run: ~4
-# minutes less), STANDIN_REPO (their repository, default modelferry-standin),
+# available, else docker-compose), COMPOSE_TEST_RUN_ID (default: the UTC
+# time and this shell's pid), COMPOSE_TEST_PROJECT (project name, default
+# modelferry-composetest-<run id>), COMPOSE_TEST_KEEP_STANDINS=1 (keep the
+# stand-ins for the next run: ~4 minutes less; they are then named
+# modelferry-standin/..., shared by the runs that keep them), STANDIN_REPO
+# (their repository, default modelferry-standin-<run id>),
 # PREDICTOR_IMAGE_LIMIT_MB (default 25) and TRAINER_IMAGE_LIMIT_MB
 # (default 30: the console's html/template keeps the linker from dropping
 # unused methods, about 11 MB): each service image must be at most that. Needs root, docker, go, prometheus on PATH (make
@@ -41,7 +44,19 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-project=${COMPOSE_TEST_PROJECT:-modelferry-composetest}
+# One id per run names its compose project and its stand-ins, so that two
+# runs on one engine neither share nor remove each other's containers,
+# volumes or images. Stand-ins kept for the next run
+# (COMPOSE_TEST_KEEP_STANDINS=1) keep the shared names instead.
+run_id=${COMPOSE_TEST_RUN_ID:-$(date -u +%Y%m%d%H%M%S)-$$}
+project=${COMPOSE_TEST_PROJECT:-modelferry-composetest-$run_id}
+if [[ ${COMPOSE_TEST_KEEP_STANDINS:-} == 1 ]]; then
+	export STANDIN_REPO=${STANDIN_REPO:-modelferry-standin}
+	mine=label=org.modelferry.standin
+else
+	export STANDIN_REPO=${STANDIN_REPO:-modelferry-standin-$run_id} STANDIN_RUN=$run_id
+	mine=label=org.modelferry.standin.run=$run_id
+fi
 keep=0
 [[ ${1:-} == --keep ]] && keep=1
 t0=$(date +%s)
@@ -90,7 +105,7 @@ remove_images() {
 	((images_removed)) && return
 	images_removed=1
 	docker rmi "$project/trainer:test" "$project/predictor:test" >/dev/null 2>&1
-	docker image prune -f --filter label=org.modelferry.standin >/dev/null
+	docker image prune -f --filter "$mine" >/dev/null
 	if [[ ${COMPOSE_TEST_KEEP_STANDINS:-} != 1 && -s $outdir/standins-built ]]; then
 		# Newest first: the Debian stand-in is the base of two others.
 		tac "$outdir/standins-built" | xargs docker rmi >/dev/null
@@ -432,7 +447,7 @@ left=$(docker ps -aq --filter "$label")$(docker network ls -q --filter "$label")
 log "nothing left behind (containers, networks, volumes of $project)"
 remove_images
 left=$(docker images --format '{{.Repository}}:{{.Tag}}' "$project/*")
-left+=$(docker images -q --filter dangling=true --filter label=org.modelferry.standin)
+left+=$(docker images -q --filter dangling=true --filter "$mine")
 if [[ ${COMPOSE_TEST_KEEP_STANDINS:-} != 1 && -s $outdir/standins-built ]]; then
 	while read -r img; do
 		docker image inspect "$img" >/dev/null 2>&1 && left+=" $img"

@@ -54,6 +54,8 @@ type Config struct {
 type Stack struct {
 	cfg        Config
 	mu         sync.Mutex // serializes writes to cfg.Out
+	procsMu    sync.Mutex // guards Prometheus, which may join late
+	joined     chan *Proc // a Prometheus started after Wait began
 	S3         *Proc
 	Trainer    *Proc
 	Predictors []*Proc
@@ -62,7 +64,7 @@ type Stack struct {
 
 // Start launches every process and waits until each answers.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	s := &Stack{cfg: cfg}
+	s := &Stack{cfg: cfg, joined: make(chan *Proc, 1)}
 	s3dir := filepath.Join(cfg.StateDir, "s3")
 	if err := os.MkdirAll(s3dir, 0o755); err != nil {
 		return nil, err
@@ -106,12 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		s.Predictors = append(s.Predictors, p)
 	}
 	if cfg.Prometheus != "" {
-		tsdb := filepath.Join(cfg.StateDir, "prometheus")
-		s.Prometheus = s.proc("prometheus", cfg.Prometheus, []string{
-			"--config.file=" + cfg.PrometheusConfig, "--storage.tsdb.path=" + tsdb,
-			"--web.listen-address=" + cfg.PrometheusAddr, "--log.level=warn",
-		}, nil, cfg.PrometheusAddr, "/-/ready", "Ready")
-		if err := s.Prometheus.Start(ctx); err != nil {
+		if err := s.StartPrometheus(ctx, cfg.Prometheus); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -119,15 +116,44 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
+// StartPrometheus starts Prometheus at path, with cfg.PrometheusConfig,
+// and waits until it is ready: at Start (cfg.Prometheus) or later, once
+// the rest serves (`make run` while it builds Prometheus). Wait watches it
+// from then on.
+func (s *Stack) StartPrometheus(ctx context.Context, path string) error {
+	tsdb := filepath.Join(s.cfg.StateDir, "prometheus")
+	p := s.proc("prometheus", path, []string{
+		"--config.file=" + s.cfg.PrometheusConfig, "--storage.tsdb.path=" + tsdb,
+		"--web.listen-address=" + s.cfg.PrometheusAddr, "--log.level=warn",
+	}, nil, s.cfg.PrometheusAddr, "/-/ready", "Ready")
+	s.procsMu.Lock()
+	s.Prometheus = p
+	s.procsMu.Unlock()
+	if err := p.Start(ctx); err != nil {
+		_ = p.Stop(5 * time.Second)
+		s.procsMu.Lock()
+		s.Prometheus = nil
+		s.procsMu.Unlock()
+		return err
+	}
+	select {
+	case s.joined <- p:
+	default: // a second Prometheus: the first one's watch stays
+	}
+	return nil
+}
+
 // Wait blocks until a process exits, and returns an error naming it, or
 // until ctx ends, and returns ctx's error.
 func (s *Stack) Wait(ctx context.Context) error {
-	procs := append([]*Proc{s.S3, s.Trainer, s.Prometheus}, s.Predictors...)
-	exited := make(chan *Proc, len(procs))
-	for _, p := range procs {
-		if p == nil {
-			continue
-		}
+	s.procsMu.Lock()
+	procs := append([]*Proc{s.S3, s.Trainer}, s.Predictors...)
+	if s.Prometheus != nil && s.Prometheus.Done() != nil {
+		procs = append(procs, s.Prometheus)
+	}
+	s.procsMu.Unlock()
+	exited := make(chan *Proc, len(procs)+1)
+	watch := func(p *Proc) {
 		done := p.Done()
 		go func() {
 			select {
@@ -137,20 +163,31 @@ func (s *Stack) Wait(ctx context.Context) error {
 			}
 		}()
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case p := <-exited:
-		return fmt.Errorf("%s exited unexpectedly (%s)", p.Name, p.exitStatus())
+	for _, p := range procs {
+		if p != nil {
+			watch(p)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case p := <-s.joined:
+			watch(p)
+		case p := <-exited:
+			return fmt.Errorf("%s exited unexpectedly (%s)", p.Name, p.exitStatus())
+		}
 	}
 }
 
 // Stop ends every process, services first, each with SIGTERM.
 func (s *Stack) Stop() {
 	var procs []*Proc
+	s.procsMu.Lock()
 	if s.Prometheus != nil {
 		procs = append(procs, s.Prometheus)
 	}
+	s.procsMu.Unlock()
 	procs = append(procs, s.Predictors...)
 	if s.Trainer != nil {
 		procs = append(procs, s.Trainer)
@@ -331,6 +368,12 @@ func (p *Proc) Stop(timeout time.Duration) error {
 	defer p.mu.Unlock()
 	p.cmd = nil
 	return p.err
+}
+
+// Output returns a writer of whole lines to cfg.Out, each behind name,
+// like the processes' own output.
+func (s *Stack) Output(name string) io.Writer {
+	return &prefixWriter{prefix: fmt.Sprintf("%-12s| ", name), out: s.cfg.Out, mu: &s.mu}
 }
 
 // prefixWriter writes whole lines, each behind the process's name.

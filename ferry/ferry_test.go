@@ -25,9 +25,9 @@ const (
 
 func fakeRun(id string, c float64, acc float64, promoted bool) map[string]any {
 	return map[string]any{
-		"id": id, "model": "iris", "status": "succeeded", "version": id, "promoted": promoted,
+		"id": id, "model": "iris", "status": "succeeded", "version": id, "version_number": map[string]int{runA: 1, runB: 2}[id], "promoted": promoted,
 		"params":     map[string]any{"c": c, "max_iter": 1000, "tol": 1e-8, "test_fraction": 0.2, "seed": 42, "standardize": true},
-		"dataset":    map[string]any{"uri": "s3://modelferry/datasets/ab.csv", "sha256": strings.Repeat("ab", 32), "rows": 150, "features": []string{"a", "b", "c", "d"}, "classes": []string{"x", "y", "z"}},
+		"dataset":    map[string]any{"uri": "s3://modelferry/datasets/ab.csv", "filename": "iris.csv", "sha256": strings.Repeat("ab", 32), "rows": 150, "features": []string{"a", "b", "c", "d"}, "classes": []string{"x", "y", "z"}},
 		"metrics":    map[string]any{"accuracy": acc, "log_loss": 0.1, "macro_f1": acc - 0.01, "rows": 30},
 		"metrics_on": "test", "iterations": 37, "created_at": "2026-11-26T22:15:00Z", "duration_seconds": 0.012,
 		"promotion_reason": map[bool]string{true: "", false: "accuracy 0.9000 is more than 0.0500 below production"}[promoted],
@@ -103,14 +103,14 @@ func (f *fakeTrainer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"aliases": map[string]any{"production": map[string]any{"version": runB, "previous_version": runA}, "latest": map[string]any{"version": runB}}})
 	case strings.HasPrefix(r.URL.Path, "/models/iris/versions/"):
 		v := strings.TrimPrefix(r.URL.Path, "/models/iris/versions/")
-		js(200, map[string]any{"model": "iris", "version": v, "record": map[string]any{"metrics": map[string]any{"accuracy": 0.9}, "metrics_on": "test"}})
+		js(200, map[string]any{"model": "iris", "version": v, "number": map[string]int{runA: 1, runB: 2}[v], "record": map[string]any{"metrics": map[string]any{"accuracy": 0.9}, "metrics_on": "test"}})
 	case r.Method == "PUT" && r.URL.Path == "/models/iris/aliases/production":
 		var req struct{ Version string }
 		_ = json.Unmarshal(body, &req)
 		js(200, map[string]any{"model": "iris", "alias": "production", "version": req.Version, "previous_version": runB})
 	case r.URL.Path == "/datasets":
 		js(200, map[string]any{"datasets": []any{map[string]any{"sha256": strings.Repeat("ab", 32), "uri": "s3://modelferry/datasets/ab.csv",
-			"bytes": 4551, "rows": 150, "features": []string{"a", "b", "c", "d"}, "runs": []string{runA, runB}}}})
+			"bytes": 4551, "rows": 150, "features": []string{"a", "b", "c", "d"}, "filenames": []string{"iris.csv", "flowers.csv"}, "runs": []string{runA, runB}}}})
 	case r.URL.Path == "/models/nosuch":
 		js(404, map[string]any{"error": map[string]any{"code": "not_found", "message": `model "nosuch" not found`}})
 	default:
@@ -265,7 +265,7 @@ func TestTrainWaitFollowsAndSummarizes(t *testing.T) {
 			t.Errorf("progress lines lack %q:\n%s", want, errOut)
 		}
 	}
-	for _, want := range []string{"version   " + runA, "accuracy  0.9700", "promoted  production -> " + runA} {
+	for _, want := range []string{"version   #1 " + runA, "accuracy  0.9700", "promoted  production -> " + runA} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ func (a *app) runsCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(page.Runs))
 			for _, r := range page.Runs {
-				rows = append(rows, []string{r.ID, r.Model, a.colour(r.Status), accuracy(r.Metrics), promoted(r), r.CreatedAt.Format("2006-01-02 15:04:05")})
+				rows = append(rows, []string{r.ID, r.Model, a.colour(r.Status), accuracyOn(r), promoted(r), r.CreatedAt.Format("2006-01-02 15:04:05")})
 			}
 			if err := a.table([]string{"ID", "MODEL", "STATUS", "ACCURACY", "PROMOTED", "CREATED"}, rows); err != nil {
 				return err
@@ -49,6 +50,16 @@ func accuracy(m *client.Metrics) string {
 		return "-"
 	}
 	return strconv.FormatFloat(m.Accuracy, 'f', 4, 64)
+}
+
+// accuracyOn is a run's accuracy, marked when measured on the training
+// data (test_fraction 0), as ferry model and the console mark it.
+func accuracyOn(r client.Run) string {
+	acc := accuracy(r.Metrics)
+	if r.Metrics != nil && r.MetricsOn == "train" {
+		acc += " (train)"
+	}
+	return acc
 }
 
 func promoted(r client.Run) string {
@@ -87,8 +98,9 @@ func (a *app) runCommand() *cobra.Command {
 			rows = append(rows, paramRows(r.Params)...)
 			rows = append(rows,
 				[]string{"dataset", fmt.Sprintf("%s (%d rows, %d features, %d classes)", orDash(r.Dataset.URI), r.Dataset.Rows, len(r.Dataset.Features), len(r.Dataset.Classes))},
-				[]string{"accuracy", accuracy(r.Metrics)},
-				[]string{"version", orDash(r.Version)},
+				[]string{"filename", orDash(r.Dataset.Filename)},
+				[]string{"accuracy", accuracyOn(r)},
+				[]string{"version", orDash(versionName(r.Version, r.VersionNumber))},
 				[]string{"promoted", promoted(r) + reason(r)},
 				[]string{"created", r.CreatedAt.Format("2006-01-02 15:04:05Z07:00")},
 			)
@@ -215,6 +227,12 @@ func (a *app) cancelCommand() *cobra.Command {
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := a.tc.Cancel(cmd.Context(), args[0])
+			if ae := (*client.APIError)(nil); errors.As(err, &ae) && ae.Code == "conflict" {
+				// Nothing left to cancel: say how the run ended.
+				if r, gerr := a.tc.Run(cmd.Context(), args[0]); gerr == nil && ended(r) {
+					return fmt.Errorf("run %s already ended: %s%s; nothing to cancel", r.ID, r.Status, endedAt(r))
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -225,6 +243,34 @@ func (a *app) cancelCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// versionName is a version id with its number beside it: "#7 20261126T221500Z-1a2b3c4d".
+func versionName(id string, number int) string {
+	if id == "" || number == 0 {
+		return id
+	}
+	return "#" + strconv.Itoa(number) + " " + id
+}
+
+// ended reports whether a run has reached its end.
+func ended(r client.Run) bool {
+	return r.Status == "succeeded" || r.Status == "failed" || r.Status == "cancelled"
+}
+
+// endedAt says when a run ended, and why a failed one did.
+func endedAt(r client.Run) string {
+	s := ""
+	if r.FinishedAt != nil {
+		s = " at " + r.FinishedAt.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	switch {
+	case r.Error != nil && r.Error.Code == r.Status: // cancelled: cancelled before it started
+		s += " (" + r.Error.Message + ")"
+	case r.Error != nil:
+		s += " (" + r.Error.Code + ": " + r.Error.Message + ")"
+	}
+	return s
 }
 
 // join lists names for a table cell.

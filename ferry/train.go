@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 		if err != nil {
 			return err
 		}
-		req.Body, req.Size = file, st.Size()
+		req.Body, req.Size, req.Filename = file, st.Size(), filepath.Base(args[0])
 		if a.terminal && a.output == "table" {
 			bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(a.stderr),
 				progressbar.OptionSetDescription("uploading "+args[0]), progressbar.OptionShowBytes(true),
@@ -146,6 +147,12 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 	defer stop()
 	show := a.progressView(maxIter)
 	defer show.done()
+	end := func(r client.Run, err error) (client.Run, error) {
+		if err == nil {
+			show.end(r)
+		}
+		return r, err
+	}
 	type result struct {
 		run client.Run
 		err error
@@ -158,7 +165,7 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 	for {
 		select {
 		case r := <-results:
-			return r.run, r.err
+			return end(r.run, r.err)
 		case <-a.interrupts:
 			show.pause()
 			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
@@ -246,6 +253,21 @@ func (v *progressView) pause() {
 	}
 }
 
+// end shows how the run ended: its status as the bar's label, and the bar
+// full at the iterations it ran, however few events arrived (a fast run
+// ends before the first one).
+func (v *progressView) end(r client.Run) {
+	if v.bar == nil {
+		return
+	}
+	v.bar.Describe(fmt.Sprintf("%-10s", r.Status))
+	if r.Iterations > 0 {
+		v.last = max(v.last, r.Iterations)
+		v.bar.ChangeMax(v.last)
+		_ = v.bar.Set(v.last)
+	}
+}
+
 func (v *progressView) done() {
 	if v.bar != nil {
 		// A run ends when it converges, mostly long before max_iter: the
@@ -253,6 +275,7 @@ func (v *progressView) done() {
 		if v.last > 0 {
 			v.bar.ChangeMax(v.last)
 		}
+		v.last = 0
 		_ = v.bar.Finish()
 		fmt.Fprintln(v.a.stderr)
 	}
@@ -270,7 +293,7 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 			fmt.Fprintf(a.stdout, "error     %s: %s\n", run.Error.Code, run.Error.Message)
 		}
 		if run.Version != "" {
-			fmt.Fprintf(a.stdout, "version   %s\n", run.Version)
+			fmt.Fprintf(a.stdout, "version   %s\n", versionName(run.Version, run.VersionNumber))
 		}
 		if run.Metrics != nil {
 			fmt.Fprintf(a.stdout, "accuracy  %.4f (log loss %.4f, macro F1 %.4f, on %s data)\n",
@@ -281,6 +304,13 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 				fmt.Fprintf(a.stdout, "promoted  production -> %s\n", run.Version)
 			} else {
 				fmt.Fprintf(a.stdout, "promoted  no: %s\n", run.PromotionReason)
+				if run.Version != "" {
+					v := run.Version
+					if run.VersionNumber > 0 {
+						v = strconv.Itoa(run.VersionNumber)
+					}
+					fmt.Fprintf(a.stdout, "          promote it with 'ferry promote %s %s'\n", run.Model, v)
+				}
 			}
 		}
 	}

@@ -24,12 +24,16 @@
 # Building needs root (debootstrap, file ownership), debootstrap, apt-get
 # (busybox-static is fetched with `apt-get download`), go and prometheus on
 # PATH. Environment: DOCKER (a docker client; default docker), DEBIAN_MIRROR,
-# STANDIN_REPO (the repository of the names, default modelferry-standin).
+# STANDIN_REPO (the repository of the names, default modelferry-standin),
+# STANDIN_RUN (a run id: every stand-in, and every image built on one, also
+# carries org.modelferry.standin.run=<id>, so that a run removes only what
+# it made).
 set -euo pipefail
 
 DOCKER=${DOCKER:-docker}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LABEL=org.modelferry.standin
+RUN_LABEL=${STANDIN_RUN:+ $LABEL.run=$STANDIN_RUN}
 REPO=${STANDIN_REPO:-modelferry-standin}
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,7 +81,7 @@ build_debian() {
 	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 	tar --numeric-owner -C "$root" -c . |
 		"$DOCKER" import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-			--change 'CMD ["bash"]' --change "LABEL $LABEL=debian" - "$DEBIAN_IMAGE" >/dev/null
+			--change 'CMD ["bash"]' --change "LABEL $LABEL=debian$RUN_LABEL" - "$DEBIAN_IMAGE" >/dev/null
 	built "$DEBIAN_IMAGE"
 	rm -rf "$root"
 }
@@ -97,7 +101,7 @@ COPY go /usr/local/go
 ENV GOLANG_VERSION=$(go env GOVERSION | sed 's/^go//') GOTOOLCHAIN=local GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN mkdir -p /go/bin /go/src && chmod -R 1777 /go
 WORKDIR /go
-LABEL $LABEL=golang
+LABEL $LABEL=golang$RUN_LABEL
 EOF
 	local goroot
 	goroot=$(go env GOROOT)
@@ -137,7 +141,7 @@ ADD rootfs.tar /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 WORKDIR /home/nonroot
-LABEL $LABEL=distroless
+LABEL $LABEL=distroless$RUN_LABEL
 EOF
 	"$DOCKER" build -q -t "$DISTROLESS_IMAGE" "$ctx" >/dev/null
 	built "$DISTROLESS_IMAGE"
@@ -163,7 +167,7 @@ ADD rootfs.tar /
 ENV PATH=/usr/local/bin:/bin
 EXPOSE 7070
 ENTRYPOINT ["/usr/local/bin/versitygw"]
-LABEL $LABEL=versitygw
+LABEL $LABEL=versitygw$RUN_LABEL
 EOF
 	"$DOCKER" build -q -t "$VERSITYGW_IMAGE" "$ctx" >/dev/null
 	built "$VERSITYGW_IMAGE"
@@ -197,7 +201,7 @@ VOLUME ["/prometheus"]
 WORKDIR /prometheus
 ENTRYPOINT ["/bin/prometheus"]
 CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
-LABEL $LABEL=prometheus
+LABEL $LABEL=prometheus$RUN_LABEL
 EOF
 	"$DOCKER" build -q -t "$PROMETHEUS_IMAGE" "$ctx" >/dev/null
 	built "$PROMETHEUS_IMAGE"

@@ -43,7 +43,8 @@ func (s *system) mustFerry(t *testing.T, args ...string) string {
 	return out
 }
 
-var versionRE = regexp.MustCompile(`version +([0-9]{8}T[0-9]{6}Z-[0-9a-f]{8})`)
+// versionRE finds a summary's version: its number, then its id.
+var versionRE = regexp.MustCompile(`version +#([0-9]+) ([0-9]{8}T[0-9]{6}Z-[0-9a-f]{8})`)
 
 func testFerry(t *testing.T, s *system) {
 	iris := filepath.Join(repoRoot, "data", "iris.csv")
@@ -51,8 +52,12 @@ func testFerry(t *testing.T, s *system) {
 	// Two versions of a model of ferry's own, so rollback has somewhere to go.
 	first := s.mustFerry(t, "train", iris, "--model", "ferry-iris", "--wait")
 	second := s.mustFerry(t, "train", iris, "--model", "ferry-iris", "--c", "0.5", "--wait")
-	v1, v2 := versionRE.FindStringSubmatch(first), versionRE.FindStringSubmatch(second)
-	if v1 == nil || v2 == nil || !strings.Contains(first, "promoted  production -> "+v1[1]) || !regexp.MustCompile(`accuracy  (0\.9|1\.0)`).MatchString(first) {
+	n1, n2 := versionRE.FindStringSubmatch(first), versionRE.FindStringSubmatch(second)
+	if n1 == nil || n2 == nil || n1[1] != "1" || n2[1] != "2" {
+		t.Fatalf("train summaries, want versions #1 and #2 of a new model:\n%s\n%s", first, second)
+	}
+	v1, v2 := n1[1:], n2[1:] // number, id
+	if !strings.Contains(first, "promoted  production -> "+v1[1]) || !regexp.MustCompile(`accuracy  (0\.9|1\.0)`).MatchString(first) {
 		t.Fatalf("train summaries:\n%s\n%s", first, second)
 	}
 
@@ -79,7 +84,8 @@ func testFerry(t *testing.T, s *system) {
 	if !strings.Contains(model, v1[1]) || !strings.Contains(model, v2[1]) {
 		t.Errorf("model:\n%s", model)
 	}
-	if out := s.mustFerry(t, "promote", "ferry-iris", v1[1], "--alias", "staging"); !strings.Contains(out, "ferry-iris@staging: - -> "+v1[1]) {
+	// By its number.
+	if out := s.mustFerry(t, "promote", "ferry-iris", v1[0], "--alias", "staging"); !strings.Contains(out, "ferry-iris@staging: - -> "+v1[1]) {
 		t.Errorf("promote: %s", out)
 	}
 	// Promote the second version, then roll back: production goes back to
@@ -138,7 +144,8 @@ func testFerry(t *testing.T, s *system) {
 	if out := s.mustFerry(t, "cancel", queuedID); !strings.Contains(out, "cancelled") {
 		t.Errorf("cancel: %s", out)
 	}
-	if _, errOut, code := s.ferry(t, "", "cancel", queuedID); code != 1 || !strings.Contains(errOut, "only queued or running runs") {
+	if _, errOut, code := s.ferry(t, "", "cancel", queuedID); code != 1 || !strings.Contains(errOut, "already ended: cancelled at ") ||
+		!strings.Contains(errOut, "nothing to cancel") {
 		t.Errorf("cancel twice: %d %s", code, errOut)
 	}
 	waitFor(t, "the big run to end", time.Minute, func() bool {

@@ -29,6 +29,7 @@ type Run struct {
 	Metrics         *Metrics       `json:"metrics,omitempty"`
 	MetricsOn       string         `json:"metrics_on,omitempty"`
 	Version         string         `json:"version,omitempty"`
+	VersionNumber   int            `json:"version_number,omitempty"`
 	Promoted        bool           `json:"promoted"`
 	PromotionReason string         `json:"promotion_reason,omitempty"`
 	Progress        *Progress      `json:"progress,omitempty"`
@@ -70,6 +71,7 @@ type Params struct {
 // Dataset is what a run trained on.
 type Dataset struct {
 	URI      string   `json:"uri,omitempty"`
+	Filename string   `json:"filename,omitempty"`
 	SHA256   string   `json:"sha256,omitempty"`
 	Bytes    int64    `json:"bytes,omitempty"`
 	Rows     int      `json:"rows,omitempty"`
@@ -110,6 +112,8 @@ type TrainRequest struct {
 	// that is empty too, on the model's default dataset.
 	Body io.Reader
 	Size int64
+	// Filename is Body's original name, which the trainer keeps.
+	Filename string
 	// Dataset names an object in the bucket (datasets/<sha256>.csv).
 	Dataset string
 	Label   string
@@ -138,6 +142,9 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 	case r.Body != nil:
 		if r.Label != "" {
 			q.Set("label", r.Label)
+		}
+		if r.Filename != "" {
+			q.Set("filename", r.Filename)
 		}
 		body, ct, size = r.Body, "text/csv", r.Size
 	case r.Dataset != "" || r.Label != "" || len(r.Params) > 0:
@@ -329,6 +336,7 @@ func (c *Client) Model(ctx context.Context, name string) (Model, error) {
 type Version struct {
 	Model   string   `json:"model"`
 	Version string   `json:"version"`
+	Number  int      `json:"number,omitempty"`
 	SHA256  string   `json:"sha256"`
 	Aliases []string `json:"aliases"`
 	Record  struct {
@@ -365,13 +373,14 @@ func (c *Client) SetAlias(ctx context.Context, model, alias, version string) (Al
 
 // StoredDataset is a dataset in the bucket.
 type StoredDataset struct {
-	SHA256   string   `json:"sha256"`
-	URI      string   `json:"uri,omitempty"`
-	Bytes    int64    `json:"bytes"`
-	Rows     int      `json:"rows,omitempty"`
-	Features []string `json:"features,omitempty"`
-	Classes  []string `json:"classes,omitempty"`
-	Runs     []string `json:"runs,omitempty"`
+	SHA256    string   `json:"sha256"`
+	URI       string   `json:"uri,omitempty"`
+	Bytes     int64    `json:"bytes"`
+	Rows      int      `json:"rows,omitempty"`
+	Features  []string `json:"features,omitempty"`
+	Classes   []string `json:"classes,omitempty"`
+	Filenames []string `json:"filenames,omitempty"`
+	Runs      []string `json:"runs,omitempty"`
 }
 
 // Datasets lists the datasets in the bucket.

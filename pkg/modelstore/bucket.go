@@ -37,6 +37,9 @@ type GetOptions struct {
 	// IfNoneMatch makes the read conditional: an object that still has
 	// this ETag is not sent again (errNotModified).
 	IfNoneMatch string
+	// MaxBytes, when positive, refuses an object larger than it
+	// (ErrTooLarge) without reading more than MaxBytes+1 bytes of it.
+	MaxBytes int64
 }
 
 // PutOptions are the conditions and headers of a write.

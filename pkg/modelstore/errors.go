@@ -14,6 +14,10 @@ var (
 	ErrUnavailable  = errors.New("storage unavailable")
 	ErrAccessDenied = errors.New("storage access denied")
 	ErrInvalid      = errors.New("invalid argument")
+	// ErrTooLarge is an object over the size a read takes (an alias over
+	// MaxAliasBytes, an artifact over Options.MaxArtifactBytes): it is
+	// refused unread.
+	ErrTooLarge = errors.New("object too large")
 )
 
 // errNotModified is what a conditional GET answers for an unchanged object.
@@ -35,6 +39,12 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool { return target == e.Kind }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// tooLarge is the ErrTooLarge of an object of size bytes (at least) read
+// with a limit of max.
+func tooLarge(key string, size, max int64) *Error {
+	return errorf(ErrTooLarge, "get", key, "%d bytes or more, over the limit of %d bytes", size, max)
+}
 
 func errorf(kind error, op, key, format string, args ...any) *Error {
 	return &Error{Kind: kind, Op: op, Key: key, Err: fmt.Errorf(format, args...)}

@@ -6,17 +6,18 @@ import (
 	"encoding/hex"
 	"regexp"
 	"time"
+
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	versionRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$`)
 	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // ValidName reports whether name may be a model or alias name:
-// [a-z0-9][a-z0-9_-]{0,62}.
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+// names.Pattern.
+func ValidName(name string) bool { return names.Valid(name) }
 
 // ValidVersion reports whether v has the form NewVersion makes.
 func ValidVersion(v string) bool { return versionRE.MatchString(v) }
@@ -25,11 +26,15 @@ func ValidVersion(v string) bool { return versionRE.MatchString(v) }
 func ValidSHA256(s string) bool { return sha256RE.MatchString(s) }
 
 // NewVersion returns a version id that sorts by time:
-// 20261126T221500Z-1a2b3c4d (UTC second, then 32 random bits). Run ids use
-// the same form; a successful run's version is its run id.
+// 20261126T221500Z-1a2b3c4d (UTC second; then the fraction of the second in
+// 1/65536ths, so that ids of one second sort by time too; then 16 random
+// bits). Run ids use the same form; a successful run's version is its run
+// id.
 func NewVersion(now time.Time) string {
 	var b [4]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	_, _ = rand.Read(b[2:]) // crypto/rand.Read never fails on Linux
+	frac := uint64(now.Nanosecond()) << 16 / uint64(time.Second)
+	b[0], b[1] = byte(frac>>8), byte(frac)
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
@@ -50,7 +55,7 @@ func SHA256(b []byte) string {
 
 func checkName(kind, name string) error {
 	if !ValidName(name) {
-		return errorf(ErrInvalid, "check", kind, "%s name %q must match [a-z0-9][a-z0-9_-]{0,62}", kind, name)
+		return errorf(ErrInvalid, "check", kind, "%s name %q %s", kind, name, names.Rule)
 	}
 	return nil
 }

@@ -122,6 +122,8 @@ func (m *Memory) Get(ctx context.Context, key string, opts GetOptions) ([]byte, 
 		return nil, "", m.notFound("get", key)
 	case opts.IfNoneMatch != "" && opts.IfNoneMatch == o.etag:
 		return nil, "", errNotModified
+	case opts.MaxBytes > 0 && int64(len(o.body)) > opts.MaxBytes:
+		return nil, "", tooLarge(key, int64(len(o.body)), opts.MaxBytes)
 	}
 	return bytes.Clone(o.body), o.etag, nil
 }

@@ -80,9 +80,19 @@ func (s *S3) Get(ctx context.Context, key string, opts GetOptions) ([]byte, stri
 	if err != nil {
 		return nil, "", classify("get", key, err)
 	}
-	b, err := io.ReadAll(obj)
+	if opts.MaxBytes > 0 && info.Size > opts.MaxBytes {
+		return nil, "", tooLarge(key, info.Size, opts.MaxBytes)
+	}
+	var r io.Reader = obj
+	if opts.MaxBytes > 0 {
+		r = io.LimitReader(obj, opts.MaxBytes+1)
+	}
+	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, "", classify("get", key, err)
+	}
+	if opts.MaxBytes > 0 && int64(len(b)) > opts.MaxBytes {
+		return nil, "", tooLarge(key, int64(len(b)), opts.MaxBytes)
 	}
 	return b, info.ETag, nil
 }

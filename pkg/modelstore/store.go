@@ -31,13 +31,24 @@ type Options struct {
 	Timeout time.Duration
 	// ReadParallelism bounds the reads GetRuns has in flight; 0 means 16.
 	ReadParallelism int
+	// MaxArtifactBytes bounds the artifact ReadArtifact takes; 0 means
+	// DefaultMaxArtifactBytes.
+	MaxArtifactBytes int64
 }
+
+// Bounds of reads: an alias is a small document; an artifact is refused
+// past Options.MaxArtifactBytes, by default 256 MiB.
+const (
+	MaxAliasBytes           = 64 << 10
+	DefaultMaxArtifactBytes = 256 << 20
+)
 
 // Store reads and writes the registry in one bucket.
 type Store struct {
-	bucket          Bucket
-	timeout         time.Duration
-	readParallelism int
+	bucket           Bucket
+	timeout          time.Duration
+	readParallelism  int
+	maxArtifactBytes int64
 }
 
 // New returns a Store over b. It does not contact the storage.
@@ -48,7 +59,18 @@ func New(b Bucket, opts Options) *Store {
 	if opts.ReadParallelism < 1 {
 		opts.ReadParallelism = readParallelism
 	}
-	return &Store{bucket: b, timeout: opts.Timeout, readParallelism: opts.ReadParallelism}
+	if opts.MaxArtifactBytes <= 0 {
+		opts.MaxArtifactBytes = DefaultMaxArtifactBytes
+	}
+	return &Store{bucket: b, timeout: opts.Timeout, readParallelism: opts.ReadParallelism, maxArtifactBytes: opts.MaxArtifactBytes}
+}
+
+// WithMaxArtifactBytes is the store over the same bucket, reading
+// artifacts of at most n bytes (n > 0).
+func (s *Store) WithMaxArtifactBytes(n int64) *Store {
+	c := *s
+	c.maxArtifactBytes = n
+	return &c
 }
 
 // Bucket is the name of the bucket the store uses.

@@ -71,7 +71,7 @@ func (s *Store) ReadArtifact(ctx context.Context, model, version, wantSHA string
 		return nil, err
 	}
 	key := artifactKey(model, version)
-	b, _, err := s.get(ctx, key, GetOptions{})
+	b, _, err := s.get(ctx, key, GetOptions{MaxBytes: s.maxArtifactBytes})
 	if err != nil {
 		return nil, err
 	}

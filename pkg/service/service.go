@@ -56,7 +56,9 @@ type Lifecycle struct {
 	// DrainDelay is how long the server keeps serving, not ready and
 	// answering Connection: close, before it stops accepting.
 	DrainDelay time.Duration
-	// ShutdownTimeout bounds the wait for in-flight requests.
+	// ShutdownTimeout bounds the wait for in-flight requests, and for
+	// the listener to close without resetting a client (see
+	// httpActor.stopAccepting).
 	ShutdownTimeout time.Duration
 }
 
@@ -100,8 +102,9 @@ func (a *App) StorageReady() <-chan struct{} { return a.storageReady }
 func (a *App) Fail(c *gin.Context, err error) { httpserver.WriteError(c, a.Logger, err) }
 
 // Run reads the configuration, serves until ctx ends, then shuts down in
-// order: readiness dropped, the drain delay, in-flight requests finished,
-// then the background work stopped. With the argument "healthcheck" it
+// order: readiness dropped, the drain delay, the listener closed once its
+// accept queue is answered, in-flight requests finished, then the
+// background work stopped. With the argument "healthcheck" it
 // checks a running instance instead; with --help it prints the variables.
 func Run(ctx context.Context, spec Spec, args []string, getenv func(string) string, stdout io.Writer) error {
 	env := envconfig.New(getenv)

@@ -20,11 +20,14 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
 	gin.SetMode(gin.TestMode)
 	os.Exit(m.Run())
 }
@@ -34,7 +37,7 @@ func TestHelpListsVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"PREDICTOR_ADDR", ":8000", "PREDICTOR_MODEL", "PREDICTOR_ALIAS", "production", "PREDICTOR_POLL_INTERVAL", "1s",
-		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_MAX_INFLIGHT_BYTES", "33554432", "PREDICTOR_MODELS", "PREDICTOR_GRPC_ADDR", ":8001", "PREDICTOR_CACHE_DIR", "PREDICTOR_ALLOWED_ORIGINS", "PREDICTOR_ALLOWED_HOSTS", "S3_ENDPOINT", "LOG_FORMAT"} {
+		"PREDICTOR_MAX_BODY_BYTES", "8388608", "PREDICTOR_MAX_BATCH", "10000", "PREDICTOR_MAX_INFLIGHT_BYTES", "33554432", "PREDICTOR_MAX_ARTIFACT_BYTES", "268435456", "PREDICTOR_PUBLIC_DOCS", "PREDICTOR_MODELS", "PREDICTOR_GRPC_ADDR", ":8001", "PREDICTOR_CACHE_DIR", "PREDICTOR_ALLOWED_ORIGINS", "PREDICTOR_ALLOWED_HOSTS", "S3_ENDPOINT", "LOG_FORMAT"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %q", v)
 		}

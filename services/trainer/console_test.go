@@ -276,8 +276,10 @@ func TestConsoleInChromium(t *testing.T) {
 		if strings.Join(diff, " ") != "C max_iter test_fraction standardize" {
 			t.Errorf("highlighted %v", diff)
 		}
-		if n := eval[int](b, `document.querySelectorAll("#compare-metrics td.best").length`); n != 5 {
-			t.Errorf("%d best marks, want one per metric row", n)
+		// One per score row (accuracy, log loss, macro F1), between the two
+		// runs scored on the same test set; none for duration or iterations.
+		if n := eval[int](b, `document.querySelectorAll("#compare-metrics td.best").length`); n != 3 {
+			t.Errorf("%d best marks, want one per score row", n)
 		}
 		if n := eval[int](b, `document.querySelectorAll(".row svg.heat").length`); n != 3 {
 			t.Errorf("%d confusion matrices", n)
@@ -293,10 +295,13 @@ func TestConsoleInChromium(t *testing.T) {
 		b := b.on(t)
 		b.open("/ui/datasets", "#datasets")
 		row := `#d-` + good.Dataset.SHA256
-		if got := b.text(row + ` td:nth-child(3)`); got != "150" {
+		if got := b.text(row + ` td[data-field="filenames"]`); got != "iris.csv" {
+			t.Errorf("name %q, want iris.csv", got)
+		}
+		if got := b.text(row + ` td:nth-child(4)`); got != "150" {
 			t.Errorf("rows %q", got)
 		}
-		runs := b.text(row + ` td:nth-child(6)`)
+		runs := b.text(row + ` td:nth-child(7)`)
 		for _, r := range []apiRun{good, held, all} {
 			if !strings.Contains(runs, r.ID) {
 				t.Errorf("run %s not listed: %s", r.ID, runs)
@@ -339,7 +344,7 @@ func TestConsoleInChromium(t *testing.T) {
 		// progress moves in such steps.
 		proxy.allow(64 << 10)
 		b.waitFor("the first 64 KiB loaded", `document.querySelector('[data-field="load"]').value == `+strconv.FormatFloat((64<<10)/total, 'g', -1, 64))
-		if got := b.text(`.live-panel [data-field="bytes"]`); !strings.HasPrefix(got, "65.5 kB of ") {
+		if got := b.text(`.live-panel [data-field="bytes"]`); !strings.HasPrefix(got, "64.0 KiB of ") {
 			t.Errorf("bytes %q", got)
 		}
 		if eval[int](b, `window.stillThisPage`) != 1 {

@@ -60,28 +60,78 @@ func New(budget int64, slots int, maxWait, idle time.Duration, freeMemory func()
 		budget: budget, maxWait: maxWait, idle: idle, freeMemory: freeMemory}
 }
 
-// Acquire waits until n bytes fit the budget (all of it for a request
-// larger than the budget) and a slot is free, and returns the function
-// that gives them back.
+// Acquire waits until n bytes fit the budget and a slot is free
+// (Reserve, then Hold.Slot), and returns the function that gives them
+// back.
 func (g *Gate) Acquire(ctx context.Context, n int64) (release func(), err error) {
+	h, err := g.Reserve(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Slot(ctx); err != nil {
+		h.Release()
+		return nil, err
+	}
+	return h.Release, nil
+}
+
+// Hold is what one large request holds: bytes of the budget, taken before
+// its body is read, and once the body has arrived, a slot to work on it.
+// A client sending slowly holds bytes, never a slot.
+type Hold struct {
+	g    *Gate
+	n    int64
+	slot bool
+	done bool
+}
+
+// Reserve waits until n bytes fit the budget (all of it for a request
+// larger than the budget), at most MaxWait.
+func (g *Gate) Reserve(ctx context.Context, n int64) (*Hold, error) {
 	n = min(n, g.budget)
 	ctx, cancel := context.WithTimeout(ctx, g.maxWait)
 	defer cancel()
-	if err := g.slots.Acquire(ctx, 1); err != nil {
-		return nil, err
-	}
 	if err := g.sem.Acquire(ctx, n); err != nil {
-		g.slots.Release(1)
 		return nil, err
 	}
 	g.mu.Lock()
 	g.inflight++
 	g.mu.Unlock()
-	return func() {
-		g.sem.Release(n)
-		g.slots.Release(1)
-		g.leave()
-	}, nil
+	return &Hold{g: g, n: n}, nil
+}
+
+// Shrink gives back the bytes held beyond n, once the request's real
+// size is known.
+func (h *Hold) Shrink(n int64) {
+	if n < h.n {
+		h.g.sem.Release(h.n - max(n, 0))
+		h.n = max(n, 0)
+	}
+}
+
+// Slot waits, at most MaxWait, for one of the slots, which Release gives
+// back with the bytes.
+func (h *Hold) Slot(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.g.maxWait)
+	defer cancel()
+	if err := h.g.slots.Acquire(ctx, 1); err != nil {
+		return err
+	}
+	h.slot = true
+	return nil
+}
+
+// Release gives back the bytes and the slot; a second call does nothing.
+func (h *Hold) Release() {
+	if h.done {
+		return
+	}
+	h.done = true
+	h.g.sem.Release(h.n)
+	if h.slot {
+		h.g.slots.Release(1)
+	}
+	h.g.leave()
 }
 
 func (g *Gate) leave() {

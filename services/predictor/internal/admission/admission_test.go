@@ -43,3 +43,40 @@ func TestGateBoundsLargeRequests(t *testing.T) {
 	// that hangs here is the failure).
 	freed.Wait()
 }
+
+// TestHoldTakesASlotOnlyWhenAsked: bytes reserved for a body still
+// arriving leave the slots free, and Shrink gives back what a body did
+// not need.
+func TestHoldTakesASlotOnlyWhenAsked(t *testing.T) {
+	g := New(100, 1, 50*time.Millisecond, time.Millisecond, nil)
+	ctx := context.Background()
+	var arriving []*Hold
+	for range 3 {
+		h, err := g.Reserve(ctx, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arriving = append(arriving, h)
+	}
+	rel, err := g.Acquire(ctx, 40)
+	if err != nil {
+		t.Fatalf("bodies still arriving took the slot: %v", err)
+	}
+	rel()
+	if _, err := g.Reserve(ctx, 60); err == nil {
+		t.Fatal("60 bytes fit beside 60 of 100 held")
+	}
+	arriving[0].Shrink(0)
+	h, err := g.Reserve(ctx, 60)
+	if err != nil {
+		t.Fatalf("Shrink did not give bytes back: %v", err)
+	}
+	h.Release()
+	h.Release() // twice is once
+	for _, h := range arriving {
+		h.Release()
+	}
+	if _, err := g.Reserve(ctx, 100); err != nil {
+		t.Fatalf("the budget did not come back whole: %v", err)
+	}
+}

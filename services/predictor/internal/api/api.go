@@ -15,11 +15,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -49,8 +50,10 @@ type Config struct {
 	// Gate admits large bodies; nil means one of 4 × MaxBodyBytes.
 	Gate *admission.Gate
 	// Token, when set, is required as a bearer token on predictions and
-	// model details.
-	Token string
+	// model details, and on the OpenAPI document (which names the models,
+	// features and classes) unless PublicDocs.
+	Token      string
+	PublicDocs bool
 	// Tap, when set, sees every answered prediction (payload sampling,
 	// shadow scoring).
 	Tap *monitor.Tap
@@ -113,7 +116,11 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/v2/models/:name/versions/:version/ready", a.oipModelReady)
 	e.POST("/v2/models/:name/versions/:version/infer", auth, a.oipInfer)
 	e.POST("/v2/repository/index", auth, a.oipRepositoryIndex)
-	e.GET("/openapi.json", a.serveOpenAPI)
+	docsAuth := auth
+	if a.cfg.PublicDocs {
+		docsAuth = func(*gin.Context) {}
+	}
+	e.GET("/openapi.json", docsAuth, a.serveOpenAPI)
 	e.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*file", docsHandler())
 	e.NoRoute(a.notFound)
@@ -126,9 +133,9 @@ func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, 
 // not served, 503 for one not loaded yet.
 func lookupError(err error) *httpserver.Error {
 	if errors.Is(err, catalog.ErrNotServed) {
-		return httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "%s", strings.TrimPrefix(err.Error(), catalog.ErrNotServed.Error()+": "))
+		return httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "%s", strings.TrimPrefix(err.Error(), catalog.ErrNotServed.Error()+": "))
 	}
-	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "no model loaded yet: %s",
+	return httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, "no model loaded yet: %s",
 		strings.TrimPrefix(err.Error(), catalog.ErrNotLoaded.Error()+": "))
 }
 
@@ -143,39 +150,56 @@ func jsonContentType(ct string) bool {
 }
 
 func unsupported(ct string) *httpserver.Error {
-	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 		"content type %q is not supported: send Content-Type: application/json", ct)
 }
 
 func (a *API) tooLarge() *httpserver.Error {
-	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+	return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge,
 		"body is larger than %d bytes (PREDICTOR_MAX_BODY_BYTES)", a.cfg.MaxBodyBytes)
 }
 
 // readBody reads the request body into buf, up to MaxBodyBytes; its errors
 // are answers to write as they are. A body of admission.Large bytes or more
 // first takes its size from the in-flight budget (the whole limit when its
-// length is unknown), which release gives back once the answer is written.
+// length is unknown, the rest given back once it has arrived), and once it
+// has arrived, one of the gate's slots: a client sending slowly never
+// holds a slot. release gives both back once the answer is written.
 func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), err *httpserver.Error) {
 	r := c.Request
 	release = func() {}
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		return buf, release, a.tooLarge()
 	}
-	admit := func(n int64) *httpserver.Error {
-		rel, err := a.gate.Acquire(r.Context(), n)
+	busy := func() *httpserver.Error {
+		c.Header("Retry-After", "1")
+		return httpserver.Errorf(http.StatusServiceUnavailable, errcode.ResourceExhausted,
+			"too many large requests are being read at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+	}
+	var hold *admission.Hold
+	reserve := func(n int64) *httpserver.Error {
+		h, err := a.gate.Reserve(r.Context(), n)
 		if err != nil {
-			c.Header("Retry-After", "1")
-			return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeResourceExhausted,
-				"too many large requests are being read at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+			return busy()
 		}
-		release = rel
+		hold, release = h, h.Release
+		return nil
+	}
+	// arrived takes a slot for a large body, read whole.
+	arrived := func() *httpserver.Error {
+		if hold == nil {
+			return nil
+		}
+		hold.Shrink(int64(len(buf)))
+		if err := hold.Slot(r.Context()); err != nil {
+			return busy()
+		}
 		return nil
 	}
 	buf = buf[:0]
 	if n := r.ContentLength; n >= 0 {
 		if n >= admission.Large {
-			if err := admit(n); err != nil {
+			if err := reserve(n); err != nil {
 				return buf, release, err
 			}
 		}
@@ -187,16 +211,14 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			return buf, release, readError(err)
 		}
-		return buf, release, nil
+		return buf, release, arrived()
 	}
-	gated := false
 	for {
 		if len(buf) == cap(buf) {
-			if !gated && len(buf) >= admission.Large {
-				if err := admit(a.cfg.MaxBodyBytes); err != nil {
+			if hold == nil && len(buf) >= admission.Large {
+				if err := reserve(a.cfg.MaxBodyBytes); err != nil {
 					return buf, release, err
 				}
-				gated = true
 			}
 			buf = append(buf, 0)[:len(buf)]
 		}
@@ -206,7 +228,7 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 			return buf, release, a.tooLarge()
 		}
 		if errors.Is(err, io.EOF) {
-			return buf, release, nil
+			return buf, release, arrived()
 		}
 		if err != nil {
 			return buf, release, readError(err)
@@ -215,5 +237,5 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 }
 
 func readError(err error) *httpserver.Error {
-	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "reading the body failed", Cause: err}
+	return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "reading the body failed", Cause: err}
 }

@@ -19,10 +19,10 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +35,7 @@ type fixedModels struct{ m atomic.Pointer[serving.Model] }
 
 func (f *fixedModels) Lookup(name string) (*serving.Model, error) {
 	if name != "" && name != "iris" {
-		return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris", catalog.ErrNotServed, name)
+		return nil, catalog.NotServed(name, []string{"iris"})
 	}
 	if m := f.m.Load(); m != nil {
 		return m, nil

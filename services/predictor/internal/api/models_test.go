@@ -16,9 +16,9 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -35,7 +35,7 @@ func (s *servedModels) Lookup(name string) (*serving.Model, error) {
 	m, ok := s.models[name]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: model %q is not served: this predictor serves %s", catalog.ErrNotServed, name, strings.Join(s.names, ", "))
+		return nil, catalog.NotServed(name, s.names)
 	case m == nil:
 		return nil, fmt.Errorf("%w: waiting for %s@production to be published", catalog.ErrNotLoaded, name)
 	}

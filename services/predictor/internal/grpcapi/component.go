@@ -20,6 +20,11 @@ type ComponentConfig struct {
 	Logger *slog.Logger
 	// MaxMessageBytes bounds a request message (PREDICTOR_MAX_BODY_BYTES).
 	MaxMessageBytes int
+	// Token, when set, is required as a bearer token in the authorization
+	// metadata of every inference call but the server's liveness,
+	// readiness and metadata (PREDICTOR_TOKEN); health and reflection
+	// stay open.
+	Token string
 	// Ready is the predictor's readiness, which the health service
 	// reports.
 	Ready func() bool
@@ -42,11 +47,20 @@ type Component struct {
 // healthPoll is how often the health service catches up with readiness.
 const healthPoll = 250 * time.Millisecond
 
+// Flow-control windows, fixed: a message not yet read (its call waiting
+// for the gate) holds at most streamWindow bytes in the transport, where
+// the default dynamic window would let a client send megabytes unread.
+const (
+	streamWindow = 64 << 10
+	connWindow   = 1 << 20
+)
+
 // NewComponent registers svc on a new gRPC server for ln.
-func NewComponent(ln net.Listener, svc inferencepb.GRPCInferenceServiceServer, cfg ComponentConfig) *Component {
-	c := &Component{cfg: cfg, ln: ln, health: health.NewServer(), done: make(chan struct{}),
-		srv: grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))}
-	inferencepb.RegisterGRPCInferenceServiceServer(c.srv, svc)
+func NewComponent(ln net.Listener, svc *Server, cfg ComponentConfig) *Component {
+	opts := append(authInterceptors(cfg.Token), grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
+	c := &Component{cfg: cfg, ln: ln, health: health.NewServer(), done: make(chan struct{}), srv: grpc.NewServer(opts...)}
+	c.srv.RegisterService(svc.serviceDesc(), svc)
 	healthpb.RegisterHealthServer(c.srv, c.health)
 	reflection.Register(c.srv)
 	c.setHealth()

@@ -23,9 +23,9 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/pkg/serving"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -39,7 +39,7 @@ func (m models) Lookup(name string) (*serving.Model, error) {
 	case "pending":
 		return nil, fmt.Errorf("%w: waiting for pending@production to be published", catalog.ErrNotLoaded)
 	}
-	return nil, fmt.Errorf("%w: model %q is not served: this predictor serves iris, pending", catalog.ErrNotServed, name)
+	return nil, catalog.NotServed(name, []string{"iris", "pending"})
 }
 
 const version = "20261126T100000Z-00000001"
@@ -51,9 +51,40 @@ type fixture struct {
 	ready   *atomic.Bool
 	comp    *Component
 	stopped chan error
+	// addr is the server's; read counts the bytes it has read.
+	addr string
+	read *atomic.Int64
 }
 
-func start(t *testing.T) *fixture {
+// countingListener counts the bytes its connections read.
+type countingListener struct {
+	net.Listener
+	read *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return countingConn{c, l.read}, err
+}
+
+type countingConn struct {
+	net.Conn
+	read *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func start(t testing.TB) *fixture {
+	t.Helper()
+	return startWith(t, func(*Config, *ComponentConfig) {})
+}
+
+// startWith is start with the configuration edited by edit.
+func startWith(t testing.TB, edit func(*Config, *ComponentConfig)) *fixture {
 	t.Helper()
 	am, err := artifact.Decode(testmodel.Artifact(t, testmodel.Iris(t), "iris", version, 1))
 	if err != nil {
@@ -67,12 +98,15 @@ func start(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{iris: iris, ready: &atomic.Bool{}, stopped: make(chan error, 1)}
+	f := &fixture{iris: iris, ready: &atomic.Bool{}, stopped: make(chan error, 1), addr: ln.Addr().String(), read: &atomic.Int64{}}
 	f.ready.Store(true)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.comp = NewComponent(ln, New(Config{Logger: logger, Models: models{iris}, Counters: usage.New(prometheus.NewRegistry()),
-		Version: "v9", MaxBatch: 5, Ready: f.ready.Load}), ComponentConfig{Logger: logger, MaxMessageBytes: 1 << 20, Ready: f.ready.Load,
-		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	cfg := Config{Logger: logger, Models: models{iris}, Counters: usage.New(prometheus.NewRegistry()),
+		Version: "v9", MaxBatch: 5, Ready: f.ready.Load}
+	ccfg := ComponentConfig{Logger: logger, MaxMessageBytes: 1 << 20, Ready: f.ready.Load,
+		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
+	edit(&cfg, &ccfg)
+	f.comp = NewComponent(countingListener{ln, f.read}, New(cfg), ccfg)
 	go func() { f.stopped <- f.comp.Run() }()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -8,16 +8,19 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -33,6 +36,10 @@ type Config struct {
 	Counters *usage.Counters
 	// Gate admits large requests, shared with the REST API.
 	Gate *admission.Gate
+	// MaxMessageBytes is the largest request message
+	// (PREDICTOR_MAX_BODY_BYTES): what a ModelInfer call reserves of the
+	// gate before its message is read.
+	MaxMessageBytes int64
 	// Version is the server's version, in ServerMetadata.
 	Version  string
 	MaxBatch int
@@ -101,22 +108,88 @@ func (s *Server) ModelMetadata(_ context.Context, req *inferencepb.ModelMetadata
 }
 
 // ModelInfer runs a model on the request's inputs, given in contents or in
-// raw_input_contents.
+// raw_input_contents. It is what a direct call gets; served, the message
+// comes through receiveInfer, which bounds its memory before reading it.
 func (s *Server) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequest) (*inferencepb.ModelInferResponse, error) {
+	var hold *admission.Hold
+	if s.cfg.Gate != nil {
+		h, err := s.cfg.Gate.Reserve(ctx, int64(proto.Size(req)))
+		if err != nil {
+			return nil, busy()
+		}
+		defer h.Release()
+		hold = h
+	}
+	return s.infer(ctx, req, hold)
+}
+
+// receiveInfer serves ModelInfer as the server reads it (see
+// serviceDesc): twice the largest message's bytes are taken from the gate
+// before the message is read, so that concurrent large messages are held
+// in memory only as far as PREDICTOR_MAX_INFLIGHT_BYTES allows; until
+// then the transport holds at most its flow-control window of each.
+func (s *Server) receiveInfer(_ any, stream grpc.ServerStream) error {
+	ctx := stream.Context()
+	var hold *admission.Hold
+	if s.cfg.Gate != nil {
+		// The message is held twice while it is decoded: its bytes and
+		// the request made of them.
+		h, err := s.cfg.Gate.Reserve(ctx, 2*s.cfg.MaxMessageBytes)
+		if err != nil {
+			return busy()
+		}
+		defer h.Release()
+		hold = h
+	}
+	req := new(inferencepb.ModelInferRequest)
+	if err := stream.RecvMsg(req); err != nil {
+		return err
+	}
+	resp, err := s.infer(ctx, req, hold)
+	if err != nil {
+		return err
+	}
+	return stream.SendMsg(resp)
+}
+
+// serviceDesc is the inference service with ModelInfer served by
+// receiveInfer: a unary method's message is read whole before any
+// handler or interceptor runs, a stream's only when its handler asks.
+// Clients see the same unary method. It is declared client-streaming so
+// that the stream interceptors (the token) run on it: grpc calls a
+// stream handler declared neither way without them.
+func (s *Server) serviceDesc() *grpc.ServiceDesc {
+	desc := inferencepb.GRPCInferenceService_ServiceDesc
+	desc.Methods = slices.DeleteFunc(slices.Clone(desc.Methods), func(m grpc.MethodDesc) bool { return m.MethodName == "ModelInfer" })
+	desc.Streams = append(slices.Clone(desc.Streams), grpc.StreamDesc{StreamName: "ModelInfer", Handler: s.receiveInfer, ClientStreams: true})
+	return &desc
+}
+
+func busy() error {
+	return status.Error(codes.ResourceExhausted, "too many large requests are being answered at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+}
+
+// infer answers req, read with hold taken from the gate (nil without a
+// gate): a large message keeps its size of it and takes a slot; a small
+// one gives it all back.
+func (s *Server) infer(ctx context.Context, req *inferencepb.ModelInferRequest, hold *admission.Hold) (*inferencepb.ModelInferResponse, error) {
 	m, err := oip.Resolve(s.cfg.Models, req.GetModelName(), req.GetModelVersion())
 	if err != nil {
 		if errors.Is(err, oip.ErrUnavailable) {
-			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, "unavailable")
+			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, errcode.Unavailable)
 		}
 		return nil, resolveStatus(err)
 	}
-	if size := proto.Size(req); size >= admission.Large && s.cfg.Gate != nil {
-		release, err := s.cfg.Gate.Acquire(ctx, int64(size))
-		if err != nil {
-			s.cfg.Counters.Failure(m.Name, usage.OIPGRPC, "resource_exhausted")
-			return nil, status.Error(codes.ResourceExhausted, "too many large requests are being answered at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
+	if hold != nil {
+		if size := proto.Size(req); size >= admission.Large {
+			hold.Shrink(int64(size))
+			if err := hold.Slot(ctx); err != nil {
+				s.cfg.Counters.Failure(m.Name, usage.OIPGRPC, "resource_exhausted")
+				return nil, busy()
+			}
+		} else {
+			hold.Release()
 		}
-		defer release()
 	}
 	sc := s.pool.Get().(*scratch)
 	defer s.release(sc)
@@ -165,9 +238,9 @@ func inputStatus(err error) *status.Status {
 func reason(c codes.Code) string {
 	switch c {
 	case codes.InvalidArgument:
-		return "invalid_argument"
+		return errcode.InvalidArgument
 	case codes.ResourceExhausted:
-		return "payload_too_large"
+		return errcode.TooLarge
 	}
-	return "internal"
+	return errcode.Internal
 }

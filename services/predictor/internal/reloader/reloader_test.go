@@ -17,7 +17,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 type fixture struct {
@@ -263,7 +263,7 @@ func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 func startDuringOutage(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
 	t.Helper()
 	r := newFixtureNoBucket(t, s3, cacheDir)
-	r.start(context.Background())
+	_ = r.Start(context.Background())
 	return r
 }
 
@@ -278,7 +278,7 @@ func TestCacheIsNotServedWhenStorageAnswers(t *testing.T) {
 	}
 
 	empty := newFixture(t, nil, cache)
-	empty.r.start(context.Background())
+	_ = empty.r.Start(context.Background())
 	if m := empty.r.Current(); m != nil {
 		t.Errorf("serves %s from the cache though storage answers that there is no model", m.Version)
 	}
@@ -318,17 +318,6 @@ func TestCacheWrittenWithoutWarning(t *testing.T) {
 	for _, p := range []string{pbPath, recPath} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
-		}
-	}
-}
-
-func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
-	for _, tc := range []struct {
-		u    float64
-		want time.Duration
-	}{{0, 900 * time.Millisecond}, {0.5, time.Second}, {0.999, 1099800 * time.Microsecond}} {
-		if got := jitter(time.Second, tc.u); got != tc.want {
-			t.Errorf("jitter(1s, %v) = %v, want %v", tc.u, got, tc.want)
 		}
 	}
 }
@@ -440,5 +429,39 @@ func TestStartOnACorruptArtifactSaysIntegrity(t *testing.T) {
 	}
 	if w := f.r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, ref.Version) {
 		t.Errorf("waiting says %q, want the integrity failure of %s", w, ref.Version)
+	}
+}
+
+// TestOversizeObjectsAreRefusedUnread is the regression test of unbounded
+// reads from the bucket: an artifact over PREDICTOR_MAX_ARTIFACT_BYTES and
+// an alias over 64 KiB are refused, with errors that say so, and the
+// predictor waits for a good version instead of retrying them as outages.
+func TestOversizeObjectsAreRefusedUnread(t *testing.T) {
+	f := newFixture(t, nil, "")
+	ctx := context.Background()
+	r := New(Config{Store: f.store.WithMaxArtifactBytes(100), Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Registry: prometheus.NewRegistry(),
+		Model: "iris", Alias: "production", Interval: 50 * time.Millisecond})
+	testmodel.Publish(t, f.store, testmodel.Iris(t), "iris", "production", 1)
+	err := r.Poll(ctx)
+	if !errors.Is(err, modelstore.ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 100 bytes") ||
+		!strings.Contains(err.Error(), "PREDICTOR_MAX_ARTIFACT_BYTES") || r.Current() != nil {
+		t.Errorf("artifact over the limit: %v, %v", err, r.Current())
+	}
+	if w := r.Waiting(); !strings.Contains(w, "too large") {
+		t.Errorf("waiting: %s", w)
+	}
+	bucket, err := modelstore.NewS3(modelstore.S3Options{Endpoint: f.s3.Endpoint, AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Bucket: "modelferry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := `{"version": "` + strings.Repeat("9", 300<<10) + `"}`
+	if _, err := bucket.Put(ctx, "models/iris/aliases/production.json", strings.NewReader(huge), int64(len(huge)), modelstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Poll(ctx); !errors.Is(err, modelstore.ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 65536 bytes") {
+		t.Errorf("alias over 64 KiB: %.300v", err)
+	}
+	if w := r.Waiting(); strings.Contains(w, "unavailable") {
+		t.Errorf("an oversize alias is reported as an outage: %s", w)
 	}
 }

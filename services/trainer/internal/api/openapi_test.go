@@ -2,7 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -142,4 +144,37 @@ func jsonFields(t reflect.Type) []string {
 		}
 	}
 	return out
+}
+
+// The Swagger UI at /docs/ renders descriptions (not summaries) as
+// Markdown, where a bare <word> is an HTML tag and vanishes
+// ("Authorization: Bearer ;"): every one stands in a code span.
+func TestOpenAPIDescriptionsKeepAngleBrackets(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do("GET", "/openapi.json", "", nil)
+	var doc any
+	if err := json.Unmarshal(resp.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile("`[^`]*`")
+	tag := regexp.MustCompile(`<[A-Za-z/][^>]*>`)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, c := range v {
+				if s, ok := c.(string); ok && k == "description" {
+					if m := tag.FindString(code.ReplaceAllString(s, "")); m != "" {
+						t.Errorf("%s.%s: %s outside a code span vanishes in the Swagger UI", path, k, m)
+					}
+				}
+				walk(path+"."+k, c)
+			}
+		case []any:
+			for i, c := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), c)
+			}
+		}
+	}
+	walk("$", doc)
 }

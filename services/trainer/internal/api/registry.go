@@ -10,8 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -25,6 +27,7 @@ type Registry interface {
 	Model(ctx context.Context, name string) (registry.ModelView, error)
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
 	SetAlias(ctx context.Context, model, alias, version string) (registry.AliasChange, error)
+	ResolveVersion(ctx context.Context, model, v string) (string, error)
 }
 
 const maxRunsListed = 500
@@ -41,7 +44,7 @@ func (a *API) listRuns(c *gin.Context) {
 	q := registry.RunQuery{Limit: 50, PageToken: c.Query("page_token")}
 	if m := c.Query("model"); m != "" {
 		if !modelstore.ValidName(m) {
-			a.fail(c, badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m)))
+			a.fail(c, badRequest("model name %s %s", quote(m), names.Rule))
 			return
 		}
 		q.Model = m
@@ -76,7 +79,7 @@ func (a *API) listRuns(c *gin.Context) {
 
 func (a *API) getRun(c *gin.Context) {
 	id := c.Param("id")
-	notFound := httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id))
+	notFound := httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id))
 	if !modelstore.ValidVersion(id) {
 		a.fail(c, notFound)
 		return
@@ -97,7 +100,7 @@ func (a *API) getRun(c *gin.Context) {
 func (a *API) cancelRun(c *gin.Context) {
 	id := c.Param("id")
 	if !modelstore.ValidVersion(id) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id)))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(c, 30*time.Second)
@@ -110,10 +113,10 @@ func (a *API) cancelRun(c *gin.Context) {
 			a.fail(c, storeError(err, "run "+id))
 			return
 		}
-		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+		a.fail(c, httpserver.Errorf(http.StatusConflict, errcode.Conflict,
 			"run %s is %s: only queued or running runs can be cancelled", id, run.Status))
 	case errors.Is(err, jobs.ErrCommitted):
-		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+		a.fail(c, httpserver.Errorf(http.StatusConflict, errcode.Conflict,
 			"run %s has already finished training and is publishing its version: it can no longer be cancelled; it ends succeeded or failed", id))
 	case err != nil:
 		// Still stopping: it ends at its next iteration or load chunk.
@@ -124,14 +127,7 @@ func (a *API) cancelRun(c *gin.Context) {
 	}
 }
 
-func (a *API) listModels(c *gin.Context) {
-	models, err := a.cfg.Registry.Models(c)
-	if err != nil {
-		a.fail(c, storeError(err, "models"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"models": models})
-}
+func (a *API) listModels(c *gin.Context) { list(a, c, "models", a.cfg.Registry.Models) }
 
 func (a *API) getModel(c *gin.Context) {
 	model := modelOf(c)
@@ -147,9 +143,9 @@ func (a *API) getModel(c *gin.Context) {
 // its artifact's sha256, and the aliases that point at it.
 func (a *API) getVersion(c *gin.Context) {
 	model := modelOf(c)
-	version := c.Param("version")
-	if !modelstore.ValidVersion(version) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %s of model %s not found", quote(version), model))
+	version, err := a.versionParam(c)
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
 	view, err := a.cfg.Registry.Version(c, model, version)
@@ -170,11 +166,11 @@ func (a *API) setAlias(c *gin.Context) {
 	model := modelOf(c)
 	alias := c.Param("alias")
 	if !modelstore.ValidName(alias) {
-		a.fail(c, badRequest("alias name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(alias)))
+		a.fail(c, badRequest("alias name %s %s", quote(alias), names.Rule))
 		return
 	}
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 			"content type %s is not supported: send application/json", quote(ct)))
 		return
 	}
@@ -189,11 +185,17 @@ func (a *API) setAlias(c *gin.Context) {
 		a.fail(c, badRequest("version: missing"))
 		return
 	}
-	if !modelstore.ValidVersion(req.Version) {
-		a.fail(c, badRequest("version %s must look like 20261126T221500Z-1a2b3c4d", quote(req.Version)))
+	_, isNumber := modelstore.ParseNumber(req.Version)
+	if !isNumber && !modelstore.ValidVersion(req.Version) {
+		a.fail(c, badRequest("version %s must be a version id (20261126T221500Z-1a2b3c4d) or number (7)", quote(req.Version)))
 		return
 	}
-	change, err := a.cfg.Registry.SetAlias(c, model, alias, req.Version)
+	version, err := a.cfg.Registry.ResolveVersion(c, model, req.Version)
+	if err != nil {
+		a.fail(c, storeError(err, "version "+req.Version+" of model "+model))
+		return
+	}
+	change, err := a.cfg.Registry.SetAlias(c, model, alias, version)
 	if err != nil {
 		a.fail(c, storeError(err, "version "+req.Version+" of model "+model))
 		return

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strconv"
 
@@ -16,7 +15,7 @@ import (
 // is httpserver.JSONError's.
 func paramsDecodeError(err error) *httpserver.Error {
 	if errors.Is(err, search.ErrInvalid) {
-		return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "params.search: %v", err)
+		return badRequest("params.search: %v", err)
 	}
 	return httpserver.JSONError(err, "params.")
 }

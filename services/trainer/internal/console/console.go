@@ -33,6 +33,7 @@ type Registry interface {
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
 	ReadModel(ctx context.Context, model, version string) (*artifactpb.Model, []byte, error)
 	Datasets(ctx context.Context) ([]registry.DatasetView, error)
+	ResolveVersion(ctx context.Context, model, v string) (string, error)
 }
 
 // Config configures the console.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/evaluation"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -47,7 +48,7 @@ func (e *env) bigStore(t testing.TB, runs, versions int) []registry.Run {
 		r.Params.C = math.Pow(10, float64(i%5-2))
 		if i%10 == 9 {
 			r.Status = registry.StatusFailed
-			r.Error = &registry.RunError{Code: registry.CodeInvalid, Message: "line 7: expected 5 fields, got 4"}
+			r.Error = &registry.RunError{Code: errcode.InvalidArgument, Message: "line 7: expected 5 fields, got 4"}
 		} else {
 			acc := 0.8 + 0.2*rng.Float64()
 			rep := &evaluation.Report{Rows: 30, Accuracy: acc, LogLoss: 1 - acc, MacroF1: acc - 0.01,
@@ -98,7 +99,7 @@ func (e *env) bigStore(t testing.TB, runs, versions int) []registry.Run {
 				Intercepts: []float64{-0.2, 2, -1.8}},
 			Scaler:  &artifactpb.Scaler{Mean: []float64{5.8, 3, 3.8, 1.2}, Scale: []float64{0.8, 0.4, 1.8, 0.8}},
 			Metrics: &artifactpb.Metrics{MetricsOn: "test", Accuracy: r.Metrics.Accuracy, Rows: 30}}
-		if _, err := e.reg.Publish(ctx, m, registry.VersionRecord{RunID: r.ID, Model: r.Model, Version: r.ID, Params: r.Params,
+		if _, _, err := e.reg.Publish(ctx, m, registry.VersionRecord{RunID: r.ID, Model: r.Model, Version: r.ID, Params: r.Params,
 			Label: r.Label, Dataset: r.Dataset, Metrics: r.Metrics, MetricsOn: "test", Objective: *r.Objective,
 			Iterations: r.Iterations, Converged: true, Timings: r.Timings, CreatedAt: *r.FinishedAt}); err != nil {
 			t.Fatal(err)

@@ -53,8 +53,10 @@ func seconds(s float64) string {
 	return (time.Duration(s) * time.Second).Round(time.Second).String()
 }
 
+// byteSize writes a size in binary units (KiB, MiB...), as ferry and the
+// console's script do.
 func byteSize(n int64) string {
-	const unit = 1000
+	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
@@ -63,7 +65,7 @@ func byteSize(n int64) string {
 		v /= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %cB", v, "kMGT"[exp-1])
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[exp-1])
 }
 
 // when shows a time in UTC, to the second: the server does not know the

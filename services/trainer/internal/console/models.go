@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/evaluation"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -38,7 +39,9 @@ func (c *Console) runIndex(ctx context.Context) (*runIndex, error) {
 // it (a version's id is its run's), or from its record when that run is
 // gone.
 type versionFacts struct {
-	Version   string
+	Version string
+	// Number is the version's sequential number; 0 when unknown.
+	Number    int
 	Created   time.Time
 	Metrics   *evaluation.Report
 	MetricsOn string
@@ -57,13 +60,13 @@ func (c *Console) versionFacts(ctx context.Context, ix *runIndex, model, version
 		f.Created = t
 	}
 	if r, ok := ix.byID[version]; ok && r.Model == model {
-		f.Metrics, f.MetricsOn, f.Rows, f.Params = r.Metrics, r.MetricsOn, r.Dataset.Rows, r.Params
+		f.Metrics, f.MetricsOn, f.Rows, f.Params, f.Number = r.Metrics, r.MetricsOn, r.Dataset.Rows, r.Params, r.VersionNumber
 		f.Promoted, f.Reason, f.HasRun = r.Promoted, r.PromotionReason, true
 		return f
 	}
 	if v, err := c.cfg.Registry.Version(ctx, model, version); err == nil {
 		rec := v.Record
-		f.Metrics, f.MetricsOn, f.Rows, f.Params, f.Created = rec.Metrics, rec.MetricsOn, rec.Dataset.Rows, rec.Params, rec.CreatedAt
+		f.Metrics, f.MetricsOn, f.Rows, f.Params, f.Created, f.Number = rec.Metrics, rec.MetricsOn, rec.Dataset.Rows, rec.Params, rec.CreatedAt, rec.Number
 	}
 	return f
 }
@@ -149,7 +152,7 @@ type modelPage struct {
 func (c *Console) modelPage(ctx *gin.Context) {
 	name := ctx.Param("model")
 	if !modelstore.ValidName(name) {
-		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
+		c.badRequest(ctx, "A model name "+names.Rule+".")
 		return
 	}
 	view, err := c.cfg.Registry.Model(ctx, name)

@@ -63,7 +63,16 @@ func TestPages(t *testing.T) {
 		}
 		contains(t, "model", body, `data-alias="production"`, `data-alias="latest"`,
 			`data-promote data-model="iris" data-version="`+held.Version+`" data-alias="production"`,
-			metric(held.Metrics.LogLoss), "held: "+htmlEscape(held.PromotionReason), "held: "+htmlEscape(all.PromotionReason))
+			metric(held.Metrics.LogLoss), "held: "+htmlEscape(held.PromotionReason), "held: "+htmlEscape(all.PromotionReason),
+			// Each version's number beside its id.
+			`<span class="vnum" data-field="number">#1</span> <a href="/ui/models/iris/versions/`+first.Version+`"`,
+			`<span class="vnum" data-field="number">#3</span> <a href="/ui/models/iris/versions/`+all.Version+`"`)
+		// A version's number leads to its page.
+		w := httptest.NewRecorder()
+		e.engine.ServeHTTP(w, httptest.NewRequest("GET", "/ui/models/iris/versions/3", nil))
+		if w.Code != http.StatusFound || w.Header().Get("Location") != "/ui/models/iris/versions/"+all.Version {
+			t.Errorf("/ui/models/iris/versions/3: %d to %q", w.Code, w.Header().Get("Location"))
+		}
 		// Production's own row has no button.
 		if strings.Contains(body, `data-version="`+first.Version+`" data-alias="production"`) {
 			t.Error("production's version offers to promote itself")
@@ -128,6 +137,10 @@ func TestPages(t *testing.T) {
 		if got := runOrder(body); !slices.Equal(got, want) {
 			t.Errorf("order %v, want %v", got, want)
 		}
+		// The version column shows the version, and whether the run
+		// promoted it.
+		contains(t, "version column", body, `<a href="/ui/models/iris/versions/`+first.Version+`" class="mono" data-field="version">#1 `+first.Version+`</a> <span class="ok">promoted</span>`,
+			`data-field="version">#2 `+held.Version+`</a></td>`)
 		_, body = e.get("/ui/runs?status=failed")
 		if got := runOrder(body); len(got) != 1 || got[0] != failedID {
 			t.Errorf("failed runs: %v", got)
@@ -147,7 +160,7 @@ func TestPages(t *testing.T) {
 		if code != 200 {
 			t.Fatal(code)
 		}
-		contains(t, "run", body, "promoted to production", metric(first.Metrics.Accuracy), "Objective per iteration (log scale)",
+		contains(t, "run", body, `<dd data-field="filename">iris.csv</dd>`, "promoted to production", metric(first.Metrics.Accuracy), "Objective per iteration (log scale)",
 			"Gradient norm per iteration (log scale)", "<polyline", "load ", "fit ", "evaluate ", "publish ", first.Dataset.SHA256)
 		if strings.Contains(body, "data-live-run") {
 			t.Error("a finished run is live")
@@ -161,8 +174,13 @@ func TestPages(t *testing.T) {
 			t.Fatal(code)
 		}
 		contains(t, "compare", body, `<tr class="diff"><th>C <span class="tag">differs</span>`, `<tr><th>seed</th>`)
-		if n := strings.Count(body, "★ best"); n < 3 {
-			t.Errorf("%d best marks", n)
+		// Scores only (accuracy, log loss, macro F1), between the two runs
+		// scored on the same test set: not duration, not iterations.
+		if n := strings.Count(body, "★ best"); n != 3 {
+			t.Errorf("%d best marks, want 3", n)
+		}
+		if strings.Contains(body, `id="test-sets-differ"`) {
+			t.Errorf("warns of different test sets, but only one run has a test set of its own kind")
 		}
 		// The run fitted on every row is never the best on scores.
 		contains(t, "compare", body, metric(all.Metrics.Accuracy)+" (train)")
@@ -183,7 +201,8 @@ func TestPages(t *testing.T) {
 		if code != 200 {
 			t.Fatal(code)
 		}
-		contains(t, "datasets", body, `id="d-`+first.Dataset.SHA256+`"`, ">150<", first.ID, all.ID, `href="/datasets/`+first.Dataset.SHA256+`" download`)
+		contains(t, "datasets", body, `id="d-`+first.Dataset.SHA256+`"`, ">150<", first.ID, all.ID, `href="/datasets/`+first.Dataset.SHA256+`" download`,
+			`<td data-field="filenames">iris.csv</td>`)
 	})
 	t.Run("static assets", func(t *testing.T) {
 		for path, want := range map[string]string{"/ui/static/app.css": "text/css", "/ui/static/app.js": "javascript"} {
@@ -297,7 +316,7 @@ func TestLiveRunsArePlaced(t *testing.T) {
 	}
 	_, body := e.get("/ui/runs/" + run.ID)
 	contains(t, "live run", body, `data-live-run="`+run.ID+`" data-reload`, `<dd data-field="stage">loading</dd>`,
-		`1.5 kB of 3.0 kB`, `value="0.5"`)
+		`1.5 KiB of 2.9 KiB`, `value="0.5"`)
 	_, body = e.get("/ui/runs")
 	contains(t, "runs", body, `data-live-run="`+run.ID+`"`, `<span data-field="stage">loading</span>`)
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"fmt"
 	"html/template"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -69,7 +71,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: registry.Statuses, Sorts: sortKeys,
 		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created")}
 	if page.Model != "" && !modelstore.ValidName(page.Model) {
-		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
+		c.badRequest(ctx, "A model name "+names.Rule+".")
 		return
 	}
 	if page.Status != "" && !registry.Status(page.Status).Valid() {
@@ -229,22 +231,37 @@ type comparePage struct {
 	Loss      template.HTML
 	GradNorm  template.HTML
 	Confusion []template.HTML
+	// TestSetsDiffer says that some runs were scored on different test
+	// sets: their scores are compared only within each set.
+	TestSetsDiffer bool
 }
 
 // compareRow is one parameter or metric across the compared runs.
 type compareRow struct {
 	Name   string
 	Values []string
-	// Differs marks a parameter whose values are not all equal; Best the
-	// index of the best metric, -1 for none.
+	// Differs marks a parameter whose values are not all equal; Best
+	// marks, per run, the best score among the runs scored on the same
+	// test set (a metric row has one per run; a parameter row none).
 	Differs bool
-	Best    int
+	Best    []bool
+}
+
+// testSet names the rows a run was scored on: the same data, label, test
+// fraction and seed make the same stratified split.
+func testSet(r *registry.Run) string {
+	return fmt.Sprintf("%s|%s|%g|%d", r.Dataset.SHA256, r.Label, r.Params.TestFraction, r.Params.Seed)
 }
 
 func (c *Console) comparePage(ctx *gin.Context) {
-	ids := ctx.QueryArray("run")
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	// The columns keep the order the runs were picked in; a repeated id
+	// counts once.
+	var ids []string
+	for _, id := range ctx.QueryArray("run") {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
 	if len(ids) < 2 || len(ids) > maxCompared {
 		c.badRequest(ctx, "Compare 2 to 5 runs: tick them on the Runs page, or /ui/compare?run=<id>&run=<id>.")
 		return
@@ -264,7 +281,7 @@ func (c *Console) comparePage(ctx *gin.Context) {
 	}
 	runs := page.Runs
 	param := func(name string, f func(r *registry.Run) string) {
-		row := compareRow{Name: name, Best: -1}
+		row := compareRow{Name: name}
 		for _, r := range runs {
 			row.Values = append(row.Values, f(r))
 		}
@@ -284,26 +301,42 @@ func (c *Console) comparePage(ctx *gin.Context) {
 	param("dataset", func(r *registry.Run) string { return short(r.Dataset.SHA256) })
 	param("rows", func(r *registry.Run) string { return strconv.Itoa(r.Dataset.Rows) })
 
-	// Scores measured on training data (test_fraction 0) are shown but
-	// never marked best: they flatter.
+	// Only scores are marked best, and only between runs scored on the
+	// same test set; scores measured on training data (test_fraction 0)
+	// are shown but never marked: they flatter. Durations and iteration
+	// counts are no quality: never marked.
+	sets := map[string]int{}
+	for _, r := range runs {
+		if r.Metrics != nil && r.MetricsOn != "train" {
+			sets[testSet(r)]++
+		}
+	}
+	page.TestSetsDiffer = len(sets) > 1
 	metricRow := func(name string, higher, scores bool, f func(r *registry.Run) (float64, bool), format func(float64) string) {
-		row := compareRow{Name: name, Best: -1}
-		var best float64
+		row := compareRow{Name: name, Best: make([]bool, len(runs))}
+		best := map[string]int{} // test set -> index of its best run
 		for i, r := range runs {
 			v, ok := f(r)
 			if !ok {
 				row.Values = append(row.Values, "—")
 				continue
 			}
-			onTrain := scores && r.MetricsOn == "train"
-			if onTrain {
+			if scores && r.MetricsOn == "train" {
 				row.Values = append(row.Values, format(v)+" (train)")
 				continue
 			}
 			row.Values = append(row.Values, format(v))
-			if row.Best < 0 || (higher && v > best) || (!higher && v < best) {
-				row.Best, best = i, v
+			if !scores || sets[testSet(r)] < 2 {
+				continue
 			}
+			set := testSet(r)
+			j, seen := best[set]
+			if w, _ := f(runs[j]); !seen || (higher && v > w) || (!higher && v < w) {
+				best[set] = i
+			}
+		}
+		for _, i := range best {
+			row.Best[i] = true
 		}
 		page.Metrics = append(page.Metrics, row)
 	}

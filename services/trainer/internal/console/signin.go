@@ -55,7 +55,7 @@ func (c *Console) signin(ctx *gin.Context) {
 		ctx.Redirect(http.StatusSeeOther, "/ui/signin?next="+next)
 		return
 	}
-	if !httpserver.TokenAccepted(tok, c.cfg.Tokens...) {
+	if !httpserver.TokenValid(tok, c.cfg.Tokens...) {
 		ctx.Redirect(http.StatusSeeOther, "/ui/signin?refused=1&next="+next)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -56,11 +57,22 @@ type classProb struct {
 
 func (c *Console) versionPage(ctx *gin.Context) {
 	model, version := ctx.Param("model"), ctx.Param("version")
-	if !modelstore.ValidName(model) || !modelstore.ValidVersion(version) {
-		c.badRequest(ctx, "Versions look like 20261126T221500Z-1a2b3c4d, models like iris.")
+	_, isNumber := modelstore.ParseNumber(version)
+	if !modelstore.ValidName(model) || !isNumber && !modelstore.ValidVersion(version) {
+		c.badRequest(ctx, "Versions look like 20261126T221500Z-1a2b3c4d or 7, models like iris.")
 		return
 	}
 	what := "Version " + version + " of " + model
+	if isNumber {
+		id, err := c.cfg.Registry.ResolveVersion(ctx, model, version)
+		if err != nil {
+			c.fail(ctx, what, err)
+			return
+		}
+		// One address per version: the number's page is the id's.
+		ctx.Redirect(http.StatusFound, "/ui/models/"+model+"/versions/"+id)
+		return
+	}
 	view, err := c.cfg.Registry.Version(ctx, model, version)
 	if err != nil {
 		c.fail(ctx, what, err)

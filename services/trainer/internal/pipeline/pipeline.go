@@ -23,7 +23,7 @@ import (
 
 // Registry is where the pipeline publishes; *registry.Registry has it.
 type Registry interface {
-	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, error)
+	Publish(ctx context.Context, m *artifactpb.Model, record registry.VersionRecord) (modelstore.Ref, int, error)
 	Unpublish(ctx context.Context, model, version string) error
 	MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error
 	Promote(ctx context.Context, cand *artifactpb.Model, ref modelstore.Ref) (bool, string, error)
@@ -176,7 +176,7 @@ func Run(ctx context.Context, in Input) error {
 		}
 	}
 	ctx = context.WithoutCancel(ctx)
-	ref, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
+	ref, number, err := in.Registry.Publish(ctx, model, registry.VersionRecord{
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
@@ -188,7 +188,7 @@ func Run(ctx context.Context, in Input) error {
 		}
 		return stageError{"publish", err}
 	}
-	in.Update(func(r *registry.Run) { r.Version = ref.Version })
+	in.Update(func(r *registry.Run) { r.Version, r.VersionNumber = ref.Version, number })
 	// The version exists from here on: failing to move an alias leaves a
 	// successful run that says what to do, not a failed one.
 	promoted, reason := false, ""

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelferry/modelferry/devstack/testkit/repo"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/search"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -93,7 +94,7 @@ func TestSearchWithMoreFoldsThanAClassFails(t *testing.T) {
 		t.Fatalf("run %+v", run)
 	}
 	re := RunError(err)
-	if re.Code != registry.CodeInvalid || !strings.Contains(re.Message, "folds must not exceed the smallest class's count in the training rows (40), got 41") {
+	if re.Code != errcode.InvalidArgument || !strings.Contains(re.Message, "folds must not exceed the smallest class's count in the training rows (40), got 41") {
 		t.Fatalf("run error %+v", re)
 	}
 	if _, err := f.reg.Version(context.Background(), "iris", run.ID); err == nil {

@@ -38,6 +38,9 @@ type Source struct {
 	// Upload, when set, is still writing Path: the run reads it as it
 	// arrives.
 	Upload *Upload
+	// Name is the file's original name, kept in the run record; empty
+	// for an S3 source.
+	Name string
 }
 
 // Release removes a temporary file.
@@ -129,7 +132,7 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 		return nil, registry.DatasetInfo{}, err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	info := registry.DatasetInfo{SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
+	info := registry.DatasetInfo{Filename: src.Name, SHA256: sum, Bytes: size, Rows: d.Rows(), Features: d.Features, Classes: d.Classes}
 	if src.Path == "" {
 		key, err := store.DatasetKey(src.Ref)
 		if err != nil {

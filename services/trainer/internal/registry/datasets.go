@@ -18,6 +18,8 @@ type DatasetView struct {
 	Rows     int      `json:"rows,omitempty"`
 	Features []string `json:"features,omitempty"`
 	Classes  []string `json:"classes,omitempty"`
+	// Filenames are the names it was uploaded under, newest first.
+	Filenames []string `json:"filenames,omitempty"`
 	// Runs are the ids of the runs that used it, newest first.
 	Runs []string `json:"runs"`
 }
@@ -69,6 +71,9 @@ func (r *Registry) Datasets(ctx context.Context) ([]DatasetView, error) {
 			lastUse[i] = run.ID
 		}
 		v.Runs = append(v.Runs, run.ID)
+		if f := run.Dataset.Filename; f != "" && !slices.Contains(v.Filenames, f) {
+			v.Filenames = append(v.Filenames, f)
+		}
 	}
 	order := make([]int, len(out))
 	for i := range order {

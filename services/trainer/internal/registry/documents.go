@@ -31,19 +31,6 @@ func (s Status) Terminal() bool {
 // Valid reports whether s is a known state.
 func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
-// Error codes of failed runs, in the API's error shape; the API maps them
-// to HTTP statuses.
-const (
-	CodeInvalid     = "invalid_argument"
-	CodeNotFound    = "not_found"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
-	// CodeCancelled ends a cancelled run; CodeDeadline a run that took
-	// longer than TRAINER_RUN_TIMEOUT.
-	CodeCancelled = "cancelled"
-	CodeDeadline  = "deadline_exceeded"
-)
-
 // Aliases the trainer moves.
 const (
 	AliasLatest     = "latest"
@@ -66,7 +53,9 @@ type Run struct {
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
 	MetricsOn string             `json:"metrics_on,omitempty"`
 
-	Version         string `json:"version,omitempty"`
+	Version string `json:"version,omitempty"`
+	// VersionNumber is the version's sequential number in its model.
+	VersionNumber   int    `json:"version_number,omitempty"`
 	Promoted        bool   `json:"promoted"`
 	PromotionReason string `json:"promotion_reason,omitempty"`
 
@@ -124,7 +113,11 @@ type RunError struct {
 
 // DatasetInfo says what a run trained on.
 type DatasetInfo struct {
-	URI      string   `json:"uri,omitempty"`
+	URI string `json:"uri,omitempty"`
+	// Filename is the name the data was uploaded under (the multipart
+	// part's filename, or the filename query parameter), or the default
+	// dataset's file; empty for a dataset named in the bucket.
+	Filename string   `json:"filename,omitempty"`
 	SHA256   string   `json:"sha256,omitempty"`
 	Bytes    int64    `json:"bytes,omitempty"`
 	Rows     int      `json:"rows,omitempty"`
@@ -169,9 +162,12 @@ type Timings struct {
 // artifact: how the version was made. Promotion, decided after publishing,
 // is in the mutable run record.
 type VersionRecord struct {
-	RunID          string             `json:"run_id"`
-	Model          string             `json:"model"`
-	Version        string             `json:"version"`
+	RunID   string `json:"run_id"`
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	// Number is the version's sequential number in its model (1, 2,
+	// 3…), assigned at publish.
+	Number         int                `json:"number,omitempty"`
 	Params         Params             `json:"params"`
 	Label          string             `json:"label"`
 	Dataset        DatasetInfo        `json:"dataset"`

@@ -20,7 +20,7 @@ type Gate struct {
 // production model yet) and, when not, why.
 func (g Gate) Decide(cand, prod *artifactpb.Model) (bool, string) {
 	if cand.GetMetrics().GetMetricsOn() != "test" {
-		return false, fmt.Sprintf("metrics come from the training data (test_fraction 0), which the gate cannot judge; promote it with PUT /models/%s/aliases/production", cand.Name)
+		return false, fmt.Sprintf("metrics come from the training data (test_fraction 0), which the gate cannot judge: promote it by hand if it is good enough")
 	}
 	acc := cand.GetMetrics().GetAccuracy()
 	if acc < g.MinAccuracy {
@@ -30,7 +30,7 @@ func (g Gate) Decide(cand, prod *artifactpb.Model) (bool, string) {
 		return true, ""
 	}
 	if !slices.Equal(cand.FeatureNames, prod.FeatureNames) || !slices.Equal(cand.ClassNames, prod.ClassNames) {
-		return false, fmt.Sprintf("features or classes differ from production %s: clients would break; promote explicitly with PUT /models/%s/aliases/production", prod.Version, cand.Name)
+		return false, fmt.Sprintf("features or classes differ from production %s: clients would break: promote it by hand once they are ready", prod.Version)
 	}
 	if prod.GetMetrics().GetMetricsOn() != "test" {
 		// A production model promoted by hand with training-data metrics:

@@ -97,7 +97,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) publish(t *testing.T, version string, acc float64) (*artifactpb.Model, modelstore.Ref) {
 	t.Helper()
 	m := testModel(version, acc)
-	ref, err := f.reg.Publish(context.Background(), m, VersionRecord{RunID: version, Model: "iris", Version: version})
+	ref, _, err := f.reg.Publish(context.Background(), m, VersionRecord{RunID: version, Model: "iris", Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}

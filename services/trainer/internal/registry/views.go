@@ -66,6 +66,7 @@ func (r *Registry) Model(ctx context.Context, name string) (ModelView, error) {
 type VersionView struct {
 	Model   string        `json:"model"`
 	Version string        `json:"version"`
+	Number  int           `json:"number,omitempty"`
 	SHA256  string        `json:"sha256"`
 	Aliases []string      `json:"aliases"`
 	Record  VersionRecord `json:"record"`
@@ -96,21 +97,40 @@ func (r *Registry) Version(ctx context.Context, model, version string) (VersionV
 		}
 	}
 	slices.Sort(pointing)
-	return VersionView{Model: model, Version: version, SHA256: modelstore.SHA256(b), Aliases: pointing, Record: record}, nil
+	return VersionView{Model: model, Version: version, Number: record.Number, SHA256: modelstore.SHA256(b), Aliases: pointing, Record: record}, nil
 }
 
-// Publish stores a new version: its artifact and its record, verified
-// once written. Aliases are not touched.
-func (r *Registry) Publish(ctx context.Context, m *artifactpb.Model, record VersionRecord) (modelstore.Ref, error) {
+// Publish stores a new version: its sequential number claimed first (a
+// publish that then fails leaves the number unused, never given again),
+// then its artifact and its record, verified once written. Aliases are
+// not touched. It returns the version and its number.
+func (r *Registry) Publish(ctx context.Context, m *artifactpb.Model, record VersionRecord) (modelstore.Ref, int, error) {
 	pb, err := artifact.Encode(m)
 	if err != nil {
-		return modelstore.Ref{}, fmt.Errorf("encode artifact: %w", err)
+		return modelstore.Ref{}, 0, fmt.Errorf("encode artifact: %w", err)
+	}
+	if record.Number, err = r.store.AssignNumber(ctx, m.Name, m.Version); err != nil {
+		return modelstore.Ref{}, 0, err
 	}
 	rec, err := json.Marshal(record)
 	if err != nil {
-		return modelstore.Ref{}, fmt.Errorf("encode version record: %w", err)
+		return modelstore.Ref{}, 0, fmt.Errorf("encode version record: %w", err)
 	}
-	return r.store.Publish(ctx, m.Name, m.Version, pb, rec)
+	ref, err := r.store.Publish(ctx, m.Name, m.Version, pb, rec)
+	return ref, record.Number, err
+}
+
+// ResolveVersion returns the version id that v names: v itself, or the
+// id of the version with number v ("7"). A number no version has is
+// ErrNotFound; anything else is ErrInvalid.
+func (r *Registry) ResolveVersion(ctx context.Context, model, v string) (string, error) {
+	if n, ok := modelstore.ParseNumber(v); ok {
+		return r.store.VersionOfNumber(ctx, model, n)
+	}
+	if !modelstore.ValidVersion(v) {
+		return "", fmt.Errorf("version %q: want an id (20261126T221500Z-1a2b3c4d) or a number (7): %w", v, modelstore.ErrInvalid)
+	}
+	return v, nil
 }
 
 // Unpublish removes what a failed publish of a version wrote, before any

@@ -78,11 +78,12 @@
     });
   });
 
+  // Binary units, as the server's pages and ferry write them.
   function fmtBytes(n) {
-    if (n < 1000) return n + " B";
-    var u = "kMGT", i = -1;
-    do { n /= 1000; i++; } while (n >= 1000 && i < 3);
-    return n.toFixed(1) + " " + u[i] + "B";
+    if (n < 1024) return n + " B";
+    var u = "KMGT", i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < 3);
+    return n.toFixed(1) + " " + u[i] + "iB";
   }
 
   function fmtNum(v) {

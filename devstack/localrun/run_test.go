@@ -1,4 +1,4 @@
-package main
+package localrun
 
 import (
 	"context"
@@ -47,8 +47,8 @@ func TestRunFailsOnATakenPort(t *testing.T) {
 			}
 			defer ln.Close()
 			var out strings.Builder
-			err = run(context.Background(), []string{"run", "-state", t.TempDir(), "-bin", t.TempDir(),
-				"-prometheus-config", "../../../prometheus/prometheus.local.yml"},
+			err = Run(context.Background(), []string{"-state", t.TempDir(), "-bin", t.TempDir(),
+				"-prometheus-config", "../../prometheus/prometheus.local.yml"},
 				func(k string) string { return env[k] }, &out)
 			if err == nil || !strings.Contains(err.Error(), "port "+env[taken]) || !strings.Contains(err.Error(), taken+"=") {
 				t.Fatalf("run: %v, want an error naming port %s and %s", err, env[taken], taken)
@@ -70,7 +70,7 @@ func TestRunFailsOnATakenPort(t *testing.T) {
 
 func TestRunRejectsABadPort(t *testing.T) {
 	env := map[string]string{"MODELFERRY_PREDICTOR_PORT": "80800"}
-	err := run(context.Background(), []string{"run", "-state", t.TempDir()}, func(k string) string { return env[k] }, &strings.Builder{})
+	err := Run(context.Background(), []string{"-state", t.TempDir()}, func(k string) string { return env[k] }, &strings.Builder{})
 	if err == nil || !strings.Contains(err.Error(), `MODELFERRY_PREDICTOR_PORT="80800"`) {
 		t.Fatalf("run: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestRunRejectsABadPort(t *testing.T) {
 func TestPrometheusConfigFollowsThePorts(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "prometheus.yml")
 	targets := map[string]string{"prometheus": "localhost:19090", "trainer": "localhost:18080", "predictor": "localhost:18000"}
-	if err := writePrometheusConfig("../../../prometheus/prometheus.local.yml", dst, targets); err != nil {
+	if err := writePrometheusConfig("../../prometheus/prometheus.local.yml", dst, targets); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(dst)
@@ -117,7 +117,7 @@ func TestPrometheusConfigFollowsThePorts(t *testing.T) {
 		t.Errorf("jobs missing: %v", targets)
 	}
 
-	err = writePrometheusConfig("../../../prometheus/prometheus.local.yml", dst, map[string]string{"alertmanager": "localhost:9093"})
+	err = writePrometheusConfig("../../prometheus/prometheus.local.yml", dst, map[string]string{"alertmanager": "localhost:9093"})
 	if err == nil {
 		t.Error("a job the configuration lacks was not reported")
 	}
