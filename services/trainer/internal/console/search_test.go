@@ -42,4 +42,15 @@ func TestSearchRunPage(t *testing.T) {
 	if n := strings.Count(body, `<tr class="best">`); n != 1 {
 		t.Errorf("%d best rows", n)
 	}
+	_, body = e.get("/ui/runs")
+	contains(t, "runs list", body, `<a href="/ui/runs/`+run.ID+`" class="mono">`+run.ID+`</a> <span class="tag" title="4 grid points">search</span>`)
+	// A search still running has no results yet.
+	live := registry.Run{ID: "20261207T110000Z-0000abce", Model: "iris", Kind: registry.KindSearch, Status: registry.StatusRunning,
+		Params: registry.DefaultParams(), Progress: &registry.Progress{Stage: registry.StageSearching, FitsDone: 3, FitsTotal: 20}, CreatedAt: now}
+	if err := e.reg.SaveRun(context.Background(), live, registry.SaveOptions{First: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.get("/ui/runs"); code != 200 || !strings.Contains(body, live.ID+`</a> <span class="tag">search</span>`) {
+		t.Errorf("runs list with a live search: %d", code)
+	}
 }
