@@ -21,6 +21,7 @@ func TestSearchRunPage(t *testing.T) {
 	}}
 	run := registry.Run{ID: "20261207T100000Z-0000abcd", Model: "iris", Kind: registry.KindSearch, Status: registry.StatusSucceeded,
 		Params: registry.DefaultParams(), Version: "20261207T100000Z-0000abcd", Search: rec, CreatedAt: now, FinishedAt: &now}
+	run.Params.Search = &search.Spec{C: search.Grid{Values: []float64{0.01, 1}}, ClassWeight: []search.ClassWeightSpec{{}, {Balanced: true}}, Folds: 3, Scoring: "accuracy"}
 	if err := e.reg.SaveRun(context.Background(), run, registry.SaveOptions{First: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,8 @@ func TestSearchRunPage(t *testing.T) {
 	contains(t, "search run", body, `<section id="search">`, "4 grid points × 3 folds, accuracy",
 		`the best refit as <a href="/ui/models/iris/versions/20261207T100000Z-0000abcd"`,
 		"Validation curve: accuracy, 3-fold", "<polygon", `class="best"><title>best: C 1, mean 0.96</title>`,
-		`<tr class="best"><td>★ best</td><td>1</td><td>balanced</td><td>0.96</td>`, "<td>0.96 0.94 0.98</td>")
+		`<tr class="best"><td>★ best</td><td>1</td><td>balanced</td><td>0.96</td>`, "<td>0.96 0.94 0.98</td>",
+		`<tr><th>search</th><td class="mono">{&#34;c&#34;:[0.01,1],&#34;class_weight&#34;:[null,&#34;balanced&#34;],&#34;folds&#34;:3,&#34;scoring&#34;:&#34;accuracy&#34;}</td></tr>`)
 	// Two class-weight candidates: two bands, two mean lines, 12 fold points.
 	if n := strings.Count(body, "<polygon"); n != 2 {
 		t.Errorf("%d bands, want 2", n)

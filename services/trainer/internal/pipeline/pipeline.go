@@ -157,9 +157,6 @@ func Run(ctx context.Context, in Input) error {
 		r.Dataset.URI = ds.uri
 		run = r.Clone()
 	})
-	// The run record keeps the parameters as submitted; the version says
-	// the C it was fitted with (a search's choice).
-	run.Params.C = p.C
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = driftBaseline
 	// The end of the run is decided here, once. A cancel (or shutdown, or

@@ -34,7 +34,8 @@ func (in Input) crossValidate(ctx context.Context, train *dataset.Dataset, class
 		return 0, nil, fmt.Errorf("search: %w", err)
 	}
 	record := search.NewRecord(*p.Search, out)
-	in.Update(func(r *registry.Run) { r.Search = &record })
 	best := out.Best()
+	// The run's C becomes the one chosen, as the version's is.
+	in.Update(func(r *registry.Run) { r.Search, r.Params.C = &record, best.C })
 	return best.C, best.ClassWeight.Weights(train.Y, len(classes)), nil
 }

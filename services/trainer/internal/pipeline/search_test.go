@@ -61,6 +61,9 @@ func TestSearchRunRefitsTheBestAndPublishesItsResults(t *testing.T) {
 			t.Fatalf("result %+v beats the best %+v", r, best)
 		}
 	}
+	if run.Params.C != best.C || run.Params.Search == nil {
+		t.Fatalf("the run's params %+v do not say the chosen C %v", run.Params, best.C)
+	}
 	if best.C == 0.001 {
 		t.Fatalf("the most regularized C won: %+v", run.Search)
 	}
