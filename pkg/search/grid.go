@@ -106,11 +106,12 @@ func (w ClassWeight) validate(classes int) error {
 }
 
 // Weights returns the weight of every row of y for a fit on all of them
-// ("balanced" counted over all rows), or nil when the candidate is none.
-func (w ClassWeight) Weights(y []int32, classes int) []float64 {
+// ("balanced" counted over all rows) times base (nil weighs 1): base
+// itself when the candidate is none.
+func (w ClassWeight) Weights(y []int32, classes int, base []float64) []float64 {
 	rows := make([]int, len(y))
 	for i := range rows {
 		rows[i] = i
 	}
-	return w.rowWeights(y, classes, rows, nil)
+	return w.rowWeights(y, classes, rows, base)
 }

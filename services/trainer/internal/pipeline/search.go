@@ -4,16 +4,15 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/modelferry/modelferry/pkg/dataset"
 	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/pkg/search"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
-// crossValidate runs p.Search on the training rows, records it in the run
-// and returns the best grid point's C and the row weights of its class
-// weight (nil for none) for the refit on every training row.
-func (in Input) crossValidate(ctx context.Context, train *dataset.Dataset, classes []string, p registry.Params) (float64, []float64, error) {
+// crossValidate runs p.Search on the training rows d, records it in the
+// run and returns the best grid point's C and the row weights for the
+// refit on every training row: d's own times the best class weight.
+func (in Input) crossValidate(ctx context.Context, d logreg.Data, classes []string, p registry.Params) (float64, []float64, error) {
 	in.enter(registry.StageSearching)
 	cfg, err := p.Search.Config(classes)
 	if err != nil {
@@ -28,7 +27,6 @@ func (in Input) crossValidate(ctx context.Context, train *dataset.Dataset, class
 		}
 		in.Update(func(r *registry.Run) { r.Progress = progress })
 	}
-	d := logreg.Data{X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(train.Features), Classes: len(classes)}
 	out, err := search.Run(ctx, d, cfg)
 	if err != nil {
 		return 0, nil, fmt.Errorf("search: %w", err)
@@ -37,5 +35,5 @@ func (in Input) crossValidate(ctx context.Context, train *dataset.Dataset, class
 	best := out.Best()
 	// The run's C becomes the one chosen, as the version's is.
 	in.Update(func(r *registry.Run) { r.Search, r.Params.C = &record, best.C })
-	return best.C, best.ClassWeight.Weights(train.Y, len(classes)), nil
+	return best.C, best.ClassWeight.Weights(d.Y, d.Classes, d.Weight), nil
 }
