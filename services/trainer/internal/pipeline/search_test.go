@@ -104,3 +104,28 @@ func TestSearchWithMoreFoldsThanAClassFails(t *testing.T) {
 		t.Fatal("a failed search published a version")
 	}
 }
+
+// TestSearchOnATable: a search takes the column transform's data (codes
+// of categorical columns, missing values imputed) like any run.
+func TestSearchOnATable(t *testing.T) {
+	f := newFixture()
+	p := searchParams(t, `{"c": [0.01, 1], "class_weight": [null, "balanced"], "folds": 3}`)
+	p.Drop = []string{"id"}
+	run, err := f.train(t, p, Source{Path: repo.Path(t, "pkg/tabular/testdata") + "/binary_basic_train.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Schema == nil || run.Search == nil || len(run.Search.Results) != 4 || run.Version == "" {
+		t.Fatalf("run %+v", run)
+	}
+	for _, r := range run.Search.Results {
+		for _, s := range r.FoldScores {
+			if !(s < 0) {
+				t.Fatalf("neg_log_loss fold score %v", s)
+			}
+		}
+	}
+	if r := run.Search.Results; r[0].MeanScore == r[1].MeanScore {
+		t.Errorf("balanced weights changed nothing on an unbalanced table: %+v", r[:2])
+	}
+}
