@@ -153,6 +153,12 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 		case r := <-results:
 			return end(r.run, r.err)
 		case <-a.interrupts:
+			// Following stops before the question: no progress is written
+			// while it waits, nor after this returns.
+			stop()
+			if r := <-results; r.err == nil {
+				return r.run, nil // it ended meanwhile
+			}
 			show.pause()
 			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
 				cancelled, err := a.tc.Cancel(context.WithoutCancel(ctx), run.ID)
@@ -162,8 +168,6 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 				return cancelled, nil
 			}
 			fmt.Fprintf(a.stderr, "the run goes on; follow it again with 'ferry run %s'\n", run.ID)
-			stop()
-			<-results
 			return client.Run{}, errFailedRun
 		}
 	}

@@ -26,11 +26,14 @@ type target struct {
 var targets = []target{
 	{"modelstore", "./pkg/modelstore"},
 	{"reloader", "./services/predictor/internal/reloader"},
-	{"serving", "./services/predictor/internal/serving"},
+	{"serving", "./pkg/serving"},
 	{"logreg", "./pkg/logreg"},
 	{"dataset", "./pkg/dataset"},
 	{"drift", "./pkg/drift"},
 	{"pipeline", "./services/trainer/internal/pipeline"},
+	{"registry", "./services/trainer/internal/registry"},
+	{"jobs", "./services/trainer/internal/jobs"},
+	{"monitor", "./services/predictor/internal/monitor"},
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {

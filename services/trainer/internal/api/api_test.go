@@ -353,6 +353,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"C negative query", "/train?c=-1", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", "c must be a positive"},
 		{"C not a number", "/train?c=abc", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", `c: "abc" is not a number`},
 		{"max_iter zero", "/train", "application/json", `{"params":{"max_iter":0}}`, "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 0"},
+		{"max_iter over the limit", "/train", "application/json", `{"params":{"max_iter":100001}}`, "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 100001"},
+		{"max_iter over the limit in the query", "/train?max_iter=100001", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 100001"},
 		{"tol negative", "/train", "application/json", `{"params":{"tol":-1}}`, "", 400, "invalid_argument", "tol must be a positive"},
 		{"test_fraction one", "/train", "application/json", `{"params":{"test_fraction":1}}`, "", 400, "invalid_argument", "test_fraction must be in [0, 1), got 1"},
 		{"test_fraction negative", "/train?test_fraction=-0.1", "", "", "", 400, "invalid_argument", "test_fraction must be in [0, 1)"},
@@ -431,8 +433,9 @@ func TestQueueFullAnswers429(t *testing.T) {
 	e.block("/run.json")
 	first := e.do("POST", "/train", "", nil).run(t)
 	waitRun(t, e, first.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
-	if resp := e.do("POST", "/train", "", nil); resp.code != http.StatusAccepted {
-		t.Fatalf("second run (queued): %d %s", resp.code, resp.body)
+	second := e.do("POST", "/train", "", nil)
+	if second.code != http.StatusAccepted {
+		t.Fatalf("second run (queued): %d %s", second.code, second.body)
 	}
 	resp := e.do("POST", "/train", "", nil)
 	if resp.code != http.StatusTooManyRequests {
@@ -440,6 +443,13 @@ func TestQueueFullAnswers429(t *testing.T) {
 	}
 	if got := resp.apiError(t); got.Code != "resource_exhausted" {
 		t.Errorf("error %+v", got)
+	}
+	// Cancelling the queued run gives its place back.
+	if resp := e.do("POST", "/runs/"+second.run(t).ID+"/cancel", "", nil); resp.code != http.StatusOK {
+		t.Fatalf("cancel the queued run: %d %s", resp.code, resp.body)
+	}
+	if resp := e.do("POST", "/train", "", nil); resp.code != http.StatusAccepted {
+		t.Fatalf("a run after a cancel freed the place: %d %s, want 202", resp.code, resp.body)
 	}
 }
 
