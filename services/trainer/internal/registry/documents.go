@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/evaluation"
+	"github.com/modelferry/modelferry/pkg/search"
 )
 
 // Status is where a run is in its life.
@@ -39,8 +40,10 @@ const (
 // Run is a run record, as GET /runs/{id} shows it and as stored at
 // runs/<model>/<id>.json.
 type Run struct {
-	ID     string    `json:"id"`
-	Model  string    `json:"model"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	// Kind is KindTrain or KindSearch (Params.Kind).
+	Kind   string    `json:"kind,omitempty"`
 	Status Status    `json:"status"`
 	Error  *RunError `json:"error,omitempty"`
 	Params Params    `json:"params"`
@@ -49,6 +52,11 @@ type Run struct {
 	Dataset   DatasetInfo        `json:"dataset"`
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
 	MetricsOn string             `json:"metrics_on,omitempty"`
+	// RowsSkipped counts the rows skipped for a missing label; Schema is
+	// the column transform of a table trained as it came. Schema is set
+	// once and never changed: clones share it.
+	RowsSkipped int     `json:"rows_skipped,omitempty"`
+	Schema      *Schema `json:"schema,omitempty"`
 
 	Version string `json:"version,omitempty"`
 	// VersionNumber is the version's sequential number in its model.
@@ -63,6 +71,9 @@ type Run struct {
 	// History is the solver's objective and gradient norm per iteration,
 	// thinned evenly past MaxHistory points (see History).
 	History []HistoryPoint `json:"history,omitempty"`
+	// Search is a search run's cross-validation: every grid point's fold
+	// scores and the best, which the run refits and publishes.
+	Search *search.Record `json:"search,omitempty"`
 	// QueuePosition counts the runs of the same model ahead of a queued
 	// run, the running one included.
 	QueuePosition int `json:"queue_position,omitempty"`
@@ -136,6 +147,12 @@ type Progress struct {
 	// BytesRead of BytesTotal of the dataset are read (loading).
 	BytesRead  int64 `json:"bytes_read,omitempty"`
 	BytesTotal int64 `json:"bytes_total,omitempty"`
+	// FitsDone of FitsTotal cross-validation fits are done (searching);
+	// BestC and BestScore are the best grid point complete so far.
+	FitsDone  int      `json:"fits_done,omitempty"`
+	FitsTotal int      `json:"fits_total,omitempty"`
+	BestC     *float64 `json:"best_c,omitempty"`
+	BestScore *float64 `json:"best_score,omitempty"`
 }
 
 // Timings says where a run's time went.
@@ -167,4 +184,46 @@ type VersionRecord struct {
 	Timings        Timings            `json:"timings"`
 	TrainerVersion string             `json:"trainer_version"`
 	CreatedAt      time.Time          `json:"created_at"`
+	RowsSkipped    int                `json:"rows_skipped,omitempty"`
+	Schema         *Schema            `json:"schema,omitempty"`
+	// Search travels with the version a search run published.
+	Search *search.Record `json:"search,omitempty"`
+}
+
+// Schema is the column transform a run fitted, as its record shows it.
+type Schema struct {
+	Columns []ColumnInfo `json:"columns"`
+	// Dropped names the columns missing in every training row.
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// MaxSchemaCategories bounds the categories a record lists per column,
+// the most frequent first; the artifact keeps them all.
+const MaxSchemaCategories = 20
+
+// ColumnInfo is one source column of a Schema.
+type ColumnInfo struct {
+	Name string `json:"name"`
+	// Type is "numeric" or "categorical".
+	Type         string  `json:"type"`
+	MissingShare float64 `json:"missing_share"`
+	// Impute is a numeric column's value for a missing cell; Indicator
+	// whether it has a "was missing" feature.
+	Impute    *float64 `json:"impute,omitempty"`
+	Indicator bool     `json:"indicator,omitempty"`
+	// Categories are a categorical column's most frequent categories
+	// (at most MaxSchemaCategories) with their training shares;
+	// CategoryCount counts them all.
+	Categories    []CategoryShare `json:"categories,omitempty"`
+	CategoryCount int             `json:"category_count,omitempty"`
+	// Infrequent counts the categories grouped as infrequent, and
+	// InfrequentShare is their training share.
+	Infrequent      int     `json:"infrequent,omitempty"`
+	InfrequentShare float64 `json:"infrequent_share,omitempty"`
+}
+
+// CategoryShare is a category and its share of the training rows.
+type CategoryShare struct {
+	Value string  `json:"value"`
+	Share float64 `json:"share"`
 }
