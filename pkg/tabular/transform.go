@@ -160,11 +160,15 @@ func (e *Encoder) Unscaled() []bool {
 // Code returns the code of a categorical cell of column col (an index
 // into Transform.Columns): its category's, the infrequent code for a
 // grouped category, or -1 for a category unseen in training, which
-// contributes nothing. A missing cell is MissingCategory.
+// contributes nothing. A missing cell is MissingCategory, or MissingCode
+// when training had none.
 func (e *Encoder) Code(col int, cell string) int32 {
 	c := &e.cols[col]
 	if e.na.missing(cell) {
-		cell = MissingCategory
+		if k, ok := c.index[MissingCategory]; ok {
+			return k
+		}
+		return MissingCode
 	}
 	if k, ok := c.index[cell]; ok {
 		return k
@@ -298,7 +302,7 @@ func (e *Encoder) Bool(col int, b bool, x []float64, codes []int32) {
 func (e *Encoder) Missing(col int, x []float64, codes []int32) {
 	c := &e.cols[col]
 	if c.Type == Categorical {
-		codes[c.slot] = -1
+		codes[c.slot] = MissingCode
 		if k, ok := c.index[MissingCategory]; ok {
 			codes[c.slot] = k
 		}
