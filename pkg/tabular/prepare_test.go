@@ -156,7 +156,7 @@ func TestEncoderServesRecords(t *testing.T) {
 		codes []int32
 	}{
 		{[]string{"v", "5", ""}, []float64{5, 0}, []int32{1}},
-		{[]string{"w", "NA", ""}, []float64{2, 1}, []int32{-1}}, // unseen category, imputed mean
+		{[]string{"w", "NA", ""}, []float64{2, 1}, []int32{-1}},          // unseen category, imputed mean
 		{[]string{"", " 7 ", ""}, []float64{7, 0}, []int32{MissingCode}}, // missing never seen in training: a code of its own, scored as unseen
 	} {
 		if err := enc.EncodeRecord(tc.rec, pos, x, codes); err != nil {
