@@ -145,6 +145,17 @@ func (e *Encoder) Levels() []int {
 	return l
 }
 
+// Slots returns where column col (an index into Transform.Columns) lands
+// in a packed row (dense features, then codes): the index of its value or
+// code, and of its indicator, -1 when it has none.
+func (e *Encoder) Slots(col int) (at, indicator int) {
+	c := &e.cols[col]
+	if c.Type == Categorical {
+		return e.dense + c.slot, -1
+	}
+	return c.slot, c.indicator
+}
+
 // Unscaled marks the dense features that standardization leaves alone:
 // the indicators.
 func (e *Encoder) Unscaled() []bool {
