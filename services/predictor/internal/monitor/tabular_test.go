@@ -3,6 +3,7 @@ package monitor
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func traffic(t *testing.T, d *Drift, m *artifactpb.Model, rows int, mix map[stri
 			}
 			u -= p
 		}
-		size, grade := "7", "a"
+		size, grade := strconv.FormatFloat(10*r.Float64(), 'f', 3, 64), "a"
 		if r.Float64() < sizeNA {
 			size = ""
 		}
@@ -160,5 +161,34 @@ func TestCollectorExportsMissingRatio(t *testing.T) {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s exported without a baseline", k)
 		}
+	}
+}
+
+// A tabular model with a baseline has the numeric PSI of its numeric
+// columns, over the values that were there, and the class PSI.
+func TestTabularNumericColumnsKeepTheirPSI(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		edges    []float64
+		min, max float64
+	}{
+		{"as in training", []float64{2, 4, 6, 8}, 0, 0.05},
+		{"ten times smaller in training", []float64{0.2, 0.4, 0.6, 0.8}, 0.2, math.Inf(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tabularModel()
+			m.Baseline = &artifactpb.Baseline{Rows: 100, LabelCounts: []uint64{50, 50}, PredictionCounts: []uint64{50, 50},
+				Features: []*artifactpb.FeatureBaseline{{}, {Edges: tc.edges, Counts: []uint64{20, 20, 20, 20, 20}}, {}}}
+			d := NewDrift(m, NewClock(time.Minute, time.Now()))
+			// Half the sizes missing: they count in no bin.
+			traffic(t, d, m, 20_000, trainingMix, 0.5, 0)
+			rep := d.Report()
+			if rep.PSI[1] < tc.min || rep.PSI[1] > tc.max {
+				t.Errorf("size PSI %v, want in [%v, %v]", rep.PSI[1], tc.min, tc.max)
+			}
+			if rep.PSI[0] > 0.05 || math.IsNaN(rep.ClassPSI) || rep.ClassPSI > 0.05 || len(rep.TrainingShare) != 2 {
+				t.Errorf("colour PSI %v, class PSI %v, training share %v", rep.PSI[0], rep.ClassPSI, rep.TrainingShare)
+			}
+		})
 	}
 }
