@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -23,6 +24,11 @@ var funcs = template.FuncMap{
 	"join":    strings.Join,
 	"color":   seriesColor,
 	"frac":    func(a, b int64) float64 { return float64(a) / float64(b) },
+	"cwname":  classWeightName,
+	"jsontext": func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	},
 	// vc pairs a model's name with one of its versions for a partial.
 	"vc": func(model string, f *versionFacts) map[string]any { return map[string]any{"Model": model, "Facts": f} },
 }
