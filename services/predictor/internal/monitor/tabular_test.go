@@ -1,13 +1,17 @@
 package monitor
 
 import (
+	"bytes"
 	"math"
+	"net/http/httptest"
+	"os/exec"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
@@ -142,6 +146,18 @@ func TestCollectorExportsMissingRatio(t *testing.T) {
 		}
 	}))
 	got := gather(t, reg)
+	// The exposition, as /metrics serves it, passes promtool.
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool not on PATH: run make test-tools (make test does)")
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(rec.Body.Bytes())
+	if out, err := cmd.CombinedOutput(); err != nil || !bytes.Contains(rec.Body.Bytes(), []byte("# TYPE predictor_feature_missing_ratio gauge")) {
+		t.Errorf("promtool check metrics: %v\n%s\n%s", err, out, rec.Body.Bytes())
+	}
 	for k, v := range map[string]float64{
 		`predictor_feature_missing_ratio{feature="size",model="shop",source="live"}`:     1,
 		`predictor_feature_missing_ratio{feature="size",model="shop",source="training"}`: 0.2,
