@@ -3,9 +3,9 @@ package monitor
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os/exec"
-	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
