@@ -141,6 +141,9 @@ func validateBaseline(m *artifactpb.Model) error {
 		return corrupt("baseline has %d features, the model %d", len(b.Features), len(m.FeatureNames))
 	}
 	for j, f := range b.Features {
+		if m.Tabular != nil && len(f.Edges)+len(f.Counts) == 0 {
+			continue // a categorical column: its baseline is its category shares
+		}
 		if len(f.Counts) != len(f.Edges)+1 {
 			return corrupt("baseline of feature %d: %d counts for %d edges", j, len(f.Counts), len(f.Edges))
 		}

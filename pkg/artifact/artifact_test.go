@@ -261,6 +261,7 @@ func TestBaselineIsOptionalAndChecked(t *testing.T) {
 	for name, damage := range map[string]func(*artifactpb.Baseline){
 		"features":        func(b *artifactpb.Baseline) { b.Features = b.Features[:1] },
 		"counts":          func(b *artifactpb.Baseline) { b.Features[0].Counts = b.Features[0].Counts[:2] },
+		"no bins":         func(b *artifactpb.Baseline) { b.Features[0] = &artifactpb.FeatureBaseline{} },
 		"edges order":     func(b *artifactpb.Baseline) { b.Features[0].Edges = []float64{2, 1} },
 		"edges finite":    func(b *artifactpb.Baseline) { b.Features[0].Edges = []float64{1, math.Inf(1)} },
 		"class counts":    func(b *artifactpb.Baseline) { b.LabelCounts = b.LabelCounts[:2] },

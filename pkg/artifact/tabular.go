@@ -53,9 +53,6 @@ func validateTabular(m *artifactpb.Model) error {
 	if len(tb.Columns) != len(m.FeatureNames) {
 		return corrupt("transform has %d columns, the model %d inputs", len(tb.Columns), len(m.FeatureNames))
 	}
-	if m.Baseline != nil {
-		return corrupt("a tabular model carries no numeric drift baseline")
-	}
 	for i, c := range tb.Columns {
 		if c.Name != m.FeatureNames[i] {
 			return corrupt("transform column %d is %q, the model's input %q", i, c.Name, m.FeatureNames[i])
@@ -69,6 +66,9 @@ func validateTabular(m *artifactpb.Model) error {
 				return corrupt("numeric column %q has categories", c.Name)
 			}
 		case tabular.Categorical:
+			if b := m.Baseline; b != nil && len(b.Features) == len(tb.Columns) && len(b.Features[i].Edges)+len(b.Features[i].Counts) > 0 {
+				return corrupt("categorical column %q has numeric drift bins: its drift baseline is its category shares", c.Name)
+			}
 			if c.Indicator || c.Impute != 0 {
 				return corrupt("categorical column %q has an imputed value or an indicator", c.Name)
 			}

@@ -29,6 +29,10 @@ func tabularSample() *artifactpb.Model {
 	}
 	m.Linear = &artifactpb.LinearModel{Rows: 1, Cols: 5, Coefficients: []float64{1, 2, 0.5, -0.5, 3}, Intercepts: []float64{0.25}}
 	m.Scaler = &artifactpb.Scaler{Mean: []float64{40, 0}, Scale: []float64{10, 1}}
+	// Drift bins for the numeric column; the categorical one's baseline
+	// is its shares.
+	m.Baseline = &artifactpb.Baseline{Rows: 10, LabelCounts: []uint64{4, 6}, PredictionCounts: []uint64{5, 5},
+		Features: []*artifactpb.FeatureBaseline{{Edges: []float64{30, 50}, Counts: []uint64{3, 3, 3}}, {}}}
 	return m
 }
 
@@ -79,6 +83,10 @@ func TestTabularInvalid(t *testing.T) {
 		}},
 		{"numeric column with categories", func(m *artifactpb.Model) { m.Tabular.Columns[0].Categories = []string{"a"} }},
 		{"missing share above one", func(m *artifactpb.Model) { m.Tabular.Columns[0].MissingShare = 2 }},
+		{"categorical column with drift bins", func(m *artifactpb.Model) {
+			m.Baseline.Features[1] = &artifactpb.FeatureBaseline{Edges: []float64{1}, Counts: []uint64{1, 2}}
+		}},
+		{"numeric drift bins and counts differ", func(m *artifactpb.Model) { m.Baseline.Features[0].Counts = []uint64{9} }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

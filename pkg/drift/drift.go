@@ -96,17 +96,33 @@ const epsilon = 1e-4
 // Below 0.1 is commonly read as stable, above 0.2 as a significant shift.
 // It is 0 when either side has no counts.
 func PSI(expected, actual []uint64) float64 {
-	var te, ta float64
-	for i := range expected {
-		te += float64(expected[i])
-		ta += float64(actual[i])
+	var te float64
+	for _, e := range expected {
+		te += float64(e)
 	}
-	if te == 0 || ta == 0 {
+	if te == 0 {
+		return 0
+	}
+	return psi(len(expected), func(i int) float64 { return float64(expected[i]) / te }, actual)
+}
+
+// SharesPSI is PSI with the expected side given as shares (of a
+// categorical column's training rows, summing to 1) rather than counts.
+func SharesPSI(expected []float64, actual []uint64) float64 {
+	return psi(len(expected), func(i int) float64 { return expected[i] }, actual)
+}
+
+func psi(bins int, expected func(int) float64, actual []uint64) float64 {
+	var ta float64
+	for _, a := range actual[:bins] {
+		ta += float64(a)
+	}
+	if ta == 0 {
 		return 0
 	}
 	psi := 0.0
-	for i := range expected {
-		e := max(float64(expected[i])/te, epsilon)
+	for i := range bins {
+		e := max(expected(i), epsilon)
 		a := max(float64(actual[i])/ta, epsilon)
 		psi += (a - e) * math.Log(a/e)
 	}

@@ -156,3 +156,20 @@ func BenchmarkBin(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(values)), "ns/value")
 	_ = n
 }
+
+func TestSharesPSI(t *testing.T) {
+	// Bins of a categorical column: a, b, the infrequent ones, unseen,
+	// missing. Training shares (0.5, 0.3, 0.2, 0, 0); live 40, 30, 10, 10,
+	// 10 of 100 rows. By hand, with empty shares as 1e-4:
+	// -0.1·ln(0.8) + 0 - 0.1·ln(0.5) + 2·0.0999·ln(1000) = 1.4717985779.
+	got := SharesPSI([]float64{0.5, 0.3, 0.2, 0, 0}, []uint64{40, 30, 10, 10, 10})
+	if math.Abs(got-1.4717985779) > 1e-9 {
+		t.Errorf("SharesPSI = %.10f, want 1.4717985779", got)
+	}
+	if got := SharesPSI([]float64{0.5, 0.3, 0.2, 0, 0}, []uint64{50, 30, 20, 0, 0}); got != 0 {
+		t.Errorf("the training mix: %v, want 0", got)
+	}
+	if got := SharesPSI([]float64{0.5, 0.5}, []uint64{0, 0}); got != 0 {
+		t.Errorf("no live rows: %v, want 0", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/drift"
 	"github.com/modelferry/modelferry/pkg/logreg"
 )
 
@@ -31,6 +32,12 @@ type Prepared struct {
 	RowsSkipped int
 	// Dropped names the feature columns missing in every training row.
 	Dropped []string
+	// Edges and Counts are each feature column's drift baseline (package
+	// drift's quantile bins) over its training values, the missing ones
+	// left out; nil for a categorical column, whose baseline is its
+	// category shares.
+	Edges  [][]float64
+	Counts [][]uint64
 }
 
 // Data is the training set logreg fits: the dense features (indicators
@@ -280,6 +287,9 @@ func Prepare(src Source, s Spec) (*Prepared, error) {
 				}
 			}
 			col.Impute = impute(buf, s.Impute)
+			edges := drift.Edges(buf, drift.DefaultBins)
+			p.Edges = append(p.Edges, edges)
+			p.Counts = append(p.Counts, drift.Counts(edges, buf))
 			if c.missing > 0 {
 				for r := 0; r < p.Rows; r++ {
 					if x := &p.X[r*dense+c.slot]; math.IsNaN(*x) {
@@ -288,6 +298,7 @@ func Prepare(src Source, s Spec) (*Prepared, error) {
 				}
 			}
 		} else {
+			p.Edges, p.Counts = append(p.Edges, nil), append(p.Counts, nil)
 			remap := groupCategories(&col, c.values, c.counts, p.Rows, s)
 			if col.Levels() > maxLevels {
 				return nil, tooManyLevels(col.Name, col.Levels(), maxLevels, false)

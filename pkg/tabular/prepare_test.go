@@ -156,8 +156,8 @@ func TestEncoderServesRecords(t *testing.T) {
 		codes []int32
 	}{
 		{[]string{"v", "5", ""}, []float64{5, 0}, []int32{1}},
-		{[]string{"w", "NA", ""}, []float64{2, 1}, []int32{-1}}, // unseen category, imputed mean
-		{[]string{"", " 7 ", ""}, []float64{7, 0}, []int32{-1}}, // missing never seen in training
+		{[]string{"w", "NA", ""}, []float64{2, 1}, []int32{-1}},          // unseen category, imputed mean
+		{[]string{"", " 7 ", ""}, []float64{7, 0}, []int32{MissingCode}}, // missing never seen in training: a code of its own, scored as unseen
 	} {
 		if err := enc.EncodeRecord(tc.rec, pos, x, codes); err != nil {
 			t.Fatal(err)
@@ -224,7 +224,7 @@ func TestEncoderTakesTypedValues(t *testing.T) {
 		{"fraction as category", func() error { return enc.Number(1, 0.5, x, codes) }, nil, int32(slices.Index(cats, "0.5"))},
 		{"unseen number", func() error { return enc.Number(1, 6, x, codes) }, nil, -1},
 		{"text category", func() error { return enc.Text(1, "4", x, codes) }, nil, int32(slices.Index(cats, "4"))},
-		{"missing category never seen", func() error { enc.Missing(1, x, codes); return nil }, nil, -1},
+		{"missing category never seen", func() error { enc.Missing(1, x, codes); return nil }, nil, MissingCode},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range x {

@@ -42,6 +42,12 @@ func DefaultNAValues() []string {
 // SimpleImputer(strategy="constant") fills text columns.
 const MissingCategory = "missing_value"
 
+// MissingCode is the code of a missing cell in a categorical column that
+// had no missing cell in training: like an unseen category (-1) it
+// contributes nothing to the scores, but drift monitoring tells the two
+// apart.
+const MissingCode int32 = -2
+
 // Table is a header and rows of cells as they were read.
 type Table struct {
 	Header []string

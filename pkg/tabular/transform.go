@@ -145,6 +145,17 @@ func (e *Encoder) Levels() []int {
 	return l
 }
 
+// Slots returns where column col (an index into Transform.Columns) lands
+// in a packed row (dense features, then codes): the index of its value or
+// code, and of its indicator, -1 when it has none.
+func (e *Encoder) Slots(col int) (at, indicator int) {
+	c := &e.cols[col]
+	if c.Type == Categorical {
+		return e.dense + c.slot, -1
+	}
+	return c.slot, c.indicator
+}
+
 // Unscaled marks the dense features that standardization leaves alone:
 // the indicators.
 func (e *Encoder) Unscaled() []bool {
@@ -160,11 +171,15 @@ func (e *Encoder) Unscaled() []bool {
 // Code returns the code of a categorical cell of column col (an index
 // into Transform.Columns): its category's, the infrequent code for a
 // grouped category, or -1 for a category unseen in training, which
-// contributes nothing. A missing cell is MissingCategory.
+// contributes nothing. A missing cell is MissingCategory, or MissingCode
+// when training had none.
 func (e *Encoder) Code(col int, cell string) int32 {
 	c := &e.cols[col]
 	if e.na.missing(cell) {
-		cell = MissingCategory
+		if k, ok := c.index[MissingCategory]; ok {
+			return k
+		}
+		return MissingCode
 	}
 	if k, ok := c.index[cell]; ok {
 		return k
@@ -298,7 +313,7 @@ func (e *Encoder) Bool(col int, b bool, x []float64, codes []int32) {
 func (e *Encoder) Missing(col int, x []float64, codes []int32) {
 	c := &e.cols[col]
 	if c.Type == Categorical {
-		codes[c.slot] = -1
+		codes[c.slot] = MissingCode
 		if k, ok := c.index[MissingCategory]; ok {
 			codes[c.slot] = k
 		}

@@ -1,6 +1,10 @@
 package monitor
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Watched is a served model version and its drift watch.
 type Watched struct {
@@ -19,6 +23,9 @@ var (
 	shareDesc = prometheus.NewDesc("predictor_class_share",
 		"Share of each predicted class: over the drift window (source=live) and on the training rows (source=training).",
 		[]string{"model", "class", "source"}, nil)
+	missingDesc = prometheus.NewDesc("predictor_feature_missing_ratio",
+		"Share of rows where a feature was missing: over the drift window (source=live) and on the training rows (source=training).",
+		[]string{"model", "feature", "source"}, nil)
 	rowsDesc = prometheus.NewDesc("predictor_drift_window_rows",
 		"Rows served in the drift window, which the drift figures are computed over.",
 		[]string{"model"}, nil)
@@ -35,7 +42,7 @@ type collector struct{ models func() []Watched }
 func NewCollector(models func() []Watched) prometheus.Collector { return collector{models} }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{psiDesc, classPSIDesc, shareDesc, rowsDesc, monitoredDesc} {
+	for _, d := range []*prometheus.Desc{psiDesc, classPSIDesc, shareDesc, missingDesc, rowsDesc, monitoredDesc} {
 		ch <- d
 	}
 }
@@ -50,12 +57,20 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		r := w.Drift.Report()
 		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(r.Rows), w.Model)
 		for j, f := range w.Features {
-			ch <- prometheus.MustNewConstMetric(psiDesc, prometheus.GaugeValue, r.PSI[j], w.Model, f)
+			if !math.IsNaN(r.PSI[j]) {
+				ch <- prometheus.MustNewConstMetric(psiDesc, prometheus.GaugeValue, r.PSI[j], w.Model, f)
+			}
+			ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.GaugeValue, r.MissingLive[j], w.Model, f, "live")
+			ch <- prometheus.MustNewConstMetric(missingDesc, prometheus.GaugeValue, r.MissingTraining[j], w.Model, f, "training")
 		}
-		ch <- prometheus.MustNewConstMetric(classPSIDesc, prometheus.GaugeValue, r.ClassPSI, w.Model)
+		if !math.IsNaN(r.ClassPSI) {
+			ch <- prometheus.MustNewConstMetric(classPSIDesc, prometheus.GaugeValue, r.ClassPSI, w.Model)
+		}
 		for k, class := range w.Classes {
 			ch <- prometheus.MustNewConstMetric(shareDesc, prometheus.GaugeValue, r.LiveShare[k], w.Model, class, "live")
-			ch <- prometheus.MustNewConstMetric(shareDesc, prometheus.GaugeValue, r.TrainingShare[k], w.Model, class, "training")
+			if r.TrainingShare != nil {
+				ch <- prometheus.MustNewConstMetric(shareDesc, prometheus.GaugeValue, r.TrainingShare[k], w.Model, class, "training")
+			}
 		}
 	}
 }

@@ -5,13 +5,16 @@
 package monitor
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/drift"
+	"github.com/modelferry/modelferry/pkg/tabular"
 )
 
 // Clock is a coarse clock of window buckets: a ticker advances Epoch, so
@@ -52,16 +55,36 @@ func (c *Clock) Run(stop <-chan struct{}) {
 // Buckets is how many buckets a window is split into.
 const Buckets = 10
 
-// Drift counts one model version's live rows per feature bin and per
-// predicted class over a sliding window of Buckets buckets. Counters are
-// sharded so that cores do not fight over cache lines.
+// Drift counts one model version's live rows per feature bin, missing
+// values per feature and rows per predicted class over a sliding window
+// of Buckets buckets. Counters are sharded so that cores do not fight
+// over cache lines.
 type Drift struct {
 	clock    *Clock
-	baseline *artifactpb.Baseline
-	edges    [][]float64
-	offsets  []int // feature j's bins start at offsets[j]
-	width    int   // bins of all features, then the classes
+	baseline *artifactpb.Baseline // nil for a tabular model trained without one
+	cols     []column
+	classes  int // the last counts of a bucket, one per class
+	width    int // counts of all features, then the classes
 	shards   []shard
+}
+
+// column is how one input column of the model is counted: its bins, then
+// one count of missing values (which is the last bin of a categorical
+// column).
+type column struct {
+	categorical bool
+	at          int // index of the value (numeric) or code in the row
+	indicator   int // index of the numeric column's missing indicator, -1 when none
+	edges       []float64
+	offset      int // first count of the column
+	bins        int // counts before the missing count; 0: no numeric baseline
+	// Categorical columns: codes 0..levels-1 are the categories and the
+	// infrequent group, then comes the unseen bin; missing is the code
+	// of a missing cell.
+	levels, missing int
+	expected        []uint64  // numeric: training rows per bin
+	shares          []float64 // categorical: training share per bin, missing last
+	trainingMissing float64
 }
 
 type shard struct {
@@ -74,20 +97,47 @@ type bucket struct {
 	counts []atomic.Uint64 // width of them
 }
 
-// NewDrift watches a model against its baseline; nil when the artifact
-// has none (made before baselines existed: monitoring is off for it).
+// NewDrift watches a model against its training rows; nil when there is
+// nothing to compare with: a model of numeric features made before
+// baselines existed (monitoring is off for it). A tabular model's
+// categorical columns are compared with the category shares of its
+// transform, its numeric ones with the baseline when it has one.
 func NewDrift(m *artifactpb.Model, clock *Clock) *Drift {
 	b := m.GetBaseline()
-	if b == nil || len(b.Features) != len(m.FeatureNames) {
+	if b != nil && (len(b.Features) != len(m.FeatureNames) || len(b.PredictionCounts) != len(m.ClassNames)) {
+		b = nil
+	}
+	var enc *tabular.Encoder
+	if t := artifact.Transform(m); t != nil {
+		var err error
+		if enc, err = t.Encoder(); err != nil {
+			return nil
+		}
+	} else if b == nil {
 		return nil
 	}
-	d := &Drift{clock: clock, baseline: b}
-	for _, f := range b.Features {
-		d.offsets = append(d.offsets, d.width)
-		d.edges = append(d.edges, f.Edges)
-		d.width += len(f.Edges) + 1
+	d := &Drift{clock: clock, baseline: b, classes: len(m.ClassNames)}
+	for j := range m.FeatureNames {
+		c := column{at: j, indicator: -1}
+		if enc != nil {
+			c.at, c.indicator = enc.Slots(j)
+			tc := m.Tabular.Columns[j]
+			c.trainingMissing = tc.MissingShare
+			if tc.Type == string(tabular.Categorical) {
+				c.categorical = true
+				c.levels, c.missing, c.shares = categoryBins(tc)
+				c.bins = c.levels + 1
+			}
+		}
+		if !c.categorical && b != nil {
+			c.edges, c.expected = b.Features[j].Edges, b.Features[j].Counts
+			c.bins = len(c.edges) + 1
+		}
+		c.offset = d.width
+		d.width += c.bins + 1
+		d.cols = append(d.cols, c)
 	}
-	d.width += len(m.ClassNames)
+	d.width += d.classes
 	d.shards = make([]shard, max(1, runtime.GOMAXPROCS(0)))
 	for s := range d.shards {
 		for b := range d.shards[s].buckets {
@@ -95,6 +145,30 @@ func NewDrift(m *artifactpb.Model, clock *Clock) *Drift {
 		}
 	}
 	return d
+}
+
+// categoryBins returns a categorical column's levels (its categories and
+// the infrequent group), the code of a missing cell, and the training
+// share of each bin: the levels, unseen (none in training) and missing.
+func categoryBins(c *artifactpb.Column) (levels, missing int, shares []float64) {
+	levels = len(c.Categories)
+	if len(c.Infrequent) > 0 {
+		levels++
+	}
+	missing = int(tabular.MissingCode)
+	shares = make([]float64, levels+2)
+	for k, cat := range c.Categories {
+		if cat == tabular.MissingCategory {
+			missing = k
+			shares[levels+1] = c.Shares[k]
+			continue
+		}
+		shares[k] = c.Shares[k]
+	}
+	if len(c.Infrequent) > 0 {
+		shares[levels-1] = c.InfrequentShare
+	}
+	return levels, missing, shares
 }
 
 // Observe counts one served row and its predicted class.
@@ -112,25 +186,47 @@ func (d *Drift) Observe(x []float64, class int) {
 			}
 		}
 	}
-	for j, v := range x {
-		b.counts[d.offsets[j]+drift.Bin(d.edges[j], v)].Add(1)
+	for j := range d.cols {
+		c := &d.cols[j]
+		v := x[c.at]
+		switch {
+		case c.categorical:
+			switch code := int(v); {
+			case code == c.missing:
+				b.counts[c.offset+c.bins].Add(1)
+			case code < 0: // unseen
+				b.counts[c.offset+c.levels].Add(1)
+			default:
+				b.counts[c.offset+code].Add(1)
+			}
+		case c.indicator >= 0 && x[c.indicator] == 1:
+			b.counts[c.offset+c.bins].Add(1)
+		case c.bins > 0:
+			b.counts[c.offset+drift.Bin(c.edges, v)].Add(1)
+		}
 	}
-	b.counts[d.width-len(d.baseline.LabelCounts)+class].Add(1)
+	b.counts[d.width-d.classes+class].Add(1)
 }
 
 // Report is the drift of the window ending now.
 type Report struct {
 	// Rows counted in the window.
 	Rows uint64
-	// PSI per feature, in the model's feature order.
+	// PSI per feature, in the model's feature order; NaN for a numeric
+	// column of a tabular model trained without a baseline.
 	PSI []float64
+	// MissingLive is each feature's share of missing values in the
+	// window, MissingTraining on the training rows.
+	MissingLive, MissingTraining []float64
 	// ClassPSI compares the predicted class mix with the one on the
 	// training rows; LiveShare and TrainingShare are those mixes.
+	// TrainingShare is nil, and ClassPSI NaN, without a baseline.
 	ClassPSI                 float64
 	LiveShare, TrainingShare []float64
 }
 
-// Report sums the window's buckets and compares them with the baseline.
+// Report sums the window's buckets and compares them with the training
+// rows.
 func (d *Drift) Report() Report {
 	epoch := d.clock.Epoch()
 	live := make([]uint64, d.width)
@@ -144,16 +240,33 @@ func (d *Drift) Report() Report {
 			}
 		}
 	}
-	classes := live[d.width-len(d.baseline.LabelCounts):]
-	r := Report{PSI: make([]float64, len(d.edges))}
+	classes := live[d.width-d.classes:]
+	r := Report{PSI: make([]float64, len(d.cols)),
+		MissingLive: make([]float64, len(d.cols)), MissingTraining: make([]float64, len(d.cols))}
 	for _, c := range classes {
 		r.Rows += c
 	}
-	for j, f := range d.baseline.Features {
-		r.PSI[j] = drift.PSI(f.Counts, live[d.offsets[j]:d.offsets[j]+len(f.Counts)])
+	for j, c := range d.cols {
+		counts := live[c.offset : c.offset+c.bins+1]
+		switch {
+		case c.categorical:
+			r.PSI[j] = drift.SharesPSI(c.shares, counts)
+		case c.bins > 0:
+			r.PSI[j] = drift.PSI(c.expected, counts[:c.bins])
+		default:
+			r.PSI[j] = math.NaN()
+		}
+		if r.Rows > 0 {
+			r.MissingLive[j] = float64(counts[c.bins]) / float64(r.Rows)
+		}
+		r.MissingTraining[j] = c.trainingMissing
 	}
-	r.ClassPSI = drift.PSI(d.baseline.PredictionCounts, classes)
-	r.LiveShare, r.TrainingShare = shares(classes), shares(d.baseline.PredictionCounts)
+	r.LiveShare = shares(classes)
+	r.ClassPSI = math.NaN()
+	if d.baseline != nil {
+		r.ClassPSI = drift.PSI(d.baseline.PredictionCounts, classes)
+		r.TrainingShare = shares(d.baseline.PredictionCounts)
+	}
 	return r
 }
 

@@ -162,6 +162,24 @@ func TestCollectorExportsDrift(t *testing.T) {
 		`predictor_model_monitored{model="iris",version="v2"}`: 1,
 		`predictor_model_monitored{model="old",version="v1"}`:  0,
 	}
+	got := gather(t, reg)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if psi := got[`predictor_feature_psi{feature="a",model="iris"}`]; psi < 0.2 {
+		t.Errorf("psi of the shifted feature %v (all: %v)", psi, got)
+	}
+	if _, ok := got[`predictor_class_share{class="pos",model="iris",source="training"}`]; !ok {
+		t.Error("no training class share")
+	}
+}
+
+// gather returns every gauge of reg by name and labels, as
+// name{label="value",...} with the labels sorted.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	got := map[string]float64{}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -179,15 +197,5 @@ func TestCollectorExportsDrift(t *testing.T) {
 			got[key+"}"] = m.GetGauge().GetValue()
 		}
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k], v)
-		}
-	}
-	if psi := got[`predictor_feature_psi{feature="a",model="iris"}`]; psi < 0.2 {
-		t.Errorf("psi of the shifted feature %v (all: %v)", psi, got)
-	}
-	if _, ok := got[`predictor_class_share{class="pos",model="iris",source="training"}`]; !ok {
-		t.Error("no training class share")
-	}
+	return got
 }

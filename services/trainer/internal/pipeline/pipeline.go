@@ -174,6 +174,8 @@ func Run(ctx context.Context, in Input) error {
 	var driftBaseline *artifactpb.Baseline
 	if tb == nil {
 		driftBaseline = baseline(train, len(d.Classes), compiled)
+	} else {
+		driftBaseline = tableBaseline(tb.prep, compiled)
 	}
 	ds := <-stored
 	stored = nil
