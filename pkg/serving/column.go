@@ -31,17 +31,9 @@ func (m *Model) InputsHint() string {
 	return "one input per column (" + strings.Join(m.Features, ", ") + "), of shape [N]: BYTES for a categorical column, a numeric datatype for a numeric one"
 }
 
-// categorical reports whether source column j holds categories, and its
-// code's index among the categorical columns.
-func (m *Model) categorical(j int) (bool, int) {
-	cols := m.Meta.GetTabular().GetColumns()
-	slot := 0
-	for _, c := range cols[:j] {
-		if c.GetType() == string(tabular.Categorical) {
-			slot++
-		}
-	}
-	return cols[j].GetType() == string(tabular.Categorical), slot
+// categorical reports whether source column j holds categories.
+func (m *Model) categorical(j int) bool {
+	return m.Meta.GetTabular().GetColumns()[j].GetType() == string(tabular.Categorical)
 }
 
 // placeColumn takes a tabular model's input named after a source column,
@@ -54,7 +46,7 @@ func (a *assembler) placeColumn(in inputRef, shape []int64, dt Datatype) (Target
 	if !ok {
 		return fail("unknown input; the model takes %s", a.m.InputsHint())
 	}
-	cat, slot := a.m.categorical(j)
+	cat := a.m.categorical(j)
 	switch {
 	case cat && dt != BYTES:
 		return fail("column %s is categorical: send it as BYTES (strings, \"\" for missing), not %s", names.Quote(in.name), dt)
@@ -65,7 +57,8 @@ func (a *assembler) placeColumn(in inputRef, shape []int64, dt Datatype) (Target
 		return Target{}, err
 	}
 	if cat {
-		return Target{Base: a.m.enc.Dense() + slot, Stride: a.m.width, N: a.rows, col: j, kind: targetText}, nil
+		at, _ := a.m.enc.Slots(j)
+		return Target{Base: at, Stride: a.m.width, N: a.rows, col: j, kind: targetText}, nil
 	}
 	return Target{Stride: a.m.width, N: a.rows, col: j, kind: targetNumber}, nil
 }
@@ -90,17 +83,23 @@ func (m *Model) setNumber(x []float64, t Target, i int, v float64) error {
 	return m.enc.Number(t.col, v, x[at:at+m.enc.Dense()], nil)
 }
 
-// setText writes value i of a BYTES input: a category, "" for missing.
-func (m *Model) setText(x []float64, t Target, i int, b []byte) {
-	cell := tabular.MissingCategory
-	if len(b) > 0 {
-		cell = unsafe.String(&b[0], len(b)) // Code keeps no reference
+// setText writes value i of a BYTES input: a category, or "" (nil) for
+// missing, coded as /predict codes null; codes is scratch of the model's
+// codes.
+func (m *Model) setText(x []float64, codes []int32, t Target, i int, b []byte) {
+	if len(b) == 0 {
+		m.enc.Missing(t.col, nil, codes)
+		x[t.Base+i*t.Stride] = float64(codes[t.Base-m.enc.Dense()])
+		return
 	}
-	x[t.Base+i*t.Stride] = float64(m.enc.Code(t.col, cell))
+	// Code keeps no reference to the cell.
+	x[t.Base+i*t.Stride] = float64(m.enc.Code(t.col, unsafe.String(&b[0], len(b))))
 }
 
 // Set writes value i of a numeric input where t says.
 func (in *Inputs) Set(t Target, i int, v float64) error { return in.a.m.setNumber(in.a.sc.X, t, i, v) }
 
 // SetText writes value i of a BYTES input where t says.
-func (in *Inputs) SetText(t Target, i int, b []byte) { in.a.m.setText(in.a.sc.X, t, i, b) }
+func (in *Inputs) SetText(t Target, i int, b []byte) {
+	in.a.m.setText(in.a.sc.X, in.a.sc.codes, t, i, b)
+}

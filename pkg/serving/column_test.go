@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/tabular"
 	"github.com/modelferry/modelferry/pkg/testmodel"
 )
@@ -218,4 +220,33 @@ func FuzzDecodeInferColumns(f *testing.F) {
 			checkPacked(t, m, body, req.X, req.Rows)
 		}
 	})
+}
+
+// TestOIPMissingCategoryUnseenInTraining: "" in a categorical column that
+// had no missing cell in training packs the code /predict gives null.
+func TestOIPMissingCategoryUnseenInTraining(t *testing.T) {
+	train := &tabular.Table{Header: []string{"x", "c", "label"}}
+	for i := range 40 {
+		train.Rows = append(train.Rows, []string{itoa(i % 7), []string{"a", "b", "c"}[i%3], []string{"no", "yes"}[(i/2)%2]})
+	}
+	am, err := artifact.Decode(testmodel.TableArtifact(t, train, tabular.Spec{Label: "label"}, "t", "20261207T100000Z-00000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(am, "sha", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var psc, sc Scratch
+	want, err := m.DecodePredict([]byte(`{"x": 3, "c": null}`), 1, &psc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.DecodeInfer([]byte(`{"inputs": [{"name": "c", "shape": [1], "datatype": "BYTES", "data": [""]}, {"name": "x", "shape": [1], "datatype": "FP64", "data": [3]}]}`), 1, &sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.X, want.X) || want.X[len(want.X)-1] != float64(tabular.MissingCode) {
+		t.Errorf("packed %v, /predict packs %v (missing code %d)", got.X, want.X, tabular.MissingCode)
+	}
 }

@@ -132,6 +132,9 @@ func (m *Model) prepare(sc *Scratch) {
 	}
 	sc.seen = sc.seen[:len(m.Features)]
 	clear(sc.seen)
+	if m.enc != nil && len(sc.codes) < m.enc.Codes() {
+		sc.codes = make([]int32, m.enc.Codes())
+	}
 	sc.X = sc.X[:0]
 	sc.outputs = sc.outputs[:0]
 }

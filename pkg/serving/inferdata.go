@@ -145,7 +145,7 @@ func (d *decoder) put(in *inferInput, t Target, i int) error {
 	if t.kind == targetText {
 		switch s.peek() {
 		case 'n':
-			d.m.setText(d.sc.X, t, i, nil)
+			d.m.setText(d.sc.X, d.sc.codes, t, i, nil)
 			return s.literal("null")
 		case '"':
 			raw, escaped, err := s.str()
@@ -156,7 +156,7 @@ func (d *decoder) put(in *inferInput, t Target, i int) error {
 			if err != nil {
 				return err
 			}
-			d.m.setText(d.sc.X, t, i, raw)
+			d.m.setText(d.sc.X, d.sc.codes, t, i, raw)
 			return nil
 		}
 		return s.wrongKind(in.label()+": data["+strconv.Itoa(i)+"]", `a string (BYTES), "" or null for missing`)

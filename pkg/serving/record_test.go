@@ -199,7 +199,7 @@ func FuzzDecodeRecords(f *testing.F) {
 
 // checkPacked holds the rows a tabular model accepted from body to
 // encoding/json's judgement of it and the packed rows' invariants: finite
-// dense values, integer codes from -1, and a score.
+// dense values, integer codes from tabular.MissingCode, and a score.
 func checkPacked(t *testing.T, m *Model, body []byte, x []float64, rows int) {
 	t.Helper()
 	if !json.Valid(body) {
@@ -210,7 +210,7 @@ func checkPacked(t *testing.T, m *Model, body []byte, x []float64, rows int) {
 	for i := range rows {
 		row := x[i*w : (i+1)*w]
 		for j, v := range row {
-			if math.IsNaN(v) || math.IsInf(v, 0) || (j >= dense && (v < -1 || v != math.Trunc(v))) {
+			if math.IsNaN(v) || math.IsInf(v, 0) || (j >= dense && (v < float64(tabular.MissingCode) || v != math.Trunc(v))) {
 				t.Fatalf("row %d of %q: value %d is %v", i, body, j, v)
 			}
 		}
