@@ -93,6 +93,7 @@ fuzz: ## run each fuzz target for its budget of executions, or FUZZTIME
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),150000x) ./pkg/artifact
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
 	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),100000x) ./services/trainer/internal/runfilter
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
 # all), -e2e, -workers N, -match REGEXP, -list.
