@@ -21,6 +21,7 @@ import (
 type Registry interface {
 	Run(ctx context.Context, id string) (registry.Run, error)
 	Runs(ctx context.Context, q registry.RunQuery) (registry.RunPage, error)
+	SearchRuns(ctx context.Context, q registry.RunQuery, s registry.Search) (registry.RunPage, error)
 	Models(ctx context.Context) ([]registry.ModelSummary, error)
 	Model(ctx context.Context, name string) (registry.ModelView, error)
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
@@ -60,11 +61,21 @@ func (a *API) listRuns(c *gin.Context) {
 			return
 		}
 	}
-	if q.PageToken != "" && !modelstore.ValidVersion(q.PageToken) {
+	search, searching, err := parseSearch(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if q.PageToken != "" && !validPageToken(q.PageToken, search) {
 		a.fail(c, badRequest("page_token %s is not one this API gave out", quote(q.PageToken)))
 		return
 	}
-	page, err := a.cfg.Registry.Runs(c, q)
+	var page registry.RunPage
+	if searching {
+		page, err = a.cfg.Registry.SearchRuns(c, q, search)
+	} else {
+		page, err = a.cfg.Registry.Runs(c, q)
+	}
 	if err != nil {
 		a.fail(c, storeError(err, "runs"))
 		return

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -52,12 +53,17 @@ const (
 // Run is a run record, as GET /runs/{id} shows it and as stored at
 // runs/<model>/<id>.json.
 type Run struct {
-	ID     string    `json:"id"`
-	Model  string    `json:"model"`
-	Status Status    `json:"status"`
-	Error  *RunError `json:"error,omitempty"`
-	Params Params    `json:"params"`
-	Label  string    `json:"label,omitempty"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	// Name, Tags and Description are the run's names and notes (see
+	// annotations.go); PATCH /runs/{id} edits them.
+	Name        string            `json:"name,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Status      Status            `json:"status"`
+	Error       *RunError         `json:"error,omitempty"`
+	Params      Params            `json:"params"`
+	Label       string            `json:"label,omitempty"`
 
 	Dataset   DatasetInfo        `json:"dataset"`
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
@@ -90,6 +96,7 @@ type Run struct {
 
 // Clone returns a copy of r that shares nothing mutable with it.
 func (r Run) Clone() Run {
+	r.Tags = maps.Clone(r.Tags)
 	if r.Progress != nil {
 		p := *r.Progress
 		r.Progress = &p

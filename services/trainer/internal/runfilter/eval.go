@@ -1,6 +1,7 @@
 package runfilter
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -115,32 +116,6 @@ func like(s, pattern string, fold bool) bool {
 	return pi == len(pattern)
 }
 
-// Compare orders a and b by keys: each key's values ascending (or
-// descending), a run without a value after every run with one. It
-// returns -1, 0 or 1; 0 leaves the caller's own tie-break.
-func Compare(keys []OrderKey, a, b Record) int {
-	for _, k := range keys {
-		va, oka := a.Value(k.Field)
-		vb, okb := b.Value(k.Field)
-		switch {
-		case !oka && !okb:
-			continue
-		case !oka:
-			return 1
-		case !okb:
-			return -1
-		}
-		c := compareValues(va, vb)
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
 func compareValues(a, b Value) int {
 	if a.IsNum && b.IsNum {
 		switch {
@@ -152,4 +127,47 @@ func compareValues(a, b Value) int {
 		return 0
 	}
 	return strings.Compare(a.Str, b.Str)
+}
+
+// Sort sorts items by keys: each key's values ascending (or
+// descending), an item without a value after every item with one; ties
+// by tie. It reads each item's values once, not once per comparison.
+func Sort[T Record](keys []OrderKey, items []T, tie func(a, b T) int) {
+	type decorated struct {
+		item T
+		vals []Value
+		ok   []bool
+	}
+	d := make([]decorated, len(items))
+	vals := make([]Value, len(items)*len(keys))
+	oks := make([]bool, len(items)*len(keys))
+	for i, it := range items {
+		d[i] = decorated{item: it, vals: vals[i*len(keys) : (i+1)*len(keys)], ok: oks[i*len(keys) : (i+1)*len(keys)]}
+		for j, k := range keys {
+			d[i].vals[j], d[i].ok[j] = it.Value(k.Field)
+		}
+	}
+	slices.SortFunc(d, func(a, b decorated) int {
+		for j, k := range keys {
+			switch {
+			case !a.ok[j] && !b.ok[j]:
+				continue
+			case !a.ok[j]:
+				return 1
+			case !b.ok[j]:
+				return -1
+			}
+			c := compareValues(a.vals[j], b.vals[j])
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return tie(a.item, b.item)
+	})
+	for i := range d {
+		items[i] = d[i].item
+	}
 }

@@ -206,12 +206,24 @@ func TestOrderBy(t *testing.T) {
 		t.Fatalf("ParseOrderBy(DOWN) = %v", err)
 	}
 	a, b, none := run{"metrics.accuracy": num(0.8)}, run{"metrics.accuracy": num(0.9)}, run{}
-	desc := keys[:1]
-	if Compare(desc, b, a) != -1 || Compare(desc, a, b) != 1 || Compare(desc, a, a) != 0 {
-		t.Error("DESC does not put the larger first")
-	}
-	asc := []OrderKey{{Field: Field{Entity: Metric, Key: "accuracy"}}}
-	if Compare(asc, a, b) != -1 || Compare(asc, none, a) != 1 || Compare(desc, none, a) != 1 || Compare(desc, a, none) != -1 {
-		t.Error("ASC, or a missing value, sorts wrong")
+	byName := func(x, y run) int { return 0 }
+	for _, tc := range []struct {
+		name  string
+		keys  []OrderKey
+		items []run
+		want  []run
+	}{
+		{"DESC puts the larger first", keys[:1], []run{a, none, b}, []run{b, a, none}},
+		{"ASC the smaller, missing last", []OrderKey{{Field: Field{Entity: Metric, Key: "accuracy"}}}, []run{none, b, a}, []run{a, b, none}},
+		{"second key breaks ties", []OrderKey{{Field: Field{Entity: Tag, Key: "t"}}, {Field: Field{Entity: Metric, Key: "accuracy"}, Desc: true}},
+			[]run{{"tags.t": str("x"), "metrics.accuracy": num(1)}, {"tags.t": str("x"), "metrics.accuracy": num(2)}, {"tags.t": str("a")}},
+			[]run{{"tags.t": str("a")}, {"tags.t": str("x"), "metrics.accuracy": num(2)}, {"tags.t": str("x"), "metrics.accuracy": num(1)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			Sort(tc.keys, tc.items, byName)
+			if !reflect.DeepEqual(tc.items, tc.want) {
+				t.Errorf("Sort = %v, want %v", tc.items, tc.want)
+			}
+		})
 	}
 }

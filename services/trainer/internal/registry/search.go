@@ -1,0 +1,264 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/services/trainer/internal/runfilter"
+)
+
+// Search is a run search: a filter and an order, parsed and checked by
+// ParseSearch.
+type Search struct {
+	Filter  runfilter.Filter
+	OrderBy []runfilter.OrderKey
+	// params are the JSON names of Params' fields, by field index.
+	params []string
+}
+
+// ParseSearch parses and type-checks a filter and order keys (each
+// comma-separated keys) against what runs hold. Its errors are
+// *runfilter.Error, saying where and what was expected.
+func ParseSearch(filter string, orderBy []string) (Search, error) {
+	s := Search{params: paramNames()}
+	f, err := runfilter.Parse(filter)
+	if err != nil {
+		return Search{}, fmt.Errorf("filter %w", err)
+	}
+	schema := runSchema(s.params)
+	if err := f.Check(schema); err != nil {
+		return Search{}, fmt.Errorf("filter %w", err)
+	}
+	s.Filter = f
+	for _, o := range orderBy {
+		keys, err := runfilter.ParseOrderBy(o)
+		if err != nil {
+			return Search{}, fmt.Errorf("order_by %w", err)
+		}
+		if err := runfilter.CheckOrder(keys, schema); err != nil {
+			return Search{}, fmt.Errorf("order_by %w", err)
+		}
+		s.OrderBy = append(s.OrderBy, keys...)
+	}
+	return s, nil
+}
+
+// runSchema is what runs hold, for the filter's type checks. Metrics
+// are a finished run's test-set scores and the solver's final objective;
+// times are milliseconds since the epoch, as MLflow gives them.
+func runSchema(params []string) runfilter.Schema {
+	return runfilter.Schema{
+		Metrics: []string{"accuracy", "log_loss", "macro_f1", "objective"},
+		Params:  params,
+		Attributes: map[string]runfilter.Kind{
+			"run_id": runfilter.String, "run_name": runfilter.String, "status": runfilter.String,
+			"model": runfilter.String, "version": runfilter.String, "dataset": runfilter.String,
+			"filename": runfilter.String, "label": runfilter.String,
+			"version_number": runfilter.Number, "iterations": runfilter.Number, "rows": runfilter.Number,
+			"created": runfilter.Number, "start_time": runfilter.Number, "end_time": runfilter.Number,
+			"duration_seconds": runfilter.Number,
+		},
+	}
+}
+
+// paramNames returns the JSON names of Params' fields, by field index,
+// so that a parameter added to Params is searchable with no more code.
+func paramNames() []string {
+	t := reflect.TypeFor[Params]()
+	out := make([]string, t.NumField())
+	for i := range out {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			name = t.Field(i).Name
+		}
+		out[i] = name
+	}
+	return out
+}
+
+// record is a run as a filter sees it.
+type record struct {
+	run    *Run
+	params []string
+}
+
+func (r record) Value(f runfilter.Field) (runfilter.Value, bool) {
+	run := r.run
+	switch f.Entity {
+	case runfilter.Metric:
+		return r.metric(f.Key)
+	case runfilter.Param:
+		i := slices.Index(r.params, f.Key)
+		if i < 0 {
+			return runfilter.Value{}, false
+		}
+		return runfilter.Value{Str: paramString(reflect.ValueOf(run.Params).Field(i))}, true
+	case runfilter.Tag:
+		v, ok := run.Tags[f.Key]
+		return runfilter.Value{Str: v}, ok
+	}
+	switch f.Key {
+	case "run_id":
+		return str(run.ID)
+	case "run_name":
+		return str(run.Name)
+	case "status":
+		return str(string(run.Status))
+	case "model":
+		return str(run.Model)
+	case "version":
+		return str(run.Version)
+	case "dataset":
+		return str(run.Dataset.SHA256)
+	case "filename":
+		return str(run.Dataset.Filename)
+	case "label":
+		return str(run.Label)
+	case "version_number":
+		return num(float64(run.VersionNumber), run.VersionNumber > 0)
+	case "iterations":
+		return num(float64(run.Iterations), run.Iterations > 0)
+	case "rows":
+		return num(float64(run.Dataset.Rows), run.Dataset.Rows > 0)
+	case "created":
+		return millis(&run.CreatedAt)
+	case "start_time":
+		return millis(run.StartedAt)
+	case "end_time":
+		return millis(run.FinishedAt)
+	case "duration_seconds":
+		return num(run.DurationSeconds, run.FinishedAt != nil)
+	}
+	return runfilter.Value{}, false
+}
+
+func (r record) metric(key string) (runfilter.Value, bool) {
+	if key == "objective" {
+		if r.run.Objective == nil {
+			return runfilter.Value{}, false
+		}
+		return num(*r.run.Objective, true)
+	}
+	m := r.run.Metrics
+	if m == nil {
+		return runfilter.Value{}, false
+	}
+	switch key {
+	case "accuracy":
+		return num(m.Accuracy, true)
+	case "log_loss":
+		return num(m.LogLoss, true)
+	case "macro_f1":
+		return num(m.MacroF1, true)
+	}
+	return runfilter.Value{}, false
+}
+
+// str is a string attribute; an empty one is absent.
+func str(s string) (runfilter.Value, bool) { return runfilter.Value{Str: s}, s != "" }
+
+func num(v float64, ok bool) (runfilter.Value, bool) { return runfilter.Value{Num: v, IsNum: true}, ok }
+
+// millis is a time as MLflow gives it: milliseconds since the epoch.
+func millis(t *time.Time) (runfilter.Value, bool) {
+	if t == nil || t.IsZero() {
+		return runfilter.Value{}, false
+	}
+	return num(float64(t.UnixMilli()), true)
+}
+
+// paramString is a parameter as a filter compares it: numbers in their
+// shortest form (c = '1', tol = '0.0001'), booleans true or false, lists
+// and objects as JSON.
+func paramString(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10)
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// searchScanned bounds the runs one filtered page reads: as many as the
+// cache holds, so a warm search reads no storage.
+const searchScanned = cachedRuns
+
+func (q RunQuery) scanBound() int {
+	if q.Match != nil {
+		return searchScanned
+	}
+	return maxScanned
+}
+
+// SearchRuns lists the runs that meet s, a page at a time: newest first
+// (pages continue after a run id, as Runs does), or in s's order, ties
+// newest first (pages continue at an offset, a number as the token).
+func (r *Registry) SearchRuns(ctx context.Context, q RunQuery, s Search) (RunPage, error) {
+	params := s.params
+	if len(s.Filter.Conds) > 0 {
+		q.Match = func(run *Run) bool { return s.Filter.Match(record{run: run, params: params}) }
+	}
+	if len(s.OrderBy) == 0 {
+		if q.Match == nil {
+			q.Match = func(*Run) bool { return true }
+		}
+		return r.Runs(ctx, q)
+	}
+	offset := 0
+	if q.PageToken != "" {
+		n, err := strconv.Atoi(q.PageToken)
+		if err != nil || n < 0 {
+			return RunPage{}, fmt.Errorf("page token %q of an ordered search: %w", q.PageToken, modelstore.ErrInvalid)
+		}
+		offset = n
+	}
+	keys, err := r.store.ListRuns(ctx, q.Model)
+	if err != nil {
+		return RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	if len(keys) > searchScanned {
+		return RunPage{}, fmt.Errorf("ordering %d runs, past the %d an ordered search reads: narrow it to one model: %w", len(keys), searchScanned, modelstore.ErrInvalid)
+	}
+	runs, err := r.readRuns(ctx, keys)
+	if err != nil {
+		return RunPage{}, err
+	}
+	kept := make([]record, 0, len(runs))
+	for _, run := range runs {
+		if run == nil || (q.Status != "" && run.Status != q.Status) || (q.Match != nil && !q.Match(run)) {
+			continue
+		}
+		kept = append(kept, record{run: run, params: params})
+	}
+	runfilter.Sort(s.OrderBy, kept, func(a, b record) int { return strings.Compare(b.run.ID, a.run.ID) })
+	page := RunPage{Runs: []Run{}}
+	if offset >= len(kept) {
+		return page, nil
+	}
+	end := min(offset+q.Limit, len(kept))
+	for _, k := range kept[offset:end] {
+		page.Runs = append(page.Runs, *k.run)
+	}
+	if end < len(kept) {
+		page.NextPageToken = strconv.Itoa(end)
+	}
+	return page, nil
+}
