@@ -16,29 +16,32 @@ import (
 
 // Run is a training run as the trainer records it.
 type Run struct {
-	ID              string         `json:"id"`
-	Model           string         `json:"model"`
-	Status          string         `json:"status"`
-	Error           *RunError      `json:"error,omitempty"`
-	Params          Params         `json:"params"`
-	Label           string         `json:"label,omitempty"`
-	Dataset         Dataset        `json:"dataset"`
-	Metrics         *Metrics       `json:"metrics,omitempty"`
-	MetricsOn       string         `json:"metrics_on,omitempty"`
-	Version         string         `json:"version,omitempty"`
-	VersionNumber   int            `json:"version_number,omitempty"`
-	Promoted        bool           `json:"promoted"`
-	PromotionReason string         `json:"promotion_reason,omitempty"`
-	Progress        *Progress      `json:"progress,omitempty"`
-	Objective       *float64       `json:"objective,omitempty"`
-	Iterations      int            `json:"iterations,omitempty"`
-	Converged       bool           `json:"converged"`
-	QueuePosition   int            `json:"queue_position,omitempty"`
-	Timings         map[string]any `json:"timings,omitempty"`
-	CreatedAt       time.Time      `json:"created_at"`
-	StartedAt       *time.Time     `json:"started_at,omitempty"`
-	FinishedAt      *time.Time     `json:"finished_at,omitempty"`
-	DurationSeconds float64        `json:"duration_seconds,omitempty"`
+	ID              string            `json:"id"`
+	Model           string            `json:"model"`
+	Name            string            `json:"name,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	Description     string            `json:"description,omitempty"`
+	Status          string            `json:"status"`
+	Error           *RunError         `json:"error,omitempty"`
+	Params          Params            `json:"params"`
+	Label           string            `json:"label,omitempty"`
+	Dataset         Dataset           `json:"dataset"`
+	Metrics         *Metrics          `json:"metrics,omitempty"`
+	MetricsOn       string            `json:"metrics_on,omitempty"`
+	Version         string            `json:"version,omitempty"`
+	VersionNumber   int               `json:"version_number,omitempty"`
+	Promoted        bool              `json:"promoted"`
+	PromotionReason string            `json:"promotion_reason,omitempty"`
+	Progress        *Progress         `json:"progress,omitempty"`
+	Objective       *float64          `json:"objective,omitempty"`
+	Iterations      int               `json:"iterations,omitempty"`
+	Converged       bool              `json:"converged"`
+	QueuePosition   int               `json:"queue_position,omitempty"`
+	Timings         map[string]any    `json:"timings,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	StartedAt       *time.Time        `json:"started_at,omitempty"`
+	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
+	DurationSeconds float64           `json:"duration_seconds,omitempty"`
 }
 
 // Terminal reports whether the run has ended.
@@ -219,6 +222,10 @@ func (c *Client) Events(ctx context.Context, id string, onProgress func(Progress
 type RunsQuery struct {
 	Model, Status, PageToken string
 	Limit                    int
+	// Filter is a search in MLflow's syntax (metrics.accuracy > 0.9 and
+	// tags.team = 'fraud'); OrderBy its sort keys (metrics.accuracy DESC).
+	Filter  string
+	OrderBy []string
 }
 
 // RunsPage is a page of runs, newest first.
@@ -230,10 +237,13 @@ type RunsPage struct {
 // Runs lists runs.
 func (c *Client) Runs(ctx context.Context, q RunsQuery) (RunsPage, error) {
 	v := url.Values{}
-	for k, s := range map[string]string{"model": q.Model, "status": q.Status, "page_token": q.PageToken} {
+	for k, s := range map[string]string{"model": q.Model, "status": q.Status, "page_token": q.PageToken, "filter": q.Filter} {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	for _, o := range q.OrderBy {
+		v.Add("order_by", o)
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
