@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -60,15 +61,19 @@ type runsPage struct {
 	Sorts    []sortKey
 	// The filter as asked.
 	Model, Status, Sort string
-	Runs                []*registry.Run
-	Total               int
-	Page, Pages         int
-	Prev, Next          string
+	// Filter and OrderBy are a search in MLflow's syntax; FilterError
+	// says what is wrong with it, shown beside the box.
+	Filter, OrderBy, FilterError string
+	Runs                         []*registry.Run
+	Total                        int
+	Page, Pages                  int
+	Prev, Next                   string
 }
 
 func (c *Console) runsPage(ctx *gin.Context) {
 	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: registry.Statuses, Sorts: sortKeys,
-		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created")}
+		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created"),
+		Filter: ctx.Query("filter"), OrderBy: ctx.Query("order_by")}
 	if page.Model != "" && !modelstore.ValidName(page.Model) {
 		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
 		return
@@ -97,16 +102,23 @@ func (c *Console) runsPage(ctx *gin.Context) {
 		page.Models = append(page.Models, m)
 	}
 	slices.Sort(page.Models)
+	search, ok := c.search(&page)
+	if !ok {
+		c.render(ctx, http.StatusBadRequest, "runs", page)
+		return
+	}
 	var runs []*registry.Run
 	for i := range ix.all {
 		r := &ix.all[i]
-		if (page.Model == "" || r.Model == page.Model) && (page.Status == "" || string(r.Status) == page.Status) {
+		if (page.Model == "" || r.Model == page.Model) && (page.Status == "" || string(r.Status) == page.Status) && search.Match(r) {
 			runs = append(runs, r)
 		}
 	}
 	// Newest first is the listing's own order; a stable sort keeps it
-	// among equal values.
-	if key.Key != "created" {
+	// among equal values. An order_by wins over the sort menu.
+	if len(search.OrderBy) > 0 {
+		search.Sort(runs)
+	} else if key.Key != "created" {
 		slices.SortStableFunc(runs, func(a, b *registry.Run) int {
 			va, oka := key.value(a)
 			vb, okb := key.value(b)
@@ -129,7 +141,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 	page.Runs = runs[start:min(start+runsPerPage, len(runs))]
 	link := func(p int) string {
 		q := url.Values{}
-		for k, v := range map[string]string{"model": page.Model, "status": page.Status} {
+		for k, v := range map[string]string{"model": page.Model, "status": page.Status, "filter": page.Filter, "order_by": page.OrderBy} {
 			if v != "" {
 				q.Set(k, v)
 			}
@@ -349,4 +361,19 @@ func (c *Console) comparePage(ctx *gin.Context) {
 		}
 	}
 	c.render(ctx, 200, "compare", page)
+}
+
+// search parses the page's filter and order; what is wrong with them
+// goes to page.FilterError, for the page to show beside the box.
+func (c *Console) search(page *runsPage) (registry.Search, bool) {
+	var order []string
+	if page.OrderBy != "" {
+		order = []string{page.OrderBy}
+	}
+	s, err := registry.ParseSearch(page.Filter, order)
+	if err != nil {
+		page.FilterError = err.Error()
+		return registry.Search{}, false
+	}
+	return s, true
 }

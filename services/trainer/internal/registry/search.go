@@ -212,9 +212,8 @@ func (q RunQuery) scanBound() int {
 // (pages continue after a run id, as Runs does), or in s's order, ties
 // newest first (pages continue at an offset, a number as the token).
 func (r *Registry) SearchRuns(ctx context.Context, q RunQuery, s Search) (RunPage, error) {
-	params := s.params
 	if len(s.Filter.Conds) > 0 {
-		q.Match = func(run *Run) bool { return s.Filter.Match(record{run: run, params: params}) }
+		q.Match = s.Match
 	}
 	if len(s.OrderBy) == 0 {
 		if q.Match == nil {
@@ -241,24 +240,46 @@ func (r *Registry) SearchRuns(ctx context.Context, q RunQuery, s Search) (RunPag
 	if err != nil {
 		return RunPage{}, err
 	}
-	kept := make([]record, 0, len(runs))
+	kept := make([]*Run, 0, len(runs))
 	for _, run := range runs {
 		if run == nil || (q.Status != "" && run.Status != q.Status) || (q.Match != nil && !q.Match(run)) {
 			continue
 		}
-		kept = append(kept, record{run: run, params: params})
+		kept = append(kept, run)
 	}
-	runfilter.Sort(s.OrderBy, kept, func(a, b record) int { return strings.Compare(b.run.ID, a.run.ID) })
+	s.Sort(kept)
 	page := RunPage{Runs: []Run{}}
 	if offset >= len(kept) {
 		return page, nil
 	}
 	end := min(offset+q.Limit, len(kept))
-	for _, k := range kept[offset:end] {
-		page.Runs = append(page.Runs, *k.run)
+	for _, run := range kept[offset:end] {
+		page.Runs = append(page.Runs, *run)
 	}
 	if end < len(kept) {
 		page.NextPageToken = strconv.Itoa(end)
 	}
 	return page, nil
+}
+
+// Searching reports whether s asks anything: a filter or an order.
+func (s Search) Searching() bool { return len(s.Filter.Conds) > 0 || len(s.OrderBy) > 0 }
+
+// Match reports whether run meets s's filter.
+func (s Search) Match(run *Run) bool { return s.Filter.Match(record{run: run, params: s.params}) }
+
+// Sort orders runs by s's order keys, ties newest first; with no keys
+// it leaves them as they are.
+func (s Search) Sort(runs []*Run) {
+	if len(s.OrderBy) == 0 {
+		return
+	}
+	recs := make([]record, len(runs))
+	for i, r := range runs {
+		recs[i] = record{run: r, params: s.params}
+	}
+	runfilter.Sort(s.OrderBy, recs, func(a, b record) int { return strings.Compare(b.run.ID, a.run.ID) })
+	for i, r := range recs {
+		runs[i] = r.run
+	}
 }
