@@ -18,6 +18,7 @@ export GIN_MODE := release
 
 # Every module of the workspace; `go test ./...` at the root sees none.
 MODULES  = $(shell go list -f '{{.Dir}}/...' -m)
+MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
 
 .PHONY: help
 help: ## list the targets
@@ -73,10 +74,19 @@ generate: tools ## regenerate protobuf code from proto/
 .PHONY: test
 test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
 	go vet $(MODULES)
+	$(MAKE) vet-modules
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
 	$(MAKE) licenses
 	$(MAKE) fuzz
+
+.PHONY: vet-modules
+# Each module must build on its own, as `go install ...@version` and a
+# module's users see it: GOWORK=off reads only its go.mod, whose replace
+# directives point at the sibling modules (see the README's "Modules and
+# releases").
+vet-modules: ## go vet each module alone (GOWORK=off)
+	@set -e; for dir in $(MODULE_DIRS); do echo "GOWORK=off go vet $$dir"; (cd $$dir && GOWORK=off go vet ./...); done
 
 .PHONY: licenses
 licenses: build ## list the license of every module the binaries link; fail on one not allowed (GPL, AGPL, unknown...)
@@ -91,8 +101,9 @@ fuzz: ## run each fuzz target for its budget of executions, or FUZZTIME
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),40000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzParseDecimal$$' -fuzztime $(or $(FUZZTIME),400000x) ./pkg/dataset
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),150000x) ./pkg/artifact
-	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
-	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./services/predictor/internal/serving
+	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzAnswerAgainstEncodingJSON$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),100000x) ./services/trainer/internal/runfilter
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
@@ -122,7 +133,7 @@ timed = echo "building $(1)..." && start=$$(date +%s) && $(2) && echo "built in 
 .PHONY: bench
 bench: build test-tools ## Go benchmarks, then an HTTP load test of a fresh local stack
 	go test -run '^$$' -bench HTTP -benchtime 1x ./services/predictor/internal/api
-	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./services/predictor/internal/serving
+	go test -run '^$$' -bench . -benchmem ./pkg/logreg ./pkg/dataset ./pkg/modelstore ./pkg/serving
 	go build -o bin/devstack ./devstack/cmd/devstack
 	bin/devstack bench
 

@@ -54,7 +54,7 @@ const (
 // usageError is a mistake on the command line (exit 2).
 type usageError struct{ error }
 
-// failedRun is a run that ended without succeeding (exit 1, already
+// errFailedRun is a run that ended without succeeding (exit 1, already
 // reported).
 var errFailedRun = errors.New("the run did not succeed")
 
@@ -159,6 +159,23 @@ func listing[T any](a *app, items []T, header []string, row func(T) []string) er
 		rows = append(rows, row(it))
 	}
 	return a.table(header, rows)
+}
+
+// listCommand is a command without arguments that lists what fetch asks
+// the trainer for: a table of header and a row per item, or JSON.
+func listCommand[T any](a *app, use, short string, fetch func(*client.Client, context.Context) ([]T, error), header []string, row func(T) []string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			items, err := fetch(a.tc, cmd.Context())
+			if err != nil {
+				return err
+			}
+			return listing(a, items, header, row)
+		},
+	}
 }
 
 // show prints v as JSON with --output json, else as table does.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,20 +12,10 @@ import (
 )
 
 func (a *app) modelsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "models",
-		Short: "List models and their production and latest versions",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			models, err := a.tc.Models(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return listing(a, models, []string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
-				return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
-			})
-		},
-	}
+	return listCommand(a, "models", "List models and their production and latest versions", (*client.Client).Models,
+		[]string{"MODEL", "PRODUCTION", "LATEST"}, func(m client.ModelSummary) []string {
+			return []string{m.Name, orDash(m.Aliases["production"].Version), orDash(m.Aliases["latest"].Version)}
+		})
 }
 
 func (a *app) modelCommand() *cobra.Command {
@@ -73,15 +64,7 @@ func (a *app) promoteCommand() *cobra.Command {
 		Example: "  ferry promote iris 7\n  ferry promote iris 20261126T221500Z-1a2b3c4d --alias staging",
 		Args:    args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, err := a.tc.SetAlias(cmd.Context(), args[0], alias, args[1])
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(ch)
-			}
-			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
-			return nil
+			return a.moveAlias(cmd.Context(), args[0], alias, args[1])
 		},
 	}
 	cmd.Flags().StringVar(&alias, "alias", alias, "alias to move")
@@ -121,15 +104,7 @@ asks before it acts; --yes skips the question.`,
 					return errors.New("not rolled back")
 				}
 			}
-			ch, err := a.tc.SetAlias(cmd.Context(), m.Name, alias, prev)
-			if err != nil {
-				return err
-			}
-			if a.output == "json" {
-				return a.printJSON(ch)
-			}
-			fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
-			return nil
+			return a.moveAlias(cmd.Context(), m.Name, alias, prev)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
@@ -138,19 +113,22 @@ asks before it acts; --yes skips the question.`,
 }
 
 func (a *app) datasetsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "datasets",
-		Short: "List the datasets stored in the bucket",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ds, err := a.tc.Datasets(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return listing(a, ds, []string{"SHA256", "NAME", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
-				return []string{shortSHA(d.SHA256), join(d.Filenames), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
-					strconv.Itoa(len(d.Runs)), d.URI}
-			})
-		},
+	return listCommand(a, "datasets", "List the datasets stored in the bucket", (*client.Client).Datasets,
+		[]string{"SHA256", "NAME", "SIZE", "ROWS", "FEATURES", "RUNS", "URI"}, func(d client.StoredDataset) []string {
+			return []string{shortSHA(d.SHA256), join(d.Filenames), humanBytes(d.Bytes), strconv.Itoa(d.Rows), strconv.Itoa(len(d.Features)),
+				strconv.Itoa(len(d.Runs)), d.URI}
+		})
+}
+
+// moveAlias points alias at version and shows the move.
+func (a *app) moveAlias(ctx context.Context, model, alias, version string) error {
+	ch, err := a.tc.SetAlias(ctx, model, alias, version)
+	if err != nil {
+		return err
 	}
+	if a.output == "json" {
+		return a.printJSON(ch)
+	}
+	fmt.Fprintf(a.stdout, "%s@%s: %s -> %s\n", ch.Model, ch.Alias, orDash(ch.PreviousVersion), ch.Version)
+	return nil
 }

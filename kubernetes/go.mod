@@ -3,6 +3,7 @@ module github.com/modelferry/modelferry/kubernetes
 go 1.26.8
 
 require (
+	github.com/modelferry/modelferry/devstack/testkit v0.0.0-00010101000000-000000000000
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	sigs.k8s.io/kustomize/api v0.21.2
@@ -51,3 +52,5 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+replace github.com/modelferry/modelferry/devstack/testkit => ../devstack/testkit

@@ -183,10 +183,32 @@ func TestNamedMutationMustApplyOnce(t *testing.T) {
 		{"twice", Named{Name: "x", File: "m.go", Old: "return ", New: "return 1 + "}, "occurs 5 times"},
 		{"broken", Named{Name: "x", File: "m.go", Old: "return -x", New: "return -x {"}, "does not parse"},
 		{"no file", Named{Name: "x", File: "n.go", Old: "a", New: "b"}, "no such file"},
+		{"not in the func", Named{Name: "x", File: "m.go", Func: "Name", Old: "return x", New: "return 0"}, "occurs 0 times in m.go (Name)"},
+		{"twice in the func", Named{Name: "x", File: "m.go", Func: "Abs", Old: "return", New: "return 1 +"}, "occurs 2 times"},
+		{"no such func", Named{Name: "x", File: "m.go", Func: "Nope", Old: "return x", New: "return 0"}, "no func Nope"},
 	} {
 		if _, err := tc.n.Mutant(dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestNamedMutationFindsItsCodeByFunc: with Func, the code is looked for
+// in that function alone and matched whatever its spacing.
+func TestNamedMutationFindsItsCodeByFunc(t *testing.T) {
+	dir := module(t)
+	n := Named{Name: "abs", File: "m.go", Func: "Abs", Old: "if x < 0 {   return -x\n}", New: "if x < 0 {\n\t\treturn x\n\t}"}
+	m, err := n.Mutant(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.Src), "if x < 0 {\n\t\treturn x\n\t}\n\treturn x\n}") {
+		t.Errorf("mutant:\n%s", m.Src)
+	}
+	// The same words in another function are not its business.
+	n = Named{Name: "name", File: "m.go", Func: "Name", Old: "return s", New: "return s + s"}
+	if m, err = n.Mutant(dir); err != nil || !strings.Contains(string(m.Src), "return s + s\n}") {
+		t.Errorf("%v:\n%s", err, m.Src)
 	}
 }
 

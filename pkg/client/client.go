@@ -1,5 +1,6 @@
 // Package client is a typed Go client of modelferry's trainer and
-// predictor HTTP APIs: what the ferry CLI and the end-to-end tests use.
+// predictor HTTP APIs: what the ferry CLI uses (the end-to-end suite runs
+// the ferry binary, so it reaches the servers through this package).
 // Errors from the servers come back as *APIError with the server's code
 // and message.
 package client

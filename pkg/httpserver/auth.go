@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/errcode"
 )
 
 // BearerToken is the token of an Authorization header value
@@ -41,12 +43,12 @@ func BearerAuth(logger *slog.Logger, realm string, tokens ...string) gin.Handler
 		tok, ok := BearerToken(c.GetHeader("Authorization"))
 		if !ok {
 			c.Header("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-			WriteError(c, logger, Errorf(http.StatusUnauthorized, CodeUnauthenticated,
+			WriteError(c, logger, Errorf(http.StatusUnauthorized, errcode.Unauthenticated,
 				"this call needs an Authorization: Bearer <token> header"))
 			return
 		}
 		if !TokenValid(tok, tokens...) {
-			WriteError(c, logger, Errorf(http.StatusForbidden, CodePermissionDenied, "the bearer token is not valid"))
+			WriteError(c, logger, Errorf(http.StatusForbidden, errcode.PermissionDenied, "the bearer token is not valid"))
 		}
 	}
 }

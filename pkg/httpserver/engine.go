@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/modelferry/modelferry/pkg/errcode"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Options configures NewEngine.
@@ -86,7 +89,7 @@ func NewEngine(opts Options) *gin.Engine {
 	e.Use(SecurityHeaders)
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
 		logger.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", v)
-		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: CodeInternal, Message: "internal error"}})
+		c.AbortWithStatusJSON(http.StatusInternalServerError, Body{Error: BodyError{Code: errcode.Internal, Message: "internal error"}})
 	}))
 	e.NoRoute(NoRoute(logger))
 	e.NoMethod(NoMethod(logger))
@@ -97,14 +100,14 @@ func NewEngine(opts Options) *gin.Engine {
 // service that puts its own in front of it (e.NoRoute) for some paths.
 func NoRoute(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, Clip(c.Request.URL.Path)))
+		WriteError(c, logger, Errorf(http.StatusNotFound, errcode.NotFound, "no route %s %s", c.Request.Method, names.Clip(c.Request.URL.Path)))
 	}
 }
 
 // NoMethod is the engine's answer to a method a route does not take.
 func NoMethod(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, Clip(c.Request.URL.Path)))
+		WriteError(c, logger, Errorf(http.StatusMethodNotAllowed, errcode.MethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, names.Clip(c.Request.URL.Path)))
 	}
 }
 

@@ -8,28 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-)
 
-// Error codes of the JSON error body. They are part of the API: clients
-// switch on them.
-const (
-	CodeInvalidArgument      = "invalid_argument"
-	CodeUnauthenticated      = "unauthenticated"
-	CodePermissionDenied     = "permission_denied"
-	CodeNotFound             = "not_found"
-	CodeMethodNotAllowed     = "method_not_allowed"
-	CodeConflict             = "conflict"
-	CodeIntegrity            = "integrity"
-	CodeTooLarge             = "payload_too_large"
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeResourceExhausted    = "resource_exhausted"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal"
+	"github.com/modelferry/modelferry/pkg/errcode"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Error is an error that is safe to show a client: a status, a stable code
@@ -74,7 +58,7 @@ func WriteError(c *gin.Context, logger *slog.Logger, err error) {
 	if !errors.As(err, &he) {
 		logger.ErrorContext(c.Request.Context(), "internal error", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "err", err)
-		he = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
+		he = &Error{Status: http.StatusInternalServerError, Code: errcode.Internal, Message: "internal error"}
 	} else if he.Status >= 500 && he.Cause != nil {
 		logger.WarnContext(c.Request.Context(), "request failed", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "status", he.Status, "err", err)
@@ -91,11 +75,11 @@ func JSONError(err error, prefix string) *Error {
 	var te *json.UnmarshalTypeError
 	var mbe *http.MaxBytesError
 	bad := func(format string, args ...any) *Error {
-		return Errorf(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+		return Errorf(http.StatusBadRequest, errcode.InvalidArgument, format, args...)
 	}
 	switch {
 	case errors.As(err, &mbe):
-		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "JSON body is larger than %d bytes", mbe.Limit)
+		return Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge, "JSON body is larger than %d bytes", mbe.Limit)
 	case errors.As(err, &se):
 		return bad("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te):
@@ -108,9 +92,9 @@ func JSONError(err error, prefix string) *Error {
 		return bad("malformed JSON: unexpected end of body")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		return bad("unknown field %s", Quote(prefix+strings.TrimSuffix(name, `"`)))
+		return bad("unknown field %s", names.Quote(prefix+strings.TrimSuffix(name, `"`)))
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidArgument, Message: "malformed JSON", Cause: err}
+	return &Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "malformed JSON", Cause: err}
 }
 
 // jsonType names a Go kind the way a JSON user thinks of it.
@@ -131,29 +115,4 @@ func jsonType(k reflect.Kind) string {
 		return "a number"
 	}
 	return "another type"
-}
-
-// maxQuoted bounds how much of a client's value an error message repeats.
-const maxQuoted = 100
-
-// Quote is %q of a client's value cut to about 100 bytes: an error says
-// what was wrong without echoing a whole hostile input back.
-func Quote(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
-}
-
-// Clip is a client's value as it is when it is short, else Quote of it:
-// for messages that show short values bare (paths, keys, numbers).
-func Clip(s string) string {
-	if len(s) <= maxQuoted {
-		return s
-	}
-	return Quote(s)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelferry/modelferry/pkg/errcode"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +32,7 @@ func newTestEngine(t *testing.T) (*gin.Engine, *prometheus.Registry, *strings.Bu
 	e.GET("/items/:id", func(c *gin.Context) {
 		switch c.Param("id") {
 		case "bad":
-			WriteError(c, logger, Errorf(http.StatusBadRequest, CodeInvalidArgument, "id: %q is not valid", "bad"))
+			WriteError(c, logger, Errorf(http.StatusBadRequest, errcode.InvalidArgument, "id: %q is not valid", "bad"))
 		case "secret":
 			WriteError(c, logger, errors.New("dial tcp 10.0.0.1:9000: connection refused"))
 		case "panic":
@@ -49,11 +51,11 @@ func TestErrorShapeAndStatus(t *testing.T) {
 		status       int
 		code, msg    string
 	}{
-		{"GET", "/items/bad", 400, CodeInvalidArgument, `id: "bad" is not valid`},
-		{"GET", "/items/secret", 500, CodeInternal, "internal error"},
-		{"GET", "/items/panic", 500, CodeInternal, "internal error"},
-		{"GET", "/nowhere", 404, CodeNotFound, "no route GET /nowhere"},
-		{"DELETE", "/items/1", 405, CodeMethodNotAllowed, "method DELETE is not allowed on /items/1"},
+		{"GET", "/items/bad", 400, errcode.InvalidArgument, `id: "bad" is not valid`},
+		{"GET", "/items/secret", 500, errcode.Internal, "internal error"},
+		{"GET", "/items/panic", 500, errcode.Internal, "internal error"},
+		{"GET", "/nowhere", 404, errcode.NotFound, "no route GET /nowhere"},
+		{"DELETE", "/items/1", 405, errcode.MethodNotAllowed, "method DELETE is not allowed on /items/1"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			w := httptest.NewRecorder()

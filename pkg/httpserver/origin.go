@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/modelferry/modelferry/pkg/errcode"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // SameOrigin is what a service accepts of browsers and of names it is
@@ -41,9 +44,9 @@ func (s SameOrigin) Guard(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		if !s.TokenSet && !s.hostAllowed(r.Host) {
-			WriteError(c, logger, Errorf(http.StatusForbidden, CodePermissionDenied,
+			WriteError(c, logger, Errorf(http.StatusForbidden, errcode.PermissionDenied,
 				"Host %s is not accepted: without %s_TOKEN only loopback names are; list the name in %s_ALLOWED_HOSTS or set %s_TOKEN",
-				Quote(r.Host), s.Var, s.Var, s.Var))
+				names.Quote(r.Host), s.Var, s.Var, s.Var))
 			return
 		}
 		switch r.Method {
@@ -52,14 +55,14 @@ func (s SameOrigin) Guard(logger *slog.Logger) gin.HandlerFunc {
 		}
 		if origin := r.Header.Get("Origin"); origin != "" {
 			if !s.originAllowed(origin, r.Host) {
-				WriteError(c, logger, Errorf(http.StatusForbidden, CodePermissionDenied,
+				WriteError(c, logger, Errorf(http.StatusForbidden, errcode.PermissionDenied,
 					"cross-site request refused: Origin %s is not this server's; list it in %s_ALLOWED_ORIGINS",
-					Quote(origin), s.Var))
+					names.Quote(origin), s.Var))
 			}
 			return
 		}
 		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-			WriteError(c, logger, Errorf(http.StatusForbidden, CodePermissionDenied,
+			WriteError(c, logger, Errorf(http.StatusForbidden, errcode.PermissionDenied,
 				"cross-site request refused; list the site's origin in %s_ALLOWED_ORIGINS", s.Var))
 		}
 	}

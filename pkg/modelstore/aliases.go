@@ -99,46 +99,65 @@ type SetAliasOptions struct {
 	// IfMatch is the ETag the alias must still have; empty means the
 	// alias must not exist yet.
 	IfMatch string
-	// Previous is the version the alias names now, recorded in the new
-	// alias for rollbacks.
-	Previous string
+	// Current is the alias as read with IfMatch's ETag (zero when it was
+	// missing or unreadable): what the write replaces. The new alias
+	// records Current's version as its previous_version, or keeps
+	// Current's previous_version when the alias stays on its version.
+	Current Alias
+}
+
+// AliasMove is what SetAlias did: the alias it wrote, that alias's ETag,
+// and the alias the compare-and-swap replaced (Current: the ETag matched,
+// so it is exactly what the write replaced).
+type AliasMove struct {
+	Alias    Alias
+	ETag     string
+	Replaced Alias
 }
 
 // SetAlias points alias at ref when the alias is as the caller last read
-// it (opts). A writer that lost the race gets ErrConflict and should read
-// the alias again and decide. It returns the new ETag.
-func (s *Store) SetAlias(ctx context.Context, alias string, ref Ref, opts SetAliasOptions) (string, error) {
+// it (opts): one conditional write, no read. A writer that lost the race
+// gets ErrConflict and should read the alias again and decide.
+func (s *Store) SetAlias(ctx context.Context, alias string, ref Ref, opts SetAliasOptions) (AliasMove, error) {
 	if err := checkNames(ref.Model, ref.Version); err != nil {
-		return "", err
+		return AliasMove{}, err
 	}
 	if err := checkName("alias", alias); err != nil {
-		return "", err
+		return AliasMove{}, err
 	}
 	if !ValidSHA256(ref.SHA256) {
-		return "", errorf(ErrInvalid, "set alias", alias, "sha256 %q is not a hex SHA-256", ref.SHA256)
+		return AliasMove{}, errorf(ErrInvalid, "set alias", alias, "sha256 %q is not a hex SHA-256", ref.SHA256)
 	}
 	key := aliasKey(ref.Model, alias)
-	prev := opts.Previous
+	prev := opts.Current.Version
+	if prev == ref.Version {
+		prev = opts.Current.Previous // moved onto itself: history unchanged
+	}
 	if prev == ref.Version || !ValidVersion(prev) {
 		prev = ""
 	}
-	b, err := json.Marshal(Alias{Version: ref.Version, SHA256: ref.SHA256, UpdatedAt: time.Now().UTC(), Previous: prev})
-	if err != nil {
-		return "", fmt.Errorf("encode alias: %w", err)
+	move := AliasMove{
+		Alias:    Alias{Version: ref.Version, SHA256: ref.SHA256, UpdatedAt: time.Now().UTC(), Previous: prev},
+		Replaced: opts.Current,
 	}
-	etag, err := s.put(ctx, key, b, PutOptions{ContentType: "application/json", CreateOnly: opts.IfMatch == "", IfMatch: opts.IfMatch})
+	b, err := json.Marshal(move.Alias)
+	if err != nil {
+		return AliasMove{}, fmt.Errorf("encode alias: %w", err)
+	}
+	move.ETag, err = s.put(ctx, key, b, PutOptions{ContentType: "application/json", CreateOnly: opts.IfMatch == "", IfMatch: opts.IfMatch})
 	if err == nil {
-		return etag, nil
+		return move, nil
 	}
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) {
 		// A write whose answer was lost may have landed; the alias then
 		// holds our exact bytes, timestamp included.
 		if now, etag, gerr := s.get(ctx, key, GetOptions{}); gerr == nil && bytes.Equal(now, b) {
-			return etag, nil
+			move.ETag = etag
+			return move, nil
 		}
 	}
 	if errors.Is(err, ErrConflict) {
-		return "", errorf(ErrConflict, "set alias", key, "the alias changed since it was read")
+		return AliasMove{}, errorf(ErrConflict, "set alias", key, "the alias changed since it was read")
 	}
-	return "", err
+	return AliasMove{}, err
 }

@@ -71,9 +71,11 @@ func BenchmarkPublish(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if etag, err = s.SetAlias(ctx, "production", ref, SetAliasOptions{IfMatch: etag}); err != nil {
+		move, err := s.SetAlias(ctx, "production", ref, SetAliasOptions{IfMatch: etag})
+		if err != nil {
 			b.Fatal(err)
 		}
+		etag = move.ETag
 		samples = append(samples, time.Since(start))
 	}
 	reportMedian(b, samples)
@@ -94,10 +96,11 @@ func BenchmarkPollUnchanged(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	etag, err := s.SetAlias(ctx, "production", ref, SetAliasOptions{})
+	move, err := s.SetAlias(ctx, "production", ref, SetAliasOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	etag := move.ETag
 	var samples []time.Duration
 	before := wc.n.Load()
 	for b.Loop() {

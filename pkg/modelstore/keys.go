@@ -6,17 +6,18 @@ import (
 	"encoding/hex"
 	"regexp"
 	"time"
+
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	versionRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$`)
 	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // ValidName reports whether name may be a model or alias name:
-// [a-z0-9][a-z0-9_-]{0,62}.
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+// names.Pattern.
+func ValidName(name string) bool { return names.Valid(name) }
 
 // ValidVersion reports whether v has the form NewVersion makes.
 func ValidVersion(v string) bool { return versionRE.MatchString(v) }
@@ -54,7 +55,7 @@ func SHA256(b []byte) string {
 
 func checkName(kind, name string) error {
 	if !ValidName(name) {
-		return errorf(ErrInvalid, "check", kind, "%s name %q must match [a-z0-9][a-z0-9_-]{0,62}", kind, name)
+		return errorf(ErrInvalid, "check", kind, "%s name %q %s", kind, name, names.Rule)
 	}
 	return nil
 }

@@ -71,10 +71,11 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if _, _, err := s.GetAlias(ctx, "iris", "production"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("missing alias: %v, want ErrNotFound", err)
 		}
-		etag, err := s.SetAlias(ctx, "production", ref1, SetAliasOptions{})
+		created, err := s.SetAlias(ctx, "production", ref1, SetAliasOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		etag := created.ETag
 		if _, err := s.SetAlias(ctx, "production", ref1, SetAliasOptions{}); !errors.Is(err, ErrConflict) {
 			t.Errorf("second create: %v, want ErrConflict", err)
 		}
@@ -93,9 +94,13 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if _, err := s.SetAlias(ctx, "production", ref2, SetAliasOptions{IfMatch: "stale-etag"}); !errors.Is(err, ErrConflict) {
 			t.Errorf("stale etag: %v, want ErrConflict", err)
 		}
-		etag3, err := s.SetAlias(ctx, "production", ref2, SetAliasOptions{IfMatch: etag})
+		moved, err := s.SetAlias(ctx, "production", ref2, SetAliasOptions{IfMatch: etag, Current: a})
 		if err != nil {
 			t.Fatal(err)
+		}
+		etag3 := moved.ETag
+		if moved.Replaced != a || moved.Alias.Version != v2 || moved.Alias.Previous != v1 {
+			t.Errorf("move wrote %+v replacing %+v, want %s replacing %+v", moved.Alias, moved.Replaced, v2, a)
 		}
 		a, etag4, changed, err := s.PollAlias(ctx, "iris", "production", etag)
 		if err != nil || !changed || a.Version != v2 || etag4 != etag3 {
@@ -393,21 +398,24 @@ func concurrentAliasWriters(t *testing.T, s *Store) {
 		}
 		refs[w] = ref
 	}
-	etag, err := s.SetAlias(ctx, "production", refs[0], SetAliasOptions{})
+	first, err := s.SetAlias(ctx, "production", refs[0], SetAliasOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	etag, cur := first.ETag, first.Alias
 	for round := 0; round < rounds; round++ {
 		var wins atomic.Int32
 		var winner atomic.Int32
+		moves := make([]AliasMove, writers)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for w := 0; w < writers; w++ {
 			wg.Go(func() {
 				<-start
-				_, err := s.SetAlias(ctx, "production", refs[w], SetAliasOptions{IfMatch: etag})
+				move, err := s.SetAlias(ctx, "production", refs[w], SetAliasOptions{IfMatch: etag, Current: cur})
 				switch {
 				case err == nil:
+					moves[w] = move
 					wins.Add(1)
 					winner.Store(int32(w))
 				case !errors.Is(err, ErrConflict):
@@ -427,6 +435,22 @@ func concurrentAliasWriters(t *testing.T, s *Store) {
 		if a.Version != refs[winner.Load()].Version {
 			t.Fatalf("round %d: alias holds %s, the winner wrote %s", round, a.Version, refs[winner.Load()].Version)
 		}
-		etag = next
+		// The winner's answer is exactly what the bucket holds and what
+		// its write replaced: one read and one conditional write a move.
+		move := moves[winner.Load()]
+		if !move.Alias.UpdatedAt.Equal(a.UpdatedAt) || move.Alias.Version != a.Version || move.Alias.Previous != a.Previous || move.ETag != next {
+			t.Fatalf("round %d: the winner reports %+v (etag %s), the bucket holds %+v (etag %s)", round, move.Alias, move.ETag, a, next)
+		}
+		if move.Replaced != cur {
+			t.Fatalf("round %d: the winner replaced %+v, the alias was %+v", round, move.Replaced, cur)
+		}
+		want := cur.Version
+		if a.Version == cur.Version {
+			want = cur.Previous // moved onto itself: history unchanged
+		}
+		if a.Previous != want {
+			t.Fatalf("round %d: previous_version %q, want %q", round, a.Previous, want)
+		}
+		etag, cur = next, a
 	}
 }

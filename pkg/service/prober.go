@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 )
 
@@ -72,7 +73,7 @@ func (p *Prober) Register(e *gin.Engine, fail func(*gin.Context, error)) {
 	e.GET("/readyz", func(c *gin.Context) {
 		details, err := p.Ready(c)
 		if err != nil {
-			fail(c, httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "not ready: %s", err))
+			fail(c, httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, "not ready: %s", err))
 			return
 		}
 		c.JSON(http.StatusOK, details)

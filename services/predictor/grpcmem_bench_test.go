@@ -22,7 +22,7 @@ import (
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 // childEnv, set, makes the test binary a predictor (see TestMain), so

@@ -12,6 +12,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/envconfig"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/pkg/service"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/api"
@@ -70,10 +71,10 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		ShutdownTimeout: env.Duration("PREDICTOR_SHUTDOWN_TIMEOUT", 15*time.Second, "how long in-flight requests may take to finish at shutdown"),
 	}
 	if !modelstore.ValidName(cfg.model) {
-		env.Fail("PREDICTOR_MODEL %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.model)
+		env.Fail("PREDICTOR_MODEL %q %s", cfg.model, names.Rule)
 	}
 	if !modelstore.ValidName(cfg.alias) {
-		env.Fail("PREDICTOR_ALIAS %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.alias)
+		env.Fail("PREDICTOR_ALIAS %q %s", cfg.alias, names.Rule)
 	}
 	var err error
 	if cfg.models, cfg.all, err = parseModels(models, cfg.model, cfg.alias); err != nil {
@@ -86,7 +87,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		env.Fail("PREDICTOR_DRIFT_WINDOW must be 0 (off) or at least %ds", monitor.Buckets)
 	}
 	if cfg.shadowAlias != "" && !modelstore.ValidName(cfg.shadowAlias) {
-		env.Fail("PREDICTOR_SHADOW_ALIAS %q must match [a-z0-9][a-z0-9_-]{0,62}", cfg.shadowAlias)
+		env.Fail("PREDICTOR_SHADOW_ALIAS %q %s", cfg.shadowAlias, names.Rule)
 	}
 	if !(cfg.shadowSample > 0 && cfg.shadowSample <= 1) {
 		env.Fail("PREDICTOR_SHADOW_SAMPLE must be in (0, 1]")
@@ -118,9 +119,9 @@ func parseModels(s, model, alias string) (specs []catalog.Spec, all bool, err er
 		}
 		switch {
 		case !modelstore.ValidName(name):
-			return nil, false, fmt.Errorf("model %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(name))
+			return nil, false, fmt.Errorf("model %s %s", names.Quote(name), names.Rule)
 		case !modelstore.ValidName(a):
-			return nil, false, fmt.Errorf("alias %s of %s must match [a-z0-9][a-z0-9_-]{0,62}", httpserver.Quote(a), name)
+			return nil, false, fmt.Errorf("alias %s of %s %s", names.Quote(a), name, names.Rule)
 		case slices.ContainsFunc(specs, func(s catalog.Spec) bool { return s.Name == name }):
 			return nil, false, fmt.Errorf("model %s is listed twice", name)
 		}
@@ -152,74 +153,79 @@ func runOn(ctx context.Context, ln net.Listener, args []string, getenv func(stri
 		Name: "predictor", Summary: "Serves predictions of the models it follows in S3.",
 		AddrVar: "PREDICTOR_ADDR", AddrDefault: ":8000", Listener: ln,
 		Configure: cfg.load,
-		Start: func(app *service.App) error {
-			app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
-			var clock *monitor.Clock
-			if cfg.driftWindow > 0 {
-				clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
-				app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
-			}
-			counters := usage.New(app.Registry)
-			models := catalog.New(catalog.Config{
-				Store: app.Store.WithMaxArtifactBytes(cfg.maxArtifact), Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
-				Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
-				Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
-			})
-			app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
-				var out []monitor.Watched
-				for _, m := range models.Loaded() {
-					out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: m.Drift()})
-				}
-				return out
-			}))
-			app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
-				if err := models.Ready(); err != nil {
-					return nil, err
-				}
-				versions := map[string]string{}
-				for _, m := range models.Loaded() {
-					versions[m.Name] = m.Version
-				}
-				return map[string]any{"models": versions}, nil
-			})
-			tap := &monitor.Tap{}
-			if cfg.logSample > 0 {
-				tap.Sampler = monitor.NewSampler(monitor.SamplerConfig{Store: app.Store, Logger: app.Logger,
-					Registry: app.Registry, Fraction: cfg.logSample})
-				app.Background(tap.Sampler.Run)
-			}
-			if cfg.shadowAlias != "" {
-				tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
-				tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
-					if m := models.Shadow(model); m != nil {
-						return m, m.Version, true
-					}
-					return nil, "", false
-				}
-				app.Background(tap.Shadow.Run)
-			}
-			ready := func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil }
-			gate := admission.ForProcess(cfg.maxInflight)
-			api.New(api.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
-				MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token, PublicDocs: cfg.publicDocs,
-				Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
-			}).Register(app.Engine)
-			app.Background(models.Run)
-			if cfg.grpcAddr == "off" {
-				return nil
-			}
-			ln, err := net.Listen("tcp", cfg.grpcAddr)
-			if err != nil {
-				return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
-			}
-			grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
-				Logger: app.Logger, Models: models, Counters: counters, Gate: gate, MaxMessageBytes: cfg.maxBody,
-				Version: app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
-			}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
-				DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
-			app.Add(grpcServer.Run, grpcServer.Interrupt)
-			return nil
-		},
+		Start:     func(app *service.App) error { return start(app, cfg) },
 	}, args, getenv, stdout)
+}
+
+// start wires the catalog of models, monitoring, the HTTP API and the
+// gRPC server.
+func start(app *service.App, cfg config) error {
+	app.Engine.Use(cfg.sameOrigin.Guard(app.Logger)) // before the routes it guards
+	var clock *monitor.Clock
+	if cfg.driftWindow > 0 {
+		clock = monitor.NewClock(cfg.driftWindow/monitor.Buckets, time.Now())
+		app.Background(func(ctx context.Context) { clock.Run(ctx.Done()) })
+	}
+	counters := usage.New(app.Registry)
+	models := catalog.New(catalog.Config{
+		Store: app.Store.WithMaxArtifactBytes(cfg.maxArtifact), Logger: app.Logger, Metrics: reloader.NewMetrics(app.Registry),
+		Models: cfg.models, All: cfg.all, Alias: cfg.alias, Default: cfg.defaultModel(), ShadowAlias: cfg.shadowAlias,
+		Interval: cfg.pollInterval, CacheDir: cfg.cacheDir, Clock: clock, OnUnload: counters.Forget,
+	})
+	app.Registry.MustRegister(monitor.NewCollector(func() []monitor.Watched {
+		var out []monitor.Watched
+		for _, m := range models.Loaded() {
+			d, _ := m.Drift().(*monitor.Drift)
+			out = append(out, monitor.Watched{Model: m.Name, Version: m.Version, Features: m.Features, Classes: m.Classes, Drift: d})
+		}
+		return out
+	}))
+	app.Prober.AddCheck(func(context.Context) (map[string]any, error) {
+		if err := models.Ready(); err != nil {
+			return nil, err
+		}
+		versions := map[string]string{}
+		for _, m := range models.Loaded() {
+			versions[m.Name] = m.Version
+		}
+		return map[string]any{"models": versions}, nil
+	})
+	tap := &monitor.Tap{}
+	if cfg.logSample > 0 {
+		tap.Sampler = monitor.NewSampler(monitor.SamplerConfig{Store: app.Store, Logger: app.Logger,
+			Registry: app.Registry, Fraction: cfg.logSample})
+		app.Background(tap.Sampler.Run)
+	}
+	if cfg.shadowAlias != "" {
+		tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
+		tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
+			if m := models.Shadow(model); m != nil {
+				return m, m.Version, true
+			}
+			return nil, "", false
+		}
+		app.Background(tap.Shadow.Run)
+	}
+	ready := func() bool { _, err := app.Prober.Ready(context.Background()); return err == nil }
+	gate := admission.ForProcess(cfg.maxInflight)
+	api.New(api.Config{
+		Logger: app.Logger, Models: models, Counters: counters, Version: app.Version,
+		MaxBodyBytes: cfg.maxBody, MaxBatch: cfg.maxBatch, Gate: gate, Token: cfg.token, PublicDocs: cfg.publicDocs,
+		Tap: tap, ShadowAlias: cfg.shadowAlias, Ready: ready,
+	}).Register(app.Engine)
+	app.Background(models.Run)
+	if cfg.grpcAddr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.grpcAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s (PREDICTOR_GRPC_ADDR): %w", cfg.grpcAddr, err)
+	}
+	grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
+		Logger: app.Logger, Models: models, Counters: counters, Gate: gate, MaxMessageBytes: cfg.maxBody,
+		Version: app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
+	}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
+		DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
+	app.Add(grpcServer.Run, grpcServer.Interrupt)
+	return nil
 }

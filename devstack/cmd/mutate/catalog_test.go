@@ -22,6 +22,9 @@ func TestCatalogApplies(t *testing.T) {
 			t.Errorf("two mutations named %q", n.Name)
 		}
 		names[n.Name] = true
+		if n.Func == "" {
+			t.Errorf("%s: no Func: name the function the mutation changes", n.Name)
+		}
 		if _, err := n.Mutant(root); err != nil {
 			t.Error(err)
 		}

@@ -26,7 +26,7 @@ type target struct {
 var targets = []target{
 	{"modelstore", "./pkg/modelstore"},
 	{"reloader", "./services/predictor/internal/reloader"},
-	{"serving", "./services/predictor/internal/serving"},
+	{"serving", "./pkg/serving"},
 	{"logreg", "./pkg/logreg"},
 	{"dataset", "./pkg/dataset"},
 	{"drift", "./pkg/drift"},

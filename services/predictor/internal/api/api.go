@@ -15,11 +15,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -132,9 +133,9 @@ func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, 
 // not served, 503 for one not loaded yet.
 func lookupError(err error) *httpserver.Error {
 	if errors.Is(err, catalog.ErrNotServed) {
-		return httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "%s", strings.TrimPrefix(err.Error(), catalog.ErrNotServed.Error()+": "))
+		return httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "%s", strings.TrimPrefix(err.Error(), catalog.ErrNotServed.Error()+": "))
 	}
-	return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "no model loaded yet: %s",
+	return httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, "no model loaded yet: %s",
 		strings.TrimPrefix(err.Error(), catalog.ErrNotLoaded.Error()+": "))
 }
 
@@ -149,12 +150,12 @@ func jsonContentType(ct string) bool {
 }
 
 func unsupported(ct string) *httpserver.Error {
-	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 		"content type %q is not supported: send Content-Type: application/json", ct)
 }
 
 func (a *API) tooLarge() *httpserver.Error {
-	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
+	return httpserver.Errorf(http.StatusRequestEntityTooLarge, errcode.TooLarge,
 		"body is larger than %d bytes (PREDICTOR_MAX_BODY_BYTES)", a.cfg.MaxBodyBytes)
 }
 
@@ -172,7 +173,7 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 	}
 	busy := func() *httpserver.Error {
 		c.Header("Retry-After", "1")
-		return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeResourceExhausted,
+		return httpserver.Errorf(http.StatusServiceUnavailable, errcode.ResourceExhausted,
 			"too many large requests are being read at once (PREDICTOR_MAX_INFLIGHT_BYTES); retry")
 	}
 	var hold *admission.Hold
@@ -236,5 +237,5 @@ func (a *API) readBody(c *gin.Context, buf []byte) (_ []byte, release func(), er
 }
 
 func readError(err error) *httpserver.Error {
-	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "reading the body failed", Cause: err}
+	return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "reading the body failed", Cause: err}
 }

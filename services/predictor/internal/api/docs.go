@@ -10,9 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/pkg/swaggerui"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // openapiJSON is the document without the served models; serveOpenAPI

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 // answer is one row's prediction, probabilities in the model's class order.

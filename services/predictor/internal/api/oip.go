@@ -10,9 +10,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -33,7 +35,7 @@ func oipPath(path string) bool {
 // under /v2 and /v1.
 func (a *API) notFound(c *gin.Context) {
 	if oipPath(c.Request.URL.Path) {
-		oipError(c, http.StatusNotFound, "no route %s %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusNotFound, "no route %s %s", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	httpserver.NoRoute(a.log)(c)
@@ -41,7 +43,7 @@ func (a *API) notFound(c *gin.Context) {
 
 func (a *API) notAllowed(c *gin.Context) {
 	if oipPath(c.Request.URL.Path) {
-		oipError(c, http.StatusMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusMethodNotAllowed, "method %s is not allowed on %s", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	httpserver.NoMethod(a.log)(c)
@@ -95,17 +97,15 @@ func (a *API) oipRepositoryIndex(c *gin.Context) {
 	var req struct {
 		Ready bool `json:"ready"`
 	}
-	st := a.pool.Get().(*state)
+	st, done, he := a.readState(c)
 	defer a.release(st)
-	body, release, he := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	defer done()
 	if he != nil {
 		oipError(c, he.Status, "%s", he.Message)
 		return
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
+	if len(bytes.TrimSpace(st.body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(st.body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			oipError(c, http.StatusBadRequest, "%s", httpserver.JSONError(err, "").Message)
@@ -121,15 +121,13 @@ func (a *API) oipInfer(c *gin.Context) {
 		return
 	}
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
-		a.cfg.Counters.Failure(m.Name, usage.OIPREST, httpserver.CodeUnsupportedMediaType)
+		a.cfg.Counters.Failure(m.Name, usage.OIPREST, errcode.UnsupportedMediaType)
 		oipError(c, http.StatusUnsupportedMediaType, "content type %q is not supported: send Content-Type: application/json", ct)
 		return
 	}
-	st := a.pool.Get().(*state)
+	st, done, he := a.readState(c)
 	defer a.release(st)
-	body, release, he := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	defer done()
 	if he != nil {
 		a.cfg.Counters.Failure(m.Name, usage.OIPREST, he.Code)
 		oipError(c, he.Status, "%s", he.Message)

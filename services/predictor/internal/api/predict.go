@@ -8,9 +8,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -20,7 +22,7 @@ import (
 func (a *API) predict(c *gin.Context) {
 	name, err := queryModel(c.Request.URL.RawQuery)
 	if err != nil {
-		a.fail(c, httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", err))
+		a.fail(c, httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, "%s", err))
 		return
 	}
 	m, err := a.cfg.Models.Lookup(name)
@@ -45,7 +47,7 @@ func (a *API) predict(c *gin.Context) {
 func (a *API) v1Predict(c *gin.Context) {
 	name, verb, _ := strings.Cut(c.Param("nameverb"), ":")
 	if verb != "predict" {
-		oipError(c, http.StatusNotFound, "no route %s %s: KServe V1 has POST /v1/models/{name}:predict", c.Request.Method, httpserver.Quote(c.Request.URL.Path))
+		oipError(c, http.StatusNotFound, "no route %s %s: KServe V1 has POST /v1/models/{name}:predict", c.Request.Method, names.Quote(c.Request.URL.Path))
 		return
 	}
 	m, err := a.cfg.Models.Lookup(name)
@@ -72,41 +74,25 @@ func (a *API) v1Predict(c *gin.Context) {
 
 // answerPredict reads, predicts and writes a /predict body for m; v1
 // wants a batch and answers without the model. On error nothing is
-// written. st goes back to the pool with a.release once the answer is
-// no longer needed.
+// written. st, nil when the body was not read, goes back to the pool with
+// a.release once the answer is no longer needed.
 func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []byte, req serving.Request, st *state, err error) {
-	st = a.pool.Get().(*state)
 	if ct := c.Request.Header.Get("Content-Type"); !jsonContentType(ct) {
-		return nil, req, st, unsupported(ct)
+		return nil, req, nil, unsupported(ct)
 	}
-	body, release, rerr := a.readBody(c, st.body)
-	st.body = body
-	defer release()
+	st, done, rerr := a.readState(c)
+	defer done()
 	if rerr != nil {
 		return nil, req, st, rerr
 	}
-	if req, err = m.DecodePredict(st.body, a.cfg.MaxBatch, &st.sc); err != nil {
-		return nil, req, st, inputError(err)
-	}
-	if v1 && !req.Batch {
-		return nil, req, st, httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, `send {"instances": [...]}: rows as objects of named features or arrays in feature order`)
+	form := serving.PredictForm
+	if v1 {
+		form = serving.KServeV1Form
 	}
 	if cap(st.p) < m.NumClasses() {
 		st.p = make([]float64, m.NumClasses())
 	}
-	p := st.p[:m.NumClasses()]
-	out = st.out[:0]
-	switch {
-	case v1:
-		out, err = m.AppendPredictions(out, req.X, req.Rows, p)
-	case req.Batch:
-		out, err = m.AppendBatch(out, req.X, req.Rows, p)
-	default:
-		var k int
-		if k, err = m.Predict(req.X, p); err == nil {
-			out = m.AppendSingle(out, k, p)
-		}
-	}
+	out, req, err = m.Answer(st.out[:0], st.body, form, a.cfg.MaxBatch, &st.sc, st.p[:m.NumClasses()])
 	st.out = out
 	if err != nil {
 		return nil, req, st, inputError(err)
@@ -118,7 +104,19 @@ func (a *API) answerPredict(c *gin.Context, m *serving.Model, v1 bool) (out []by
 	return out, req, st, nil
 }
 
+// readState takes per-request memory from the pool and reads the body
+// into it (readBody). done gives the body's in-flight budget back once the
+// answer is written; a.release(st) the memory once it is not needed.
+func (a *API) readState(c *gin.Context) (st *state, done func(), err *httpserver.Error) {
+	st = a.pool.Get().(*state)
+	st.body, done, err = a.readBody(c, st.body)
+	return st, done, err
+}
+
 func (a *API) release(st *state) {
+	if st == nil {
+		return
+	}
 	if cap(st.body) <= maxPooled && cap(st.out) <= maxPooled && cap(st.sc.X) <= maxPooled/8 &&
 		cap(st.ans.P) <= maxPooled/8 && cap(st.ans.Classes) <= maxPooled/8 {
 		a.pool.Put(st)
@@ -152,7 +150,7 @@ func (a *API) countLookup(name string, p usage.Protocol, err error) {
 		if name == "" {
 			name = a.cfg.Models.Default()
 		}
-		a.cfg.Counters.Failure(name, p, httpserver.CodeUnavailable)
+		a.cfg.Counters.Failure(name, p, errcode.Unavailable)
 	}
 }
 
@@ -162,7 +160,7 @@ func errorCode(err error) string {
 	if errors.As(err, &he) {
 		return he.Code
 	}
-	return httpserver.CodeInternal
+	return errcode.Internal
 }
 
 // inputError is the answer to a request the model cannot read: 400, or
@@ -170,10 +168,8 @@ func errorCode(err error) string {
 func inputError(err error) *httpserver.Error {
 	var ie *serving.InputError
 	if !errors.As(err, &ie) {
-		return &httpserver.Error{Status: http.StatusInternalServerError, Code: httpserver.CodeInternal, Message: "internal error", Cause: err}
+		return &httpserver.Error{Status: http.StatusInternalServerError, Code: errcode.Internal, Message: "internal error", Cause: err}
 	}
-	if ie.TooLarge {
-		return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge, "%s", ie.Error())
-	}
-	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, "%s", ie.Error())
+	status, code := ie.Status()
+	return httpserver.Errorf(status, code, "%s", ie.Error())
 }

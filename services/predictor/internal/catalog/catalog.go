@@ -20,11 +20,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Store is what the catalog reads from the registry; *modelstore.Store
@@ -151,9 +151,9 @@ func (c *Catalog) Lookup(name string) (*serving.Model, error) {
 // that is not among served; it quotes at most about 100 bytes of name.
 func NotServed(name string, served []string) error {
 	if len(served) == 0 {
-		return fmt.Errorf("%w: model %s is not served: no model is served yet", ErrNotServed, httpserver.Quote(name))
+		return fmt.Errorf("%w: model %s is not served: no model is served yet", ErrNotServed, names.Quote(name))
 	}
-	return fmt.Errorf("%w: model %s is not served: this predictor serves %s", ErrNotServed, httpserver.Quote(name), strings.Join(served, ", "))
+	return fmt.Errorf("%w: model %s is not served: this predictor serves %s", ErrNotServed, names.Quote(name), strings.Join(served, ", "))
 }
 
 // Shadow returns the loaded shadow version of a served model, or nil.
@@ -232,14 +232,19 @@ func (c *Catalog) Run(ctx context.Context) {
 	c.round(ctx, true)
 	c.started.Store(true)
 	for {
-		wait := time.Duration(float64(c.cfg.Interval) * (0.9 + 0.2*rand.Float64()))
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(jitter(c.cfg.Interval, rand.Float64())):
 		}
 		c.round(ctx, false)
 	}
+}
+
+// jitter spreads an interval over ±10% as u goes over [0, 1), so that
+// replicas do not poll in lockstep.
+func jitter(d time.Duration, u float64) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*u))
 }
 
 // Poll runs one round now: listing (with All) and one conditional GET
@@ -251,13 +256,10 @@ func (c *Catalog) round(ctx context.Context, first bool) {
 	defer c.mu.Unlock()
 	listed := c.discover(ctx, first)
 	entries := c.view.Load().entries
-	failed := poll(ctx, entries)
+	failed := poll(ctx, entries, first)
 	var gone []*entry
 	for i, e := range entries {
-		switch {
-		case first && failed[i] && c.cfg.CacheDir != "" && e.r.Current() == nil:
-			e.r.LoadCache()
-		case c.cfg.All && !failed[i] && !e.r.Found():
+		if c.cfg.All && !failed[i] && !e.r.Found() {
 			gone = append(gone, e)
 		}
 	}
@@ -267,14 +269,19 @@ func (c *Catalog) round(ctx context.Context, first bool) {
 }
 
 // poll reads the alias of each entry (and its shadow's), pollers at a
-// time, and says which reads failed.
-func poll(ctx context.Context, entries []*entry) []bool {
+// time, and says which reads failed. A first poll (first) is the
+// reloader's Start: the cache serves when storage cannot answer.
+func poll(ctx context.Context, entries []*entry, first bool) []bool {
 	failed := make([]bool, len(entries))
 	g := errgroup.Group{}
 	g.SetLimit(pollers)
 	for i, e := range entries {
 		g.Go(func() error {
-			failed[i] = e.r.Poll(ctx) != nil
+			if first {
+				failed[i] = e.r.Start(ctx) != nil
+			} else {
+				failed[i] = e.r.Poll(ctx) != nil
+			}
 			if e.shadow != nil {
 				_ = e.shadow.Poll(ctx)
 			}
@@ -367,11 +374,8 @@ func (c *Catalog) update(ctx context.Context, gone []*entry, found []Spec) {
 	for i, s := range found {
 		added[i] = c.newEntry(s)
 	}
-	for i, failed := range poll(ctx, added) {
-		e := added[i]
-		if failed && c.cfg.CacheDir != "" && e.r.Current() == nil {
-			e.r.LoadCache()
-		}
+	poll(ctx, added, true)
+	for _, e := range added {
 		v.entries = append(v.entries, e)
 		v.byName[e.r.Model()] = e
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 	"github.com/modelferry/modelferry/services/predictor/internal/reloader"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
 )
 
 type fixture struct {
@@ -260,4 +260,14 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, model string) prometheu
 	}
 	t.Fatalf("no %s{model=%q}", name, model)
 	return nil
+}
+func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
+	for _, tc := range []struct {
+		u    float64
+		want time.Duration
+	}{{0, 900 * time.Millisecond}, {0.5, time.Second}, {0.999, 1099800 * time.Microsecond}} {
+		if got := jitter(time.Second, tc.u); got != tc.want {
+			t.Errorf("jitter(1s, %v) = %v, want %v", tc.u, got, tc.want)
+		}
+	}
 }

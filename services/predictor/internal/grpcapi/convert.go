@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Every conversion between the protocol's messages and the model's rows.
@@ -42,7 +42,7 @@ func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, s
 	for i, t := range inputs {
 		dt, ok := serving.ParseDatatype(t.GetDatatype())
 		if !ok {
-			return 0, nil, inputErr(t, "datatype %s is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL", httpserver.Quote(t.GetDatatype()))
+			return 0, nil, inputErr(t, "datatype %s is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL", names.Quote(t.GetDatatype()))
 		}
 		dts[i] = dt
 		if len(raw) > 0 {
@@ -78,9 +78,9 @@ func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, s
 		out, ok := serving.OutputByName(o.GetName())
 		switch {
 		case !ok:
-			return 0, nil, &serving.InputError{Field: "output " + httpserver.Quote(o.GetName()), Msg: "unknown; this model has label, class_id, probabilities"}
+			return 0, nil, &serving.InputError{Field: "output " + names.Quote(o.GetName()), Msg: "unknown; this model has label, class_id, probabilities"}
 		case slices.Contains(outputs, out):
-			return 0, nil, &serving.InputError{Field: "output " + httpserver.Quote(o.GetName()), Msg: "asked more than once"}
+			return 0, nil, &serving.InputError{Field: "output " + names.Quote(o.GetName()), Msg: "asked more than once"}
 		}
 		outputs = append(outputs, out)
 	}
@@ -88,12 +88,12 @@ func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, s
 }
 
 func inputErr(t *inferencepb.ModelInferRequest_InferInputTensor, format string, args ...any) error {
-	return &serving.InputError{Field: "input " + httpserver.Quote(t.GetName()), Msg: fmt.Sprintf(format, args...)}
+	return &serving.InputError{Field: "input " + names.Quote(t.GetName()), Msg: fmt.Sprintf(format, args...)}
 }
 
 func fieldError(t *inferencepb.ModelInferRequest_InferInputTensor, err error) error {
 	if ie, ok := err.(*serving.InputError); ok && ie.Field == "" {
-		ie.Field = "input " + httpserver.Quote(t.GetName())
+		ie.Field = "input " + names.Quote(t.GetName())
 	}
 	return err
 }

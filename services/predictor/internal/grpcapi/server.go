@@ -16,10 +16,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/inferencepb"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/admission"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/usage"
 )
 
@@ -175,7 +176,7 @@ func (s *Server) infer(ctx context.Context, req *inferencepb.ModelInferRequest, 
 	m, err := oip.Resolve(s.cfg.Models, req.GetModelName(), req.GetModelVersion())
 	if err != nil {
 		if errors.Is(err, oip.ErrUnavailable) {
-			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, "unavailable")
+			s.cfg.Counters.Failure(req.GetModelName(), usage.OIPGRPC, errcode.Unavailable)
 		}
 		return nil, resolveStatus(err)
 	}
@@ -237,9 +238,9 @@ func inputStatus(err error) *status.Status {
 func reason(c codes.Code) string {
 	switch c {
 	case codes.InvalidArgument:
-		return "invalid_argument"
+		return errcode.InvalidArgument
 	case codes.ResourceExhausted:
-		return "payload_too_large"
+		return errcode.TooLarge
 	}
-	return "internal"
+	return errcode.Internal
 }

@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/catalog"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // The server's name and the protocol extensions it implements.
@@ -51,9 +51,9 @@ func Resolve(models Models, name, version string) (*serving.Model, error) {
 	case errors.Is(err, catalog.ErrNotServed):
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, detail(err, catalog.ErrNotServed))
 	case err != nil:
-		return nil, fmt.Errorf("%w: model %s is not loaded yet: %s", ErrUnavailable, httpserver.Quote(name), detail(err, catalog.ErrNotLoaded))
+		return nil, fmt.Errorf("%w: model %s is not loaded yet: %s", ErrUnavailable, names.Quote(name), detail(err, catalog.ErrNotLoaded))
 	case version != "" && version != m.Version:
-		return nil, fmt.Errorf("%w: version %s of model %s is not served: the loaded version is %q", ErrNotFound, httpserver.Quote(version), httpserver.Quote(name), m.Version)
+		return nil, fmt.Errorf("%w: version %s of model %s is not served: the loaded version is %q", ErrNotFound, names.Quote(version), names.Quote(name), m.Version)
 	}
 	return m, nil
 }

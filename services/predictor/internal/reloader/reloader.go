@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,8 +19,8 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
-	"github.com/modelferry/modelferry/services/predictor/internal/serving"
 )
 
 // Store is what a Reloader reads from the registry; *modelstore.Store has
@@ -120,33 +119,16 @@ func (r *Reloader) Alias() string { return r.cfg.Alias }
 // Current returns the model being served, or nil before the first load.
 func (r *Reloader) Current() *serving.Model { return r.current.Load() }
 
-// Run polls until ctx is done. It first loads from the cache directory
-// when S3 cannot be reached.
-func (r *Reloader) Run(ctx context.Context) {
-	r.start(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(jitter(r.cfg.Interval, rand.Float64())):
-		}
-		_ = r.Poll(ctx)
-	}
-}
-
-// start polls once and, when storage cannot answer and nothing is served
-// yet, serves the cached model. A storage that answers is believed, even
-// when it has no model.
-func (r *Reloader) start(ctx context.Context) {
-	if err := r.Poll(ctx); err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
+// Start is a model's first poll: it polls once and, when storage cannot
+// answer and nothing is served yet, serves the cached model. A storage
+// that answers is believed, even when it has no model. It returns the
+// poll's error, already logged.
+func (r *Reloader) Start(ctx context.Context) error {
+	err := r.Poll(ctx)
+	if err != nil && r.cfg.CacheDir != "" && r.Current() == nil {
 		r.LoadCache()
 	}
-}
-
-// jitter spreads an interval over ±10% as u goes over [0, 1), so that
-// replicas do not poll in lockstep.
-func jitter(d time.Duration, u float64) time.Duration {
-	return time.Duration(float64(d) * (0.9 + 0.2*u))
+	return err
 }
 
 // pollTimeout bounds one poll, the load of a new version included.
@@ -249,8 +231,11 @@ func (r *Reloader) load(ctx context.Context, alias modelstore.Alias) error {
 // watch turns drift monitoring on for sm when the predictor monitors and
 // the artifact has a baseline.
 func (r *Reloader) watch(sm *serving.Model) {
-	if r.cfg.Clock != nil {
-		sm.Watch(monitor.NewDrift(sm.Meta, r.cfg.Clock))
+	if r.cfg.Clock == nil {
+		return
+	}
+	if d := monitor.NewDrift(sm.Meta, r.cfg.Clock); d != nil {
+		sm.Watch(d)
 	}
 }
 

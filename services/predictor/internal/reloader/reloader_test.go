@@ -17,7 +17,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
 	"github.com/modelferry/modelferry/pkg/modelstore"
-	"github.com/modelferry/modelferry/services/predictor/internal/testmodel"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 type fixture struct {
@@ -263,7 +263,7 @@ func TestCacheServesWhenStorageIsDownAtStart(t *testing.T) {
 func startDuringOutage(t *testing.T, s3 *s3test.Server, cacheDir string) *Reloader {
 	t.Helper()
 	r := newFixtureNoBucket(t, s3, cacheDir)
-	r.start(context.Background())
+	_ = r.Start(context.Background())
 	return r
 }
 
@@ -278,7 +278,7 @@ func TestCacheIsNotServedWhenStorageAnswers(t *testing.T) {
 	}
 
 	empty := newFixture(t, nil, cache)
-	empty.r.start(context.Background())
+	_ = empty.r.Start(context.Background())
 	if m := empty.r.Current(); m != nil {
 		t.Errorf("serves %s from the cache though storage answers that there is no model", m.Version)
 	}
@@ -318,17 +318,6 @@ func TestCacheWrittenWithoutWarning(t *testing.T) {
 	for _, p := range []string{pbPath, recPath} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
-		}
-	}
-}
-
-func TestJitterSpreadsTheIntervalTenPercent(t *testing.T) {
-	for _, tc := range []struct {
-		u    float64
-		want time.Duration
-	}{{0, 900 * time.Millisecond}, {0.5, time.Second}, {0.999, 1099800 * time.Microsecond}} {
-		if got := jitter(time.Second, tc.u); got != tc.want {
-			t.Errorf("jitter(1s, %v) = %v, want %v", tc.u, got, tc.want)
 		}
 	}
 }

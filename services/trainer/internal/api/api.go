@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // DefaultModel is the model a request means when it names none.
@@ -80,26 +82,26 @@ func (a *API) Register(e *gin.Engine) {
 func (a *API) fail(c *gin.Context, err error) { httpserver.WriteError(c, a.log, err) }
 
 func badRequest(format string, args ...any) *httpserver.Error {
-	return httpserver.Errorf(http.StatusBadRequest, httpserver.CodeInvalidArgument, format, args...)
+	return httpserver.Errorf(http.StatusBadRequest, errcode.InvalidArgument, format, args...)
 }
 
 // storeError maps registry failures to API errors.
 func storeError(err error, what string) error {
 	switch {
 	case errors.Is(err, modelstore.ErrNotFound):
-		return &httpserver.Error{Status: http.StatusNotFound, Code: httpserver.CodeNotFound, Message: what + " not found", Cause: err}
+		return &httpserver.Error{Status: http.StatusNotFound, Code: errcode.NotFound, Message: what + " not found", Cause: err}
 	case errors.Is(err, modelstore.ErrIntegrity):
-		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeIntegrity,
+		return &httpserver.Error{Status: http.StatusConflict, Code: errcode.Integrity,
 			Message: what + " failed its integrity check (sha256 or structure)", Cause: err}
 	case errors.Is(err, modelstore.ErrConflict):
-		return &httpserver.Error{Status: http.StatusConflict, Code: httpserver.CodeConflict,
+		return &httpserver.Error{Status: http.StatusConflict, Code: errcode.Conflict,
 			Message: what + " was changed concurrently; retry", Cause: err}
 	case errors.Is(err, modelstore.ErrUnavailable), errors.Is(err, modelstore.ErrAccessDenied),
 		errors.Is(err, context.DeadlineExceeded):
-		return &httpserver.Error{Status: http.StatusServiceUnavailable, Code: httpserver.CodeUnavailable,
+		return &httpserver.Error{Status: http.StatusServiceUnavailable, Code: errcode.Unavailable,
 			Message: "model storage is unavailable; try again later", Cause: err}
 	case errors.Is(err, modelstore.ErrInvalid):
-		return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument, Message: "invalid " + what, Cause: err}
+		return &httpserver.Error{Status: http.StatusBadRequest, Code: errcode.InvalidArgument, Message: "invalid " + what, Cause: err}
 	}
 	return err
 }
@@ -123,10 +125,10 @@ func modelParam(name string) (string, error) {
 		m = DefaultModel
 	}
 	if !modelstore.ValidName(m) {
-		return "", badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m))
+		return "", badRequest("model name %s %s", quote(m), names.Rule)
 	}
 	return m, nil
 }
 
 // quote cuts a client's value for an error message.
-var quote = httpserver.Quote
+var quote = names.Quote

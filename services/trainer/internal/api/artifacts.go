@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
@@ -24,7 +25,7 @@ func (a *API) versionParam(c *gin.Context) (string, error) {
 	v := c.Param("version")
 	id, err := a.cfg.Registry.ResolveVersion(c, modelOf(c), v)
 	if errors.Is(err, modelstore.ErrNotFound) || errors.Is(err, modelstore.ErrInvalid) {
-		return "", httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "version %q of model %q not found", v, modelOf(c))
+		return "", httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "version %q of model %q not found", v, modelOf(c))
 	}
 	if err != nil {
 		return "", storeError(err, "version "+v+" of model "+modelOf(c))

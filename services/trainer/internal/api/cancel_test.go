@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
@@ -111,7 +112,7 @@ func TestCancelAtEveryBoundaryEndsOneWay(t *testing.T) {
 				if cancelErr != nil && !errors.Is(cancelErr, context.Canceled) {
 					t.Errorf("cancel answered %v", cancelErr)
 				}
-				if run.Status != registry.StatusCancelled || run.Error == nil || run.Error.Code != registry.CodeCancelled {
+				if run.Status != registry.StatusCancelled || run.Error == nil || run.Error.Code != errcode.Cancelled {
 					t.Errorf("run ended %s %+v, want cancelled", run.Status, run.Error)
 				}
 				if versionKeys != 0 || len(aliases) != 0 || run.Version != "" {
@@ -169,7 +170,7 @@ func TestFailedPublishLeavesNothing(t *testing.T) {
 	})
 	run := e.do("POST", "/train?model=iris&wait=true", "", nil).run(t)
 	e.mem.SetHook(nil)
-	if run.Status != registry.StatusFailed || run.Error == nil || run.Error.Code != registry.CodeUnavailable {
+	if run.Status != registry.StatusFailed || run.Error == nil || run.Error.Code != errcode.Unavailable {
 		t.Errorf("run ended %s %+v", run.Status, run.Error)
 	}
 	for _, k := range e.mem.Keys() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -25,20 +26,13 @@ type DatasetFiles interface {
 	OpenDataset(ctx context.Context, ref string) (io.ReadCloser, int64, error)
 }
 
-func (a *API) listDatasets(c *gin.Context) {
-	ds, err := a.cfg.Datasets.Datasets(c)
-	if err != nil {
-		a.fail(c, storeError(err, "datasets"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"datasets": ds})
-}
+func (a *API) listDatasets(c *gin.Context) { list(a, c, "datasets", a.cfg.Datasets.Datasets) }
 
 // getDataset streams a content-addressed dataset, its hash as the ETag.
 func (a *API) getDataset(c *gin.Context) {
 	sum := c.Param("sha256")
 	if !modelstore.ValidSHA256(sum) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "dataset %q not found: name it by its sha256", sum))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "dataset %q not found: name it by its sha256", sum))
 		return
 	}
 	r, size, err := a.cfg.DatasetFiles.OpenDataset(c, "datasets/"+sum+".csv")

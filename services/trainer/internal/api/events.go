@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
@@ -47,7 +48,7 @@ func progressOf(r registry.Run) progressEvent {
 func (a *API) runEvents(c *gin.Context) {
 	id := c.Param("id")
 	if !modelstore.ValidVersion(id) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %q not found", id))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %q not found", id))
 		return
 	}
 	run, err := a.cfg.Registry.Run(c, id)

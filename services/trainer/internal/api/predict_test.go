@@ -3,11 +3,15 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/serving"
 )
 
 func TestPredictWithAVersion(t *testing.T) {
@@ -30,6 +34,10 @@ func TestPredictWithAVersion(t *testing.T) {
 		compiled.PredictProba(x, p)
 		return p
 	}
+	served, err := serving.New(m, modelstore.SHA256(b), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := "/models/iris/versions/" + v + "/predict"
 	setosa := `{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}`
 	t.Run("one row", func(t *testing.T) {
@@ -37,7 +45,12 @@ func TestPredictWithAVersion(t *testing.T) {
 		if resp.code != 200 {
 			t.Fatalf("%d %s", resp.code, resp.body)
 		}
-		// The predictor's answer, classes in the model's order.
+		// The predictor's answer, classes in the model's order, byte for
+		// byte.
+		wantBody, _, err := served.Answer(nil, []byte(setosa), serving.PredictForm, maxPredictBatch, &serving.Scratch{}, make([]float64, 3))
+		if err != nil || string(resp.body) != string(wantBody) {
+			t.Errorf("answer %s\nthe predictor's code answers %s (%v)", resp.body, wantBody, err)
+		}
 		if !strings.HasPrefix(string(resp.body), `{"label":"setosa","class_id":0,"probabilities":{"setosa":`) ||
 			!strings.HasSuffix(string(resp.body), `,"model":{"name":"iris","version":"`+v+`"}}`) {
 			t.Errorf("answer %s", resp.body)
@@ -81,7 +94,7 @@ func TestPredictWithAVersion(t *testing.T) {
 		{"string value", "", `{"sepal_length": "5.1"}`, 400, "sepal_length: expected a number, got a string"},
 		{"empty body", "", ``, 400, "empty body"},
 		{"not an object", "", `[1, 2]`, 400, "body must be a JSON object, got an array"},
-		{"malformed", "", `{"sepal_length": }`, 400, "malformed JSON"},
+		{"malformed", "", `{"sepal_length": }`, 400, "sepal_length: expected a number, got invalid JSON"},
 		{"empty batch", "", `{"instances": []}`, 400, "instances: empty: send at least one row"},
 		{"short array row", "", `{"instances": [[1, 2, 3]]}`, 400, "instances[0]: expected 4 values (sepal_length, sepal_width, petal_length, petal_width), got 3"},
 		{"bad value in array row", "", `{"instances": [[1, 2, 3, 4], [1, null, 3, 4]]}`, 400, "instances[1][1]: expected a number, got null"},
@@ -102,8 +115,18 @@ func TestPredictWithAVersion(t *testing.T) {
 			if resp.code != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.code, tc.status, resp.body)
 			}
-			if got := resp.apiError(t); !strings.Contains(got.Message, tc.msg) || len(got.Message) > 300 {
+			got := resp.apiError(t)
+			if !strings.Contains(got.Message, tc.msg) || len(got.Message) > 300 {
 				t.Errorf("message %.300q (%d bytes), want %q", got.Message, len(got.Message), tc.msg)
+			}
+			// The predictor's code answers: the same message, byte for byte.
+			if tc.status == 415 {
+				return
+			}
+			_, _, err := served.Answer(nil, []byte(tc.body), serving.PredictForm, maxPredictBatch, &serving.Scratch{}, make([]float64, 3))
+			var ie *serving.InputError
+			if !errors.As(err, &ie) || ie.Error() != got.Message {
+				t.Errorf("message %q; the predictor's code says %v", got.Message, err)
 			}
 		})
 	}

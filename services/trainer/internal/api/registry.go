@@ -10,8 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -43,7 +45,7 @@ func (a *API) listRuns(c *gin.Context) {
 	q := registry.RunQuery{Limit: 50, PageToken: c.Query("page_token")}
 	if m := c.Query("model"); m != "" {
 		if !modelstore.ValidName(m) {
-			a.fail(c, badRequest("model name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(m)))
+			a.fail(c, badRequest("model name %s %s", quote(m), names.Rule))
 			return
 		}
 		q.Model = m
@@ -88,7 +90,7 @@ func (a *API) listRuns(c *gin.Context) {
 
 func (a *API) getRun(c *gin.Context) {
 	id := c.Param("id")
-	notFound := httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id))
+	notFound := httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id))
 	if !modelstore.ValidVersion(id) {
 		a.fail(c, notFound)
 		return
@@ -109,7 +111,7 @@ func (a *API) getRun(c *gin.Context) {
 func (a *API) cancelRun(c *gin.Context) {
 	id := c.Param("id")
 	if !modelstore.ValidVersion(id) {
-		a.fail(c, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound, "run %s not found", quote(id)))
+		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(c, 30*time.Second)
@@ -122,10 +124,10 @@ func (a *API) cancelRun(c *gin.Context) {
 			a.fail(c, storeError(err, "run "+id))
 			return
 		}
-		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+		a.fail(c, httpserver.Errorf(http.StatusConflict, errcode.Conflict,
 			"run %s is %s: only queued or running runs can be cancelled", id, run.Status))
 	case errors.Is(err, jobs.ErrCommitted):
-		a.fail(c, httpserver.Errorf(http.StatusConflict, httpserver.CodeConflict,
+		a.fail(c, httpserver.Errorf(http.StatusConflict, errcode.Conflict,
 			"run %s has already finished training and is publishing its version: it can no longer be cancelled; it ends succeeded or failed", id))
 	case err != nil:
 		// Still stopping: it ends at its next iteration or load chunk.
@@ -136,14 +138,7 @@ func (a *API) cancelRun(c *gin.Context) {
 	}
 }
 
-func (a *API) listModels(c *gin.Context) {
-	models, err := a.cfg.Registry.Models(c)
-	if err != nil {
-		a.fail(c, storeError(err, "models"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"models": models})
-}
+func (a *API) listModels(c *gin.Context) { list(a, c, "models", a.cfg.Registry.Models) }
 
 func (a *API) getModel(c *gin.Context) {
 	model := modelOf(c)
@@ -182,11 +177,11 @@ func (a *API) setAlias(c *gin.Context) {
 	model := modelOf(c)
 	alias := c.Param("alias")
 	if !modelstore.ValidName(alias) {
-		a.fail(c, badRequest("alias name %s must match [a-z0-9][a-z0-9_-]{0,62}", quote(alias)))
+		a.fail(c, badRequest("alias name %s %s", quote(alias), names.Rule))
 		return
 	}
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 			"content type %s is not supported: send application/json", quote(ct)))
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -16,11 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
@@ -93,39 +91,39 @@ func (a *API) train(c *gin.Context) {
 		a.log.Debug("lifting the read deadline", "err", err)
 	}
 
-	body, bodyRead := a.guardUpload(rc, c.Request.Body, c.Request.ContentLength)
+	guarded, bodyRead := a.guardUpload(rc, c.Request.Body, c.Request.ContentLength)
 	defer bodyRead()
 	c.Request.Body = struct {
 		io.Reader
 		io.Closer
-	}{body, c.Request.Body}
-	params, label, src, receive, err := a.readTrainBody(c, model, q)
+	}{guarded, c.Request.Body}
+	body, err := a.readTrainBody(c, model, q)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if src.Name, err = uploadName(q, src); err != nil {
-		src.Release()
+	if body.src.Name, err = uploadName(q, body.src); err != nil {
+		body.src.Release()
 		a.fail(c, err)
 		return
 	}
-	if err := params.Validate(); err != nil {
-		src.Release()
+	if err := body.params.Validate(); err != nil {
+		body.src.Release()
 		a.fail(c, badRequest("%v", err))
 		return
 	}
 
 	now := time.Now()
-	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: params, Label: label,
-		Dataset: registry.DatasetInfo{URI: src.Ref, Filename: src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, src)
+	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Params: body.params, Label: body.label,
+		Dataset: registry.DatasetInfo{URI: body.src.Ref, Filename: body.src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, body.src)
 	if err != nil {
 		a.fail(c, queueError(err))
 		return
 	}
-	if receive != nil {
+	if body.receive != nil {
 		// The run may be reading the upload already; if it breaks off,
 		// the run fails with the same error.
-		if err := receive(); err != nil {
+		if err := body.receive(); err != nil {
 			a.fail(c, err)
 			return
 		}
@@ -153,10 +151,10 @@ func (a *API) train(c *gin.Context) {
 func queueError(err error) error {
 	switch {
 	case errors.Is(err, jobs.ErrQueueFull):
-		return httpserver.Errorf(http.StatusTooManyRequests, httpserver.CodeResourceExhausted,
+		return httpserver.Errorf(http.StatusTooManyRequests, errcode.ResourceExhausted,
 			"the training queue is full (TRAINER_MAX_QUEUE); try again later")
 	case errors.Is(err, jobs.ErrShuttingDown):
-		return httpserver.Errorf(http.StatusServiceUnavailable, httpserver.CodeUnavailable, "the trainer is shutting down")
+		return httpserver.Errorf(http.StatusServiceUnavailable, errcode.Unavailable, "the trainer is shutting down")
 	}
 	return storeError(err, "run record")
 }
@@ -167,24 +165,34 @@ func runStatus(r registry.Run) int {
 		return http.StatusOK
 	}
 	switch r.Error.Code {
-	case httpserver.CodeInvalidArgument:
+	case errcode.InvalidArgument:
 		return http.StatusBadRequest
-	case httpserver.CodeNotFound:
+	case errcode.NotFound:
 		return http.StatusNotFound
-	case httpserver.CodeUnavailable:
+	case errcode.Unavailable:
 		return http.StatusServiceUnavailable
-	case registry.CodeCancelled:
+	case errcode.Cancelled:
 		return http.StatusConflict
-	case registry.CodeDeadline:
+	case errcode.DeadlineExceeded:
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }
 
+// trainBody is what a POST /train body says: the parameters, the label
+// column, and the dataset.
+type trainBody struct {
+	params registry.Params
+	label  string
+	src    pipeline.Source
+	// receive, when not nil, writes a CSV body of known length into the
+	// source's upload; it is called once the run is queued.
+	receive func() error
+}
+
 // readTrainBody reads the body in whichever of its four forms it comes. A
-// CSV body of known length is not read yet: receive, when not nil, writes
-// it into the source's upload, and is called once the run is queued.
-func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registry.Params, string, pipeline.Source, func() error, error) {
+// CSV body of known length is not read yet (trainBody.receive).
+func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainBody, error) {
 	params := registry.DefaultParams()
 	r := c.Request
 	br := bufio.NewReader(r.Body)
@@ -200,73 +208,73 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (registr
 	if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return params, "", pipeline.Source{}, nil, unsupported(ct)
+			return trainBody{}, unsupported(ct)
 		}
 	}
 
 	switch {
 	case mt == "application/json":
 		if hasParams(q) {
-			return params, "", pipeline.Source{}, nil, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
+			return trainBody{}, badRequest("with a JSON body, put parameters in its \"params\" object, not in the query string")
 		}
 		var req trainRequest
 		if !empty {
 			dec := json.NewDecoder(http.MaxBytesReader(c.Writer, io.NopCloser(br), 1<<20))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
-				return params, "", pipeline.Source{}, nil, httpserver.JSONError(err, "")
+				return trainBody{}, httpserver.JSONError(err, "")
 			}
 			if dec.More() {
-				return params, "", pipeline.Source{}, nil, badRequest("body: more than one JSON value")
+				return trainBody{}, badRequest("body: more than one JSON value")
 			}
 		}
 		if len(req.Params) > 0 && string(req.Params) != "null" {
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return params, "", pipeline.Source{}, nil, httpserver.JSONError(err, "params.")
+				return trainBody{}, httpserver.JSONError(err, "params.")
 			}
 		}
 		if req.Dataset != "" {
-			return params, req.Label, pipeline.Source{Ref: req.Dataset}, nil, nil
+			return trainBody{params: params, label: req.Label, src: pipeline.Source{Ref: req.Dataset}}, nil
 		}
 		src, err := a.defaultDataset(model)
-		return params, req.Label, src, nil, err
+		return trainBody{params: params, label: req.Label, src: src}, err
 
 	case empty && (mt == "" || mt == "application/x-www-form-urlencoded"):
 		// curl -X POST without a body; curl -d '' sends the form type.
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, nil, err
+			return trainBody{}, err
 		}
 		src, err := a.defaultDataset(model)
-		return params, label, src, nil, err
+		return trainBody{params: params, label: label, src: src}, err
 
 	case mt == "text/csv" || mt == "application/csv":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, nil, err
+			return trainBody{}, err
 		}
 		if r.ContentLength > 0 {
 			src, receive, err := a.streamUpload(c, br, r.ContentLength)
-			return params, label, src, receive, err
+			return trainBody{params: params, label: label, src: src, receive: receive}, err
 		}
 		src, err := a.spool(c, br)
-		return params, label, src, nil, err
+		return trainBody{params: params, label: label, src: src}, err
 
 	case mt == "multipart/form-data":
 		label, err := queryParams(q, &params)
 		if err != nil {
-			return params, "", pipeline.Source{}, nil, err
+			return trainBody{}, err
 		}
 		src, err := a.spoolMultipart(c)
-		return params, label, src, nil, err
+		return trainBody{params: params, label: label, src: src}, err
 	}
-	return params, "", pipeline.Source{}, nil, unsupported(ct)
+	return trainBody{}, unsupported(ct)
 }
 
 func unsupported(ct string) error {
-	return httpserver.Errorf(http.StatusUnsupportedMediaType, httpserver.CodeUnsupportedMediaType,
+	return httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
 		"content type %s is not supported: send application/json, text/csv or multipart/form-data (a \"file\" part), or no body for the default dataset", quote(ct))
 }
 
@@ -328,145 +336,8 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 func (a *API) defaultDataset(model string) (pipeline.Source, error) {
 	path := filepath.Join(a.cfg.DataDir, model+".csv")
 	if _, err := os.Stat(path); err != nil {
-		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, httpserver.CodeNotFound,
+		return pipeline.Source{}, httpserver.Errorf(http.StatusNotFound, errcode.NotFound,
 			"model %s has no default dataset (%s.csv in the data directory): send a CSV body, a multipart \"file\", or {\"dataset\": \"s3://...\"}", quote(model), model)
 	}
 	return pipeline.Source{Path: path, Name: filepath.Base(path)}, nil
-}
-
-// spool writes a whole upload to a temporary file before its run is
-// queued, so a large dataset is held once (as the parsed matrix), never as
-// a second copy in memory.
-func (a *API) spool(c *gin.Context, r io.Reader) (pipeline.Source, error) {
-	path, err := a.uploadFile()
-	if err != nil {
-		return pipeline.Source{}, err
-	}
-	src := pipeline.Source{Path: path, Temporary: true}
-	limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
-	if err := pipeline.NewUpload(-1).Fill(path, limited, a.uploadError); err != nil {
-		src.Release()
-		return pipeline.Source{}, err
-	}
-	return src, nil
-}
-
-// streamUpload prepares a CSV body of known length to be read while its
-// run loads it: receive writes it to a temporary file.
-func (a *API) streamUpload(c *gin.Context, r io.Reader, size int64) (pipeline.Source, func() error, error) {
-	if size > a.cfg.MaxUploadBytes {
-		return pipeline.Source{}, nil, a.uploadTooLarge(&http.MaxBytesError{Limit: a.cfg.MaxUploadBytes})
-	}
-	path, err := a.uploadFile()
-	if err != nil {
-		return pipeline.Source{}, nil, err
-	}
-	up := pipeline.NewUpload(size)
-	src := pipeline.Source{Path: path, Temporary: true, Upload: up}
-	receive := func() error {
-		limited := http.MaxBytesReader(c.Writer, io.NopCloser(r), a.cfg.MaxUploadBytes)
-		return up.Fill(path, limited, a.uploadError)
-	}
-	return src, receive, nil
-}
-
-// uploadFile creates an empty temporary file for an upload and closes it:
-// the run opens it to read and Fill to write, so no descriptor stays open
-// if the request is refused before.
-func (a *API) uploadFile() (string, error) {
-	f, err := os.CreateTemp(a.cfg.TempDir, "upload-*.csv")
-	if err != nil {
-		return "", fmt.Errorf("create upload file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(f.Name())
-		return "", fmt.Errorf("create upload file: %w", err)
-	}
-	return f.Name(), nil
-}
-
-// uploadError is what a client is told of an upload that broke off.
-func (a *API) uploadError(err error) error {
-	if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
-		return tooLarge
-	}
-	if tooSlow := a.uploadTooSlow(err); tooSlow != nil {
-		return tooSlow
-	}
-	return &httpserver.Error{Status: http.StatusBadRequest, Code: httpserver.CodeInvalidArgument,
-		Message: "reading the upload failed", Cause: err}
-}
-
-// uploadTooLarge is the 413 for a body cut off at the upload limit, or
-// nil for any other error.
-func (a *API) uploadTooLarge(err error) error {
-	var mbe *http.MaxBytesError
-	if !errors.As(err, &mbe) {
-		return nil
-	}
-	return httpserver.Errorf(http.StatusRequestEntityTooLarge, httpserver.CodeTooLarge,
-		"upload is larger than the limit of %d bytes (TRAINER_MAX_UPLOAD_BYTES)", a.cfg.MaxUploadBytes)
-}
-
-func (a *API) spoolMultipart(c *gin.Context) (pipeline.Source, error) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxUploadBytes+1<<20)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		return pipeline.Source{}, badRequest("malformed multipart body: %v", err)
-	}
-	var src pipeline.Source
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			src.Release()
-			if tooLarge := a.uploadTooLarge(err); tooLarge != nil {
-				return pipeline.Source{}, tooLarge
-			}
-			return pipeline.Source{}, badRequest("malformed multipart body: %v", err)
-		}
-		name := part.FormName()
-		if name != "file" {
-			src.Release()
-			return pipeline.Source{}, badRequest("unknown form field %s: send the CSV as a part named \"file\"; parameters go in the query string", quote(name))
-		}
-		if src.Path != "" {
-			src.Release()
-			return pipeline.Source{}, badRequest("more than one \"file\" part")
-		}
-		if src, err = a.spool(c, part); err != nil {
-			return pipeline.Source{}, err
-		}
-		src.Name = part.FileName()
-	}
-	if src.Path == "" {
-		return pipeline.Source{}, badRequest("multipart body has no \"file\" part")
-	}
-	return src, nil
-}
-
-// maxFilename bounds a dataset's original name, as file systems do.
-const maxFilename = 255
-
-// uploadName is the name an upload keeps: the filename query parameter,
-// else the multipart part's filename or the default dataset's file. Only
-// the last element of a path counts; a name that is not printable UTF-8,
-// or is too long, is refused.
-func uploadName(q url.Values, src pipeline.Source) (string, error) {
-	name := src.Name
-	if q.Has("filename") {
-		if src.Path == "" || src.Name != "" && !src.Temporary {
-			return "", badRequest("filename names an uploaded CSV: send one (text/csv or a multipart \"file\" part), or leave filename out")
-		}
-		name = q.Get("filename")
-	}
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	if len(name) > maxFilename || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return "", badRequest("filename %s: want a file name of at most %d bytes of printable UTF-8", quote(name), maxFilename)
-	}
-	return name, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -117,7 +118,7 @@ func TestBrokenUploadFailsItsRun(t *testing.T) {
 		t.Fatalf("%d %s", resp.code, resp.body)
 	}
 	run := e.onlyRun(t, func(r registry.Run) bool { return r.Status.Terminal() })
-	if run.Status != registry.StatusFailed || run.Error == nil || run.Error.Code != registry.CodeInvalid ||
+	if run.Status != registry.StatusFailed || run.Error == nil || run.Error.Code != errcode.InvalidArgument ||
 		!strings.Contains(run.Error.Message, "the upload did not arrive whole") || run.Version != "" {
 		t.Errorf("run %s, error %+v, version %q", run.Status, run.Error, run.Version)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/httpserver"
 )
 
@@ -120,7 +121,7 @@ func (a *API) uploadTooSlow(err error) error {
 	if !errors.Is(err, errUploadTooSlow) {
 		return nil
 	}
-	return &httpserver.Error{Status: http.StatusRequestTimeout, Code: httpserver.CodeInvalidArgument,
+	return &httpserver.Error{Status: http.StatusRequestTimeout, Code: errcode.InvalidArgument,
 		Message: fmt.Sprintf("the upload arrived slower than %d bytes a second over %s, or never ended "+
 			"(TRAINER_MIN_UPLOAD_RATE): send the whole body, at least that fast", a.cfg.MinUploadRate, a.uploadWindow()),
 		Cause: err}

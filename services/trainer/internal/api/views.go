@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -32,4 +33,14 @@ func etagMatches(header, etag string) bool {
 		}
 	}
 	return false
+}
+
+// list answers {key: items} with what fetch reads from the store.
+func list[T any](a *API, c *gin.Context, key string, fetch func(context.Context) ([]T, error)) {
+	items, err := fetch(c)
+	if err != nil {
+		a.fail(c, storeError(err, key))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{key: items})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/evaluation"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -47,7 +48,7 @@ func (e *env) bigStore(t testing.TB, runs, versions int) []registry.Run {
 		r.Params.C = math.Pow(10, float64(i%5-2))
 		if i%10 == 9 {
 			r.Status = registry.StatusFailed
-			r.Error = &registry.RunError{Code: registry.CodeInvalid, Message: "line 7: expected 5 fields, got 4"}
+			r.Error = &registry.RunError{Code: errcode.InvalidArgument, Message: "line 7: expected 5 fields, got 4"}
 		} else {
 			acc := 0.8 + 0.2*rng.Float64()
 			rep := &evaluation.Report{Rows: 30, Accuracy: acc, LogLoss: 1 - acc, MacroF1: acc - 0.01,

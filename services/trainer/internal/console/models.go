@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelferry/modelferry/pkg/evaluation"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -151,7 +152,7 @@ type modelPage struct {
 func (c *Console) modelPage(ctx *gin.Context) {
 	name := ctx.Param("model")
 	if !modelstore.ValidName(name) {
-		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
+		c.badRequest(ctx, "A model name "+names.Rule+".")
 		return
 	}
 	view, err := c.cfg.Registry.Model(ctx, name)

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -75,7 +76,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created"),
 		Filter: ctx.Query("filter"), OrderBy: ctx.Query("order_by")}
 	if page.Model != "" && !modelstore.ValidName(page.Model) {
-		c.badRequest(ctx, "A model name must match [a-z0-9][a-z0-9_-]{0,62}.")
+		c.badRequest(ctx, "A model name "+names.Rule+".")
 		return
 	}
 	if page.Status != "" && !registry.Status(page.Status).Valid() {

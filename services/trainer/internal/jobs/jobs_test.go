@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -251,7 +252,7 @@ func TestFailedWorkIsAFailedRun(t *testing.T) {
 	g.release <- struct{}{}
 	<-j.Done()
 	r := s.last(j.Snapshot().ID)
-	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeInternal || r.Error.Message != "internal error" {
+	if r.Status != registry.StatusFailed || r.Error.Code != errcode.Internal || r.Error.Message != "internal error" {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
 	}
 }
@@ -305,7 +306,7 @@ func TestCancel(t *testing.T) {
 
 	t.Run("a queued run leaves the queue", func(t *testing.T) {
 		r, err := q.Cancel(ctx, queued.Snapshot().ID)
-		if err != nil || r.Status != registry.StatusCancelled || r.Error.Code != registry.CodeCancelled {
+		if err != nil || r.Status != registry.StatusCancelled || r.Error.Code != errcode.Cancelled {
 			t.Fatalf("%+v, %v", r, err)
 		}
 		if saved := s.last(r.ID); saved.Status != registry.StatusCancelled {
@@ -349,7 +350,7 @@ func TestRunTimeoutFailsTheRun(t *testing.T) {
 	}
 	<-j.Done() // the work never finishes by itself
 	r := s.last(j.Snapshot().ID)
-	if r.Status != registry.StatusFailed || r.Error.Code != registry.CodeDeadline || !strings.Contains(r.Error.Message, "TRAINER_RUN_TIMEOUT") {
+	if r.Status != registry.StatusFailed || r.Error.Code != errcode.DeadlineExceeded || !strings.Contains(r.Error.Message, "TRAINER_RUN_TIMEOUT") {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
 	}
 }

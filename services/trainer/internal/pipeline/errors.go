@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
@@ -25,21 +26,21 @@ func (e stageError) Unwrap() error { return e.err }
 func RunError(err error) *registry.RunError {
 	switch {
 	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData), errors.Is(err, ErrLimit), errors.Is(err, ErrUpload):
-		return &registry.RunError{Code: registry.CodeInvalid, Message: userMessage(err)}
+		return &registry.RunError{Code: errcode.InvalidArgument, Message: userMessage(err)}
 	case errors.Is(err, context.Canceled):
-		return &registry.RunError{Code: registry.CodeUnavailable, Message: "the trainer shut down before the run finished"}
+		return &registry.RunError{Code: errcode.Unavailable, Message: "the trainer shut down before the run finished"}
 	case errors.Is(err, errDatasetNotFound):
-		return &registry.RunError{Code: registry.CodeNotFound, Message: userMessage(err)}
+		return &registry.RunError{Code: errcode.NotFound, Message: userMessage(err)}
 	case errors.Is(err, errUploadGone):
-		return &registry.RunError{Code: registry.CodeUnavailable, Message: errUploadGone.Error()}
+		return &registry.RunError{Code: errcode.Unavailable, Message: errUploadGone.Error()}
 	case errors.Is(err, errDatasetRef):
-		return &registry.RunError{Code: registry.CodeInvalid, Message: "invalid dataset reference: name an object in the bucket (datasets/x.csv) or s3://<bucket>/<key>"}
+		return &registry.RunError{Code: errcode.InvalidArgument, Message: "invalid dataset reference: name an object in the bucket (datasets/x.csv) or s3://<bucket>/<key>"}
 	case errors.Is(err, modelstore.ErrUnavailable):
-		return &registry.RunError{Code: registry.CodeUnavailable, Message: "model storage is unavailable; try again later"}
+		return &registry.RunError{Code: errcode.Unavailable, Message: "model storage is unavailable; try again later"}
 	case errors.Is(err, modelstore.ErrAccessDenied):
-		return &registry.RunError{Code: registry.CodeUnavailable, Message: "model storage refused the trainer's credentials"}
+		return &registry.RunError{Code: errcode.Unavailable, Message: "model storage refused the trainer's credentials"}
 	}
-	return &registry.RunError{Code: registry.CodeInternal, Message: "internal error"}
+	return &registry.RunError{Code: errcode.Internal, Message: "internal error"}
 }
 
 // userMessage is the error as the failing stage reported it, without the

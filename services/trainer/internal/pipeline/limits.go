@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/modelferry/modelferry/pkg/dataset"
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Limits bound what one run may ask of the trainer. Each is checked
@@ -78,16 +78,16 @@ func (l Limits) readHeader(r *bufio.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-	names, err := csv.NewReader(bytes.NewReader(line)).Read()
+	cols, err := csv.NewReader(bytes.NewReader(line)).Read()
 	if err != nil {
 		return line, nil // the parser reports a malformed header with its line
 	}
-	if len(names)-1 > l.MaxFeatures {
-		return nil, limitError("%d feature columns; the limit is %d (TRAINER_MAX_FEATURES)", len(names)-1, l.MaxFeatures)
+	if len(cols)-1 > l.MaxFeatures {
+		return nil, limitError("%d feature columns; the limit is %d (TRAINER_MAX_FEATURES)", len(cols)-1, l.MaxFeatures)
 	}
-	for _, n := range names {
+	for _, n := range cols {
 		if len(n) > l.MaxNameBytes {
-			return nil, limitError("column name %s is %d bytes; the limit is %d", httpserver.Quote(n), len(n), l.MaxNameBytes)
+			return nil, limitError("column name %s is %d bytes; the limit is %d", names.Quote(n), len(n), l.MaxNameBytes)
 		}
 	}
 	return line, nil
@@ -98,7 +98,7 @@ func (l Limits) readHeader(r *bufio.Reader) ([]byte, error) {
 func (l Limits) checkDataset(d *dataset.Dataset) error {
 	for _, c := range d.Classes {
 		if len(c) > l.MaxNameBytes {
-			return limitError("class label %s is %d bytes; the limit is %d", httpserver.Quote(c), len(c), l.MaxNameBytes)
+			return limitError("class label %s is %d bytes; the limit is %d", names.Quote(c), len(c), l.MaxNameBytes)
 		}
 	}
 	if p := len(d.Features) * len(d.Classes); p > l.MaxParameters {
@@ -137,7 +137,7 @@ func checkScale(x []float64, rows int, features []string, standardize bool) erro
 	for j := range f {
 		if math.IsInf(abs[j], 0) || (standardize && math.IsInf(sq[j], 0)) {
 			return fmt.Errorf("%w: column %s has values up to %g: their sums overflow, so the fit cannot be computed; rescale the column (divide it by a power of ten)%s",
-				dataset.ErrInvalid, httpserver.Quote(features[j]), peak[j], standardizeHint(standardize))
+				dataset.ErrInvalid, names.Quote(features[j]), peak[j], standardizeHint(standardize))
 		}
 	}
 	return nil

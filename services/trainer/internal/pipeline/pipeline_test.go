@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelferry/modelferry/devstack/testkit/repo"
 	"github.com/modelferry/modelferry/pkg/dataset"
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
@@ -24,15 +25,15 @@ func TestRunErrorHidesInternals(t *testing.T) {
 		code string
 		msg  string
 	}{
-		{stageError{"load", &dataset.ParseError{Line: 3, Column: "a", Msg: `"x" is not a number`}}, registry.CodeInvalid, `line 3, column a: "x" is not a number`},
-		{stageError{"load", fmt.Errorf("%w: data/x.csv", errDatasetNotFound)}, registry.CodeNotFound, "dataset not found: data/x.csv"},
-		{stageError{"split", fmt.Errorf("%w: class %q has 1 row(s)", dataset.ErrInvalid, "y")}, registry.CodeInvalid, `invalid dataset: class "y" has 1 row(s)`},
-		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: errors.New("dial 10.1.2.3")}), registry.CodeUnavailable, "model storage is unavailable"},
-		{context.Canceled, registry.CodeUnavailable, "the trainer shut down"},
-		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: context.Canceled}), registry.CodeUnavailable, "the trainer shut down"},
-		{fmt.Errorf("load: %w: %w", errDatasetRef, &modelstore.Error{Kind: modelstore.ErrInvalid}), registry.CodeInvalid, "invalid dataset reference"},
-		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrInvalid, Op: "put", Key: "k", Err: errors.New("400")}), registry.CodeInternal, "internal error"},
-		{errors.New("disk exploded at /var/secret"), registry.CodeInternal, "internal error"},
+		{stageError{"load", &dataset.ParseError{Line: 3, Column: "a", Msg: `"x" is not a number`}}, errcode.InvalidArgument, `line 3, column a: "x" is not a number`},
+		{stageError{"load", fmt.Errorf("%w: data/x.csv", errDatasetNotFound)}, errcode.NotFound, "dataset not found: data/x.csv"},
+		{stageError{"split", fmt.Errorf("%w: class %q has 1 row(s)", dataset.ErrInvalid, "y")}, errcode.InvalidArgument, `invalid dataset: class "y" has 1 row(s)`},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: errors.New("dial 10.1.2.3")}), errcode.Unavailable, "model storage is unavailable"},
+		{context.Canceled, errcode.Unavailable, "the trainer shut down"},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrUnavailable, Op: "put", Key: "k", Err: context.Canceled}), errcode.Unavailable, "the trainer shut down"},
+		{fmt.Errorf("load: %w: %w", errDatasetRef, &modelstore.Error{Kind: modelstore.ErrInvalid}), errcode.InvalidArgument, "invalid dataset reference"},
+		{fmt.Errorf("publish: %w", &modelstore.Error{Kind: modelstore.ErrInvalid, Op: "put", Key: "k", Err: errors.New("400")}), errcode.Internal, "internal error"},
+		{errors.New("disk exploded at /var/secret"), errcode.Internal, "internal error"},
 	} {
 		got := RunError(tc.err)
 		if got.Code != tc.code || !strings.HasPrefix(got.Message, tc.msg) {
@@ -138,7 +139,7 @@ func TestBadDataFailsBeforeAnythingIsStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.train(t, registry.DefaultParams(), Source{Path: path})
-	if got := RunError(err); got.Code != registry.CodeInvalid || !strings.Contains(got.Message, "line 2") {
+	if got := RunError(err); got.Code != errcode.InvalidArgument || !strings.Contains(got.Message, "line 2") {
 		t.Errorf("got %+v (%v)", got, err)
 	}
 	if keys := f.mem.Keys(); len(keys) != 0 {
@@ -179,7 +180,7 @@ func TestDatasetStoreFailurePublishesNothing(t *testing.T) {
 		return nil
 	})
 	run, err := f.train(t, registry.DefaultParams(), Source{Path: repo.Iris(t)})
-	if got := RunError(err); got.Code != registry.CodeUnavailable || run.Iterations == 0 {
+	if got := RunError(err); got.Code != errcode.Unavailable || run.Iterations == 0 {
 		t.Errorf("error %+v (%v) after %d iterations", got, err, run.Iterations)
 	}
 	if versions, err := f.store.ListVersions(context.Background(), "iris"); err != nil || len(versions) != 0 || run.Version != "" {
@@ -214,7 +215,7 @@ func TestRunWaitsForTheDatasetStore(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(gate)
-	if err := <-done; RunError(err).Code != registry.CodeInvalid {
+	if err := <-done; RunError(err).Code != errcode.InvalidArgument {
 		t.Errorf("error %v, want the overflow", err)
 	}
 	if keys := f.mem.Keys(); len(keys) != 1 || !strings.HasPrefix(keys[0], "datasets/") {
@@ -230,7 +231,7 @@ func TestMissingUploadFileIsExplained(t *testing.T) {
 	src := Source{Path: t.TempDir() + "/upload-1.csv", Temporary: true, Upload: NewUpload(100)}
 	_, err := f.train(t, registry.DefaultParams(), src)
 	got := RunError(err)
-	if got.Code != registry.CodeUnavailable || !strings.Contains(got.Message, "send it again") {
+	if got.Code != errcode.Unavailable || !strings.Contains(got.Message, "send it again") {
 		t.Errorf("got %+v (%v)", got, err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+	"github.com/modelferry/modelferry/pkg/errcode"
 )
 
 // newUpload starts filling an upload of size bytes from a pipe, which
@@ -72,7 +72,7 @@ func TestUploadReaderEnds(t *testing.T) {
 			t.Errorf("Fill: %v, want the explained error", err)
 		}
 		b, err := io.ReadAll(r)
-		if string(b) != "a,b\n" || !errors.Is(err, ErrUpload) || RunError(err).Code != registry.CodeInvalid {
+		if string(b) != "a,b\n" || !errors.Is(err, ErrUpload) || RunError(err).Code != errcode.InvalidArgument {
 			t.Errorf("read %q, %v (%+v)", b, err, RunError(err))
 		}
 	})

@@ -19,21 +19,25 @@ const aliasAttempts = 5
 // retrying when a concurrent writer wins the compare-and-swap. A missing
 // alias is created, a corrupt one replaced.
 func (r *Registry) MoveAlias(ctx context.Context, alias string, ref modelstore.Ref) error {
+	_, err := r.moveAlias(ctx, alias, ref)
+	return err
+}
+
+// moveAlias is MoveAlias returning what it wrote and what that replaced:
+// one read and one conditional write a try.
+func (r *Registry) moveAlias(ctx context.Context, alias string, ref modelstore.Ref) (modelstore.AliasMove, error) {
 	var err error
 	for range aliasAttempts {
 		cur, etag, gerr := r.store.GetAlias(ctx, ref.Model, alias)
 		if gerr != nil && !errors.Is(gerr, modelstore.ErrNotFound) && !errors.Is(gerr, modelstore.ErrIntegrity) {
-			return gerr
+			return modelstore.AliasMove{}, gerr
 		}
-		opts := modelstore.SetAliasOptions{IfMatch: etag, Previous: cur.Version}
-		if cur.Version == ref.Version {
-			opts.Previous = cur.Previous // moved onto itself: history unchanged
-		}
-		if _, err = r.store.SetAlias(ctx, alias, ref, opts); !errors.Is(err, modelstore.ErrConflict) {
-			return err
+		var move modelstore.AliasMove
+		if move, err = r.store.SetAlias(ctx, alias, ref, modelstore.SetAliasOptions{IfMatch: etag, Current: cur}); !errors.Is(err, modelstore.ErrConflict) {
+			return move, err
 		}
 	}
-	return err
+	return modelstore.AliasMove{}, err
 }
 
 // Promote moves production to ref when the gate passes against the
@@ -64,7 +68,7 @@ func (r *Registry) Promote(ctx context.Context, cand *artifactpb.Model, ref mode
 		if ok, reason := r.gate.Decide(cand, prod); !ok {
 			return false, reason, nil
 		}
-		if _, err = r.store.SetAlias(ctx, AliasProduction, ref, modelstore.SetAliasOptions{IfMatch: etag, Previous: cur.Version}); err == nil {
+		if _, err = r.store.SetAlias(ctx, AliasProduction, ref, modelstore.SetAliasOptions{IfMatch: etag, Current: cur}); err == nil {
 			return true, "", nil
 		}
 		if !errors.Is(err, modelstore.ErrConflict) {
@@ -122,19 +126,12 @@ func (r *Registry) SetAlias(ctx context.Context, model, alias, version string) (
 		return AliasChange{}, err
 	}
 	// A corrupt alias has no previous version to report, but is replaced.
-	prev, _, err := r.store.GetAlias(ctx, model, alias)
-	if err != nil && !errors.Is(err, modelstore.ErrNotFound) && !errors.Is(err, modelstore.ErrIntegrity) {
-		return AliasChange{}, fmt.Errorf("alias %s: %w", alias, err)
-	}
 	ref := modelstore.Ref{Model: model, Version: version, SHA256: modelstore.SHA256(b)}
-	if err := r.MoveAlias(ctx, alias, ref); err != nil {
-		return AliasChange{}, fmt.Errorf("alias %s: %w", alias, err)
-	}
-	now, _, err := r.store.GetAlias(ctx, model, alias)
+	move, err := r.moveAlias(ctx, alias, ref)
 	if err != nil {
 		return AliasChange{}, fmt.Errorf("alias %s: %w", alias, err)
 	}
-	r.log.Info("alias moved", "model", model, "alias", alias, "version", ref.Version, "previous", prev.Version)
-	return AliasChange{Model: model, Alias: alias, Version: now.Version, SHA256: now.SHA256,
-		PreviousVersion: prev.Version, UpdatedAt: now.UpdatedAt}, nil
+	r.log.Info("alias moved", "model", model, "alias", alias, "version", ref.Version, "previous", move.Replaced.Version)
+	return AliasChange{Model: model, Alias: alias, Version: move.Alias.Version, SHA256: move.Alias.SHA256,
+		PreviousVersion: move.Replaced.Version, UpdatedAt: move.Alias.UpdatedAt}, nil
 }

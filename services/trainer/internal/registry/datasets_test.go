@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
@@ -29,7 +30,7 @@ func TestDatasetsShowTheirRuns(t *testing.T) {
 		Run{ID: version(1), Model: "iris", Status: StatusSucceeded, Dataset: info(reused, 3)},
 		Run{ID: version(2), Model: "wine", Status: StatusFailed, Dataset: info(used, 2)},
 		Run{ID: version(3), Model: "iris", Status: StatusSucceeded, Dataset: info(reused, 3)},
-		Run{ID: version(4), Model: "iris", Status: StatusFailed, Error: &RunError{Code: CodeInvalid, Message: "bad"}},
+		Run{ID: version(4), Model: "iris", Status: StatusFailed, Error: &RunError{Code: errcode.InvalidArgument, Message: "bad"}},
 	)
 	got, err := f.reg.Datasets(ctx)
 	if err != nil {

@@ -31,19 +31,6 @@ func (s Status) Terminal() bool {
 // Valid reports whether s is a known state.
 func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
-// Error codes of failed runs, in the API's error shape; the API maps them
-// to HTTP statuses.
-const (
-	CodeInvalid     = "invalid_argument"
-	CodeNotFound    = "not_found"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
-	// CodeCancelled ends a cancelled run; CodeDeadline a run that took
-	// longer than TRAINER_RUN_TIMEOUT.
-	CodeCancelled = "cancelled"
-	CodeDeadline  = "deadline_exceeded"
-)
-
 // Aliases the trainer moves.
 const (
 	AliasLatest     = "latest"

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 )
 
@@ -38,7 +39,7 @@ type Storage interface {
 
 	GetAlias(ctx context.Context, model, alias string) (modelstore.Alias, string, error)
 	ListAliases(ctx context.Context, model string) (map[string]modelstore.Alias, error)
-	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (string, error)
+	SetAlias(ctx context.Context, alias string, ref modelstore.Ref, opts modelstore.SetAliasOptions) (modelstore.AliasMove, error)
 }
 
 // Config configures a Registry.
@@ -188,7 +189,7 @@ func (r *Registry) RecoverInterrupted(ctx context.Context, startedAt time.Time) 
 		} else if removed {
 			r.log.Info("removed a version whose publish was cut short", "model", run.Model, "version", run.ID)
 		}
-		run.Fail(r.now(), CodeUnavailable, "interrupted: the trainer stopped before the run finished")
+		run.Fail(r.now(), errcode.Unavailable, "interrupted: the trainer stopped before the run finished")
 		if err := r.SaveRun(ctx, run, SaveOptions{}); err != nil { // cached once saved
 			r.log.Warn("recording an interrupted run", "run", run.ID, "model", run.Model, "err", err)
 			continue

@@ -1,5 +1,5 @@
 // Package testmodel fits and publishes small iris models for the
-// predictor's tests, so they need no trainer.
+// predictor's and the serving package's tests, so they need no trainer.
 package testmodel
 
 import (

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // The forms an inference request's inputs take.
@@ -43,7 +43,7 @@ type inputRef struct {
 // label names the input in errors; it is built only for them.
 func (r inputRef) label() string {
 	if r.named {
-		return "input " + httpserver.Quote(r.name)
+		return "input " + names.Quote(r.name)
 	}
 	return "inputs[" + strconv.Itoa(r.index) + "]"
 }
@@ -122,7 +122,7 @@ func (a *assembler) finish() error {
 	}
 	for j, ok := range a.sc.seen {
 		if !ok {
-			return &InputError{Field: "input " + httpserver.Quote(a.m.Features[j]), Msg: "missing"}
+			return &InputError{Field: "input " + names.Quote(a.m.Features[j]), Msg: "missing"}
 		}
 	}
 	return nil

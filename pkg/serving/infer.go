@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Output is one output tensor of an inference answer.
@@ -189,9 +189,9 @@ func (d *decoder) inferRequest(a *assembler) (InferRequest, error) {
 		bit := requestKey(key)
 		switch {
 		case bit == 0:
-			return &InputError{Field: httpserver.Quote(string(key)), Msg: "unknown field; an inference request has id, parameters, inputs and outputs"}
+			return &InputError{Field: names.Quote(string(key)), Msg: "unknown field; an inference request has id, parameters, inputs and outputs"}
 		case have&bit != 0:
-			return &InputError{Field: httpserver.Clip(string(key)), Msg: "given more than once"}
+			return &InputError{Field: names.Clip(string(key)), Msg: "given more than once"}
 		}
 		have |= bit
 		switch bit {
@@ -273,7 +273,7 @@ func (d *decoder) input(a *assembler, i int) error {
 		bit := inputKey(key)
 		switch {
 		case bit == 0:
-			return inputErr(&in, "unknown field %s; an input has name, shape, datatype, parameters and data", httpserver.Quote(string(key)))
+			return inputErr(&in, "unknown field %s; an input has name, shape, datatype, parameters and data", names.Quote(string(key)))
 		case in.have&bit != 0:
 			return inputErr(&in, "%s given more than once", key)
 		}
@@ -377,7 +377,7 @@ func (d *decoder) output(i int) error {
 			haveParams = true
 			return d.parameters(field() + ".parameters")
 		}
-		return &InputError{Field: field(), Msg: "unknown field " + httpserver.Quote(string(key)) + "; an output has name and parameters"}
+		return &InputError{Field: field(), Msg: "unknown field " + names.Quote(string(key)) + "; an output has name and parameters"}
 	})
 	if err == nil && !haveName {
 		return &InputError{Field: field(), Msg: `missing "name"`}
@@ -388,10 +388,10 @@ func (d *decoder) output(i int) error {
 func (d *decoder) addOutput(name string) error {
 	o, ok := OutputByName(name)
 	if !ok {
-		return &InputError{Field: "output " + httpserver.Quote(name), Msg: "unknown; this model has " + strings.Join(outputNames[:], ", ")}
+		return &InputError{Field: "output " + names.Quote(name), Msg: "unknown; this model has " + strings.Join(outputNames[:], ", ")}
 	}
 	if slices.Contains(d.sc.outputs, o) {
-		return &InputError{Field: "output " + httpserver.Quote(name), Msg: "asked more than once"}
+		return &InputError{Field: "output " + names.Quote(name), Msg: "asked more than once"}
 	}
 	d.sc.outputs = append(d.sc.outputs, o)
 	return nil

@@ -1,6 +1,9 @@
 // Package serving holds a loaded model in the form requests use: compiled
 // weights, a JSON decoder specialised to its feature names, and response
-// fragments encoded once at load time.
+// fragments encoded once at load time. It owns the wire contract of
+// /predict, KServe V1 and the Open Inference Protocol's REST bodies: the
+// predictor serves with it and the trainer's try-it answers with it, so
+// both read and write the same bytes.
 package serving
 
 import (
@@ -14,7 +17,6 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/logreg"
-	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 )
 
 // Model is a verified, compiled model. It is immutable once built and is
@@ -38,7 +40,13 @@ type Model struct {
 	nameJSON    []byte
 	versionJSON []byte
 	counted     []prometheus.Counter // predictions per class
-	drift       *monitor.Drift
+	drift       Observer
+}
+
+// Observer sees every row a model predicts, with its class: the
+// predictor's drift watch.
+type Observer interface {
+	Observe(x []float64, class int)
 }
 
 // New builds a Model from a decoded artifact whose file hashed to sha256.
@@ -121,9 +129,9 @@ func (m *Model) Score(x, p []float64) (int, error) {
 	return k, nil
 }
 
-// Watch has the model count its rows for drift monitoring. Call it before
-// the model serves; d nil leaves it unwatched.
-func (m *Model) Watch(d *monitor.Drift) { m.drift = d }
+// Watch has the model show its rows to o for drift monitoring. Call it
+// before the model serves.
+func (m *Model) Watch(o Observer) { m.drift = o }
 
 // Drift is the model's drift watch; nil when it is not monitored.
-func (m *Model) Drift() *monitor.Drift { return m.drift }
+func (m *Model) Drift() Observer { return m.drift }

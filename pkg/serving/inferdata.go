@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // An input's shape and data: the data is read flat or nested, as the
@@ -36,7 +36,7 @@ func (d *decoder) shape(in *inferInput) error {
 		}
 		dim, ok := parseDim(s.b[start:s.i])
 		if !ok {
-			return inputErr(in, "shape: %s is not a dimension (an integer ≥ 0)", httpserver.Quote(string(s.b[start:s.i])))
+			return inputErr(in, "shape: %s is not a dimension (an integer ≥ 0)", names.Quote(string(s.b[start:s.i])))
 		}
 		in.shape[in.rank] = dim
 		in.rank++
@@ -177,7 +177,7 @@ func (d *decoder) value(in *inferInput, i int) (float64, error) {
 		} else if in.dt == INT64 || in.dt == UINT64 {
 			why = "is out of the range a model reads exactly (integers up to 2^53)"
 		}
-		return 0, &InputError{Field: field(), Msg: httpserver.Quote(string(raw)) + " " + why}
+		return 0, &InputError{Field: field(), Msg: names.Quote(string(raw)) + " " + why}
 	}
 	return float64(v), nil
 }

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // Datatype is an Open Inference Protocol tensor datatype a model reads.
@@ -118,7 +118,7 @@ func parseDatatype(in *inferInput, name []byte) (Datatype, error) {
 	}
 	dt, ok := ParseDatatype(string(name))
 	if !ok {
-		return 0, inputErr(in, "datatype %s is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL", httpserver.Quote(string(name)))
+		return 0, inputErr(in, "datatype %s is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL", names.Quote(string(name)))
 	}
 	return dt, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/modelstore/names"
 )
 
 // InputError is a request the model cannot answer, naming the field.
@@ -107,7 +107,7 @@ func (d *decoder) top(maxRows int) (Request, error) {
 		if err != nil {
 			return Request{}, err
 		}
-		return Request{}, &InputError{Field: httpserver.Clip(string(key)), Msg: "unknown field; a batch body has only \"instances\""}
+		return Request{}, &InputError{Field: names.Clip(string(key)), Msg: "unknown field; a batch body has only \"instances\""}
 	}
 	if !s.expect('}') {
 		return Request{}, s.syntax()
@@ -173,10 +173,10 @@ func (d *decoder) objectRow() error {
 	err := s.members(func(key []byte) error {
 		idx, ok := d.m.index[string(key)]
 		if !ok {
-			return &InputError{Field: httpserver.Clip(string(key)), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
+			return &InputError{Field: names.Clip(string(key)), Msg: "unknown feature; the model expects " + strings.Join(d.m.Features, ", ")}
 		}
 		if seen[idx] {
-			return &InputError{Field: httpserver.Clip(string(key)), Msg: "given more than once"}
+			return &InputError{Field: names.Clip(string(key)), Msg: "given more than once"}
 		}
 		v, err := d.number()
 		if err != nil {
@@ -272,7 +272,7 @@ func (d *decoder) number() (float64, error) {
 	raw := s.b[start:s.i]
 	v, err := strconv.ParseFloat(unsafe.String(&raw[0], len(raw)), 64)
 	if err != nil {
-		return 0, &InputError{Msg: httpserver.Clip(string(raw)) + " is out of range for float64"}
+		return 0, &InputError{Msg: names.Clip(string(raw)) + " is out of range for float64"}
 	}
 	return v, nil
 }
