@@ -47,10 +47,12 @@ type Run struct {
 	Name        string            `json:"name,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
 	Description string            `json:"description,omitempty"`
-	Status      Status            `json:"status"`
-	Error       *RunError         `json:"error,omitempty"`
-	Params      Params            `json:"params"`
-	Label       string            `json:"label,omitempty"`
+	// Revision counts the edits of the run's names and notes.
+	Revision int       `json:"revision,omitempty"`
+	Status   Status    `json:"status"`
+	Error    *RunError `json:"error,omitempty"`
+	Params   Params    `json:"params"`
+	Label    string    `json:"label,omitempty"`
 
 	Dataset   DatasetInfo        `json:"dataset"`
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`

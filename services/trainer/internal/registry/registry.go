@@ -22,6 +22,7 @@ import (
 type Storage interface {
 	PutRun(ctx context.Context, model, id string, record []byte, opts modelstore.PutRunOptions) error
 	FindRun(ctx context.Context, id string) (model string, record []byte, err error)
+	GetRunTagged(ctx context.Context, model, id string) (record []byte, etag string, err error)
 	ListRuns(ctx context.Context, model string) ([]modelstore.RunKey, error)
 	GetRuns(ctx context.Context, keys []modelstore.RunKey) ([][]byte, error)
 
