@@ -71,6 +71,7 @@ func (a *API) Register(e *gin.Engine) {
 	e.GET("/runs", read, a.listRuns)
 	e.GET("/runs/:id", read, a.getRun)
 	e.POST("/runs/:id/cancel", auth, a.cancelRun)
+	e.PATCH("/runs/:id", auth, a.patchRun)
 	e.GET("/models", read, a.listModels)
 	model := e.Group("/models/:model", a.modelPath)
 	model.GET("", read, a.getModel)

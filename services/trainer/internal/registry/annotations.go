@@ -137,7 +137,7 @@ func (a Annotations) check(tags map[string]string) error {
 // ever lost; IfRevision makes a stale one ErrStale instead. Bad input
 // is an *EditError.
 func (r *Registry) Annotate(ctx context.Context, id string, a Annotations) (Run, error) {
-	if _, ok := r.live(id); ok {
+	if run, ok := r.live(id); ok && !run.Status.Terminal() {
 		return Run{}, fmt.Errorf("edit run %s: %w", id, ErrRunActive)
 	}
 	for attempt := 0; ; attempt++ {
@@ -198,4 +198,19 @@ func (r *Registry) Annotate(ctx context.Context, id string, a Annotations) (Run,
 		r.cache.put(run)
 		return run, nil
 	}
+}
+
+// liveRun is this process's live state of a run; once the run has ended
+// it carries the names and notes of its latest record (cached when saved
+// or edited), which an edit after the end changed and the live state
+// does not know.
+func (r *Registry) liveRun(id string) (Run, bool) {
+	run, ok := r.live(id)
+	if !ok || !run.Status.Terminal() {
+		return run, ok
+	}
+	if c, cached := r.cache.peek(id); cached && c.Revision > run.Revision {
+		run.Name, run.Tags, run.Description, run.Revision = c.Name, maps.Clone(c.Tags), c.Description, c.Revision
+	}
+	return run, true
 }

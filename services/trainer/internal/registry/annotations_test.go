@@ -96,6 +96,20 @@ func TestAnnotate(t *testing.T) {
 	if run, _ := f.reg.Run(ctx, done.ID); run.Revision != 1 || run.Name != "renamed" {
 		t.Errorf("a refused edit changed the run: %+v", run)
 	}
+	// A run this process has just finished is read from its live state,
+	// which must show the edit too.
+	ended := Run{ID: version(3), Model: "iris", Status: StatusSucceeded, Name: "live", History: []HistoryPoint{{Iteration: 1}}}
+	saveRuns(t, f, ended)
+	f.live[ended.ID] = ended
+	if _, err := f.reg.Annotate(ctx, ended.ID, Annotations{Name: ptr("edited")}); err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := f.reg.Run(ctx, ended.ID); run.Name != "edited" || len(run.History) != 1 {
+		t.Errorf("GET of a live ended run after an edit: name %q, %d history points", run.Name, len(run.History))
+	}
+	if page, _ := f.reg.Runs(ctx, RunQuery{Limit: 1}); len(page.Runs) != 1 || page.Runs[0].Name != "edited" {
+		t.Errorf("listing of a live ended run after an edit: %+v", page.Runs)
+	}
 }
 
 // TestAnnotateLosesNoConcurrentEdit has many writers tag one run at once:

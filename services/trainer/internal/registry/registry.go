@@ -115,7 +115,7 @@ func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error
 // when it has one, else the stored record (the cache keeps runs without
 // their history, for listings).
 func (r *Registry) Run(ctx context.Context, id string) (Run, error) {
-	if run, ok := r.live(id); ok {
+	if run, ok := r.liveRun(id); ok {
 		return run, nil
 	}
 	_, b, err := r.store.FindRun(ctx, id)

@@ -92,7 +92,7 @@ func (r *Registry) readRuns(ctx context.Context, keys []modelstore.RunKey) ([]*R
 	var missing []modelstore.RunKey
 	var at []int
 	for i, k := range keys {
-		if run, ok := r.live(k.ID); ok {
+		if run, ok := r.liveRun(k.ID); ok {
 			out[i] = &run
 		} else if run, ok := r.cache.peek(k.ID); ok {
 			out[i] = run // shared with the cache: read, never changed
