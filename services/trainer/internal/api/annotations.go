@@ -36,16 +36,9 @@ func (a *API) patchRun(c *gin.Context) {
 		a.fail(c, httpserver.Errorf(http.StatusNotFound, errcode.NotFound, "run %s not found", quote(id)))
 		return
 	}
-	if ct := c.ContentType(); ct != "application/json" && ct != "application/merge-patch+json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
-			"content type %s is not supported: send application/json", quote(ct)))
-		return
-	}
 	var req patchRunRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxPatchBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		a.fail(c, httpserver.JSONError(err, ""))
+	if err := decodeJSON(c, maxPatchBytes, false, &req); err != nil {
+		a.fail(c, err)
 		return
 	}
 	if req.Name == nil && req.Tags == nil && req.Description == nil {
@@ -100,4 +93,20 @@ func runName(query, body string) (string, error) {
 		return "", badRequest("%v", err)
 	}
 	return name, nil
+}
+
+// decodeJSON reads a JSON request body of at most limit bytes into dst,
+// refusing unknown fields; with anyType a body without a content type
+// is read as JSON too.
+func decodeJSON(c *gin.Context, limit int64, anyType bool, dst any) error {
+	if ct := c.ContentType(); ct != "application/json" && (ct != "" || !anyType) {
+		return httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
+			"content type %s is not supported: send application/json", quote(ct))
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return httpserver.JSONError(err, "")
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -181,16 +180,9 @@ func (a *API) setAlias(c *gin.Context) {
 		a.fail(c, badRequest("alias name %s %s", quote(alias), names.Rule))
 		return
 	}
-	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
-			"content type %s is not supported: send application/json", quote(ct)))
-		return
-	}
 	var req setAliasRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		a.fail(c, httpserver.JSONError(err, ""))
+	if err := decodeJSON(c, 64<<10, true, &req); err != nil {
+		a.fail(c, err)
 		return
 	}
 	if req.Version == "" {
