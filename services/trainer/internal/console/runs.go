@@ -14,6 +14,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+	"github.com/modelferry/modelferry/services/trainer/internal/runfilter"
 )
 
 // runsPerPage is the length of a page of the runs table.
@@ -377,4 +378,10 @@ func (c *Console) search(page *runsPage) (registry.Search, bool) {
 		return registry.Search{}, false
 	}
 	return s, true
+}
+
+// tagFilter is the search for runs with tag k set to v.
+func tagFilter(k, v string) string {
+	return runfilter.Filter{Conds: []runfilter.Cond{{Field: runfilter.Field{Entity: runfilter.Tag, Key: k}, Op: runfilter.Eq,
+		Values: []runfilter.Literal{{Str: v}}}}}.String()
 }

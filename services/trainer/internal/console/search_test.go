@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -50,4 +51,33 @@ func TestRunsPageSearch(t *testing.T) {
 			t.Error("order_by box lost")
 		}
 	})
+}
+
+func TestNamesAndTagsShown(t *testing.T) {
+	e := newEnv(t)
+	run := e.train(t, "name=baseline")
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("PATCH", "/runs/"+run.ID,
+		strings.NewReader(`{"tags":{"team":"fraud","it's":"<b>x</b>"},"description":"# Notes\n<script>alert(1)</script>"}`))
+	req.Header.Set("Content-Type", "application/json")
+	e.engine.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	}
+	// As html/template escapes a query: %20 for a space, lower-case hex.
+	teamLink := `href="/ui/runs?filter=tags.team%20%3d%20%27fraud%27"`
+	_, body := e.get("/ui/runs")
+	contains(t, "runs", body, `<td data-field="name">baseline`, teamLink, `>team=fraud</a>`, `>it&#39;s=&lt;b&gt;x&lt;/b&gt;</a>`)
+	_, body = e.get("/ui/runs/" + run.ID)
+	contains(t, "run", body, `<span id="run-name">baseline</span>`, teamLink,
+		`href="/ui/runs?filter=tags.%60it%27s%60%20%3d%20%27%3cb%3ex%3c%2fb%3e%27"`,
+		"<pre># Notes\n&lt;script&gt;alert(1)&lt;/script&gt;</pre>")
+	if strings.Contains(body, "<script>alert(1)") {
+		t.Error("the description is not escaped")
+	}
+	// The tag's link finds the run.
+	_, body = e.get("/ui/runs?filter=" + url.QueryEscape("tags.`it's` = '<b>x</b>'"))
+	if got := runOrder(body); !slices.Equal(got, []string{run.ID}) {
+		t.Errorf("the tag's search finds %v", got)
+	}
 }
