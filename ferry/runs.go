@@ -92,6 +92,7 @@ func (a *app) runCommand() *cobra.Command {
 			rows := [][]string{
 				{"model", r.Model}, {"status", a.colour(r.Status)},
 			}
+			rows = append(rows, annotationRows(r)...)
 			if r.Error != nil {
 				rows = append(rows, []string{"error", r.Error.Code + ": " + r.Error.Message})
 			}

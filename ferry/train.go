@@ -21,6 +21,7 @@ import (
 
 type trainFlags struct {
 	model, label, dataset string
+	name                  string
 	c, testFraction, tol  float64
 	maxIter               int
 	seed                  uint64
@@ -59,6 +60,7 @@ Ctrl-C while waiting asks whether to cancel the run.`,
 	fl.Uint64Var(&f.seed, "seed", 42, "seed of the stratified split")
 	fl.BoolVar(&f.noStandardize, "no-standardize", false, "fit on the raw features")
 	fl.BoolVar(&f.wait, "wait", false, "follow the run to its end")
+	fl.StringVar(&f.name, "name", "", "the run's name (default: one generated from its id, like brave-otter-42)")
 	return cmd
 }
 
@@ -78,7 +80,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 			params.Set(p.name, p.value)
 		}
 	}
-	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params}
+	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params, Name: f.name}
 	start := time.Now()
 	if len(args) == 1 {
 		file, err := os.Open(args[0])

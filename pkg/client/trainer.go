@@ -21,6 +21,7 @@ type Run struct {
 	Name            string            `json:"name,omitempty"`
 	Tags            map[string]string `json:"tags,omitempty"`
 	Description     string            `json:"description,omitempty"`
+	Revision        int               `json:"revision,omitempty"`
 	Status          string            `json:"status"`
 	Error           *RunError         `json:"error,omitempty"`
 	Params          Params            `json:"params"`
@@ -112,6 +113,8 @@ type TrainRequest struct {
 	// standardize); unset ones keep the trainer's defaults.
 	Params url.Values
 	Wait   bool
+	// Name names the run; empty means the trainer generates one.
+	Name string
 }
 
 // Train starts a run (or, with Wait, runs it to its end) and returns its
@@ -126,6 +129,9 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 	}
 	if r.Wait {
 		q.Set("wait", "true")
+	}
+	if r.Name != "" {
+		q.Set("name", r.Name)
 	}
 	var body io.Reader
 	ct, size := "", int64(-1)
@@ -256,6 +262,20 @@ func (c *Client) Runs(ctx context.Context, q RunsQuery) (RunsPage, error) {
 func (c *Client) Run(ctx context.Context, id string) (Run, error) {
 	var run Run
 	return run, c.do(ctx, http.MethodGet, "/runs/"+url.PathEscape(id), nil, &run)
+}
+
+// RunEdit changes a finished run's name, tags and description: nil
+// fields stay; a nil tag value removes the tag.
+type RunEdit struct {
+	Name        *string            `json:"name,omitempty"`
+	Tags        map[string]*string `json:"tags,omitempty"`
+	Description *string            `json:"description,omitempty"`
+}
+
+// EditRun applies an edit to a finished run (PATCH /runs/{id}).
+func (c *Client) EditRun(ctx context.Context, id string, e RunEdit) (Run, error) {
+	var run Run
+	return run, c.do(ctx, http.MethodPatch, "/runs/"+url.PathEscape(id), e, &run)
 }
 
 // Cancel cancels a queued or running run.
