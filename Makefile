@@ -72,13 +72,31 @@ generate: tools ## regenerate protobuf code from proto/
 	cd proto && buf lint && buf generate
 
 .PHONY: test
-test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), fuzzing, promtool
+test: test-tools ## run every test: unit, integration (real S3), end-to-end (real processes), the race tier, fuzzing, promtool
 	go vet $(MODULES)
 	$(MAKE) vet-modules
 	prometheus/check.sh
 	go test -count=1 $(MODULES)
+	$(MAKE) race
 	$(MAKE) licenses
 	$(MAKE) fuzz
+
+# The race tier: every package whose code or tests start goroutines or use
+# sync, sync/atomic or x/sync, under the race detector; but the end-to-end
+# suite (its services run as processes built without it) and pkg/logreg,
+# whose concurrent gradient and Hessian alone run here: its whole suite
+# takes six minutes under the detector. The detector needs cgo: a C
+# compiler (Debian: gcc and libc6-dev; .ci/run installs them).
+RACE_PKGS = $(shell go list -f '{{.ImportPath}} {{.Dir}}' $(MODULES) | \
+	while read p d; do grep -qsE '"sync(/atomic)?"|golang.org/x/sync|^\s+go [a-zA-Z_.]' $$d/*.go && echo $$p; done | \
+	grep -v -e '/devstack/e2e$$' -e '/pkg/logreg$$')
+RACE_LOGREG := ^(TestFitIsIndependentOfWorkers|TestGradientMatchesFiniteDifferences|TestHessianMatchesFiniteDifferences|TestFitReportsProgressAndStopsOnCancel)$$
+
+.PHONY: race
+race: test-tools ## the tests of every package with goroutines or atomics again, under the race detector (needs gcc)
+	@command -v "$$(go env CC)" >/dev/null || { echo "race: the race detector needs cgo and a C compiler ($$(go env CC)): apt-get install gcc libc6-dev" >&2; exit 1; }
+	CGO_ENABLED=1 go test -race -count=1 $(RACE_PKGS)
+	CGO_ENABLED=1 go test -race -count=1 -run '$(RACE_LOGREG)' ./pkg/logreg
 
 .PHONY: vet-modules
 # Each module must build on its own, as `go install ...@version` and a

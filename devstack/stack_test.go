@@ -28,15 +28,17 @@ func fakeChild(addr, body string) int {
 		return 2
 	}
 	exit := make(chan struct{})
-	go func() {
-		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, body)
-			if r.URL.Path == "/exit" {
-				close(exit)
-			}
-		}))
-	}()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, body)
+		if r.URL.Path == "/exit" {
+			close(exit)
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
 	<-exit
+	// The answer to /exit is written before the process exits, so that
+	// the test's request never sees a reset connection.
+	_ = srv.Shutdown(context.Background())
 	return 3
 }
 

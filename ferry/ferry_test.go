@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,6 +243,49 @@ func TestTrainSendsTheFileAndParameters(t *testing.T) {
 	}
 }
 
+// TestTrainTableFlags sends the table's parameters: lists as repeated
+// keys with a file, as JSON arrays and objects with a stored dataset.
+func TestTrainTableFlags(t *testing.T) {
+	ft := &fakeTrainer{}
+	tr := httptest.NewServer(ft)
+	defer tr.Close()
+	csv := filepath.Join(t.TempDir(), "d.csv")
+	if err := os.WriteFile(csv, []byte("id,a,y\n1,,x\n2,red,y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--drop", "id", "--drop", "name", "--categorical", "zip", "--impute", "median", "--add-indicator",
+		"--max-categories", "5", "--class-weight", `{"x": 2}`, "--weight", "w"}
+	if _, errOut, code := ferry(t, tr.URL, "", "", append([]string{"train", csv}, flags...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	q, err := url.ParseQuery(strings.SplitN(ft.asked()[0], "?", 2)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(q["drop"], ",") != "id,name" || q.Get("categorical") != "zip" || q.Get("impute") != "median" ||
+		q.Get("add_indicator") != "true" || q.Get("max_categories") != "5" || q.Get("class_weight") != `{"x": 2}` || q.Get("weight") != "w" {
+		t.Errorf("query %v", q)
+	}
+	ft2 := &fakeTrainer{}
+	tr2 := httptest.NewServer(ft2)
+	defer tr2.Close()
+	if _, errOut, code := ferry(t, tr2.URL, "", "", append([]string{"train", "--dataset", "datasets/ab.csv"}, flags...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var body struct {
+		Params struct {
+			Drop        []string           `json:"drop"`
+			ClassWeight map[string]float64 `json:"class_weight"`
+			Weight      string             `json:"weight"`
+			MaxCat      float64            `json:"max_categories"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(ft2.bodies[0], &body); err != nil || strings.Join(body.Params.Drop, ",") != "id,name" ||
+		body.Params.ClassWeight["x"] != 2 || body.Params.Weight != "w" || body.Params.MaxCat != 5 {
+		t.Errorf("body %s, %v", ft2.bodies[0], err)
+	}
+}
+
 func TestTrainWaitFollowsAndSummarizes(t *testing.T) {
 	ft := &fakeTrainer{events: []map[string]any{
 		{"status": "running", "stage": "loading", "bytes_read": 100, "bytes_total": 200},
@@ -340,5 +384,39 @@ func TestPredictCSV(t *testing.T) {
 	}
 	if _, errOut, code := ferry(t, "", pr.URL, "", "predict", filepath.Join("testdata", "nope.csv")); code != 2 || !strings.Contains(errOut, "no such file") {
 		t.Errorf("missing file: %d %q", code, errOut)
+	}
+}
+
+// TestPredictRawCSV sends a table's cells as raw records: numbers, text
+// (a code with a leading zero stays text), and null for an empty cell.
+func TestPredictRawCSV(t *testing.T) {
+	var got []string
+	pr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/model":
+			fmt.Fprint(w, `{"name":"churn","version":"v1","features":["age","color","zip"],"classes":["no","yes"]}`)
+		case "/predict":
+			var req struct{ Instances []json.RawMessage }
+			_ = json.NewDecoder(r.Body).Decode(&req)
+			var preds []string
+			for _, row := range req.Instances {
+				got = append(got, string(row))
+				preds = append(preds, `{"label":"no","probabilities":{"no":0.5,"yes":0.5}}`)
+			}
+			fmt.Fprintf(w, `{"predictions":[%s]}`, strings.Join(preds, ","))
+		}
+	}))
+	defer pr.Close()
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte("id,age,color,zip\n1,31.5,red,007\n2,,,75001\n3,40,NA,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := ferry(t, "", pr.URL, "", "predict", "--model", "churn", in); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := `[31.5,"red","007"] [null,null,75001] [40,"NA",null]`
+	if strings.Join(got, " ") != want {
+		t.Errorf("sent %s, want %s", strings.Join(got, " "), want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -121,12 +122,12 @@ func (a *app) predictCSV(cmd *cobra.Command, model, path, outPath string, batch 
 	}
 	start, total := time.Now(), 0
 	records := make([][]string, 0, batch)
-	rows := make([][]float64, 0, batch)
+	rows := make([][]any, 0, batch)
 	flush := func() error {
 		if len(rows) == 0 {
 			return nil
 		}
-		preds, err := a.pc.Predict(cmd.Context(), model, rows)
+		preds, err := a.pc.PredictRecords(cmd.Context(), model, rows)
 		if err != nil {
 			return fmt.Errorf("rows %d to %d: %w", total+1, total+len(rows), err)
 		}
@@ -151,11 +152,9 @@ func (a *app) predictCSV(cmd *cobra.Command, model, path, outPath string, batch 
 		if err != nil {
 			return usageError{fmt.Errorf("%s: %w", path, err)}
 		}
-		row := make([]float64, len(cols))
+		row := make([]any, len(cols))
 		for i, c := range cols {
-			if row[i], err = strconv.ParseFloat(strings.TrimSpace(rec[c]), 64); err != nil {
-				return usageError{fmt.Errorf("%s line %d, column %s: %q is not a number", path, line, header[c], rec[c])}
-			}
+			row[i] = cell(rec[c])
 		}
 		records, rows = append(records, rec), append(rows, row)
 		if len(rows) == batch {
@@ -178,4 +177,23 @@ func (a *app) predictCSV(cmd *cobra.Command, model, path, outPath string, batch 
 		fmt.Fprintf(a.stderr, "scored %d rows with %s %s in %s\n", total, info.Name, info.Version, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// cell is a CSV cell as a raw record's value: a number when it reads as
+// one (but a code with a leading zero, 007, stays text), null when empty,
+// else the text as it is (a category, or an NA string the model reads as
+// missing). The predictor judges the rest, naming the row and column.
+func cell(s string) any {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil
+	}
+	digits := strings.TrimLeft(t, "+-")
+	if len(digits) > 1 && digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9' {
+		return s
+	}
+	if v, err := strconv.ParseFloat(t, 64); err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) && !strings.ContainsAny(t, "xXpP_") {
+		return v
+	}
+	return s
 }

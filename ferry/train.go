@@ -26,6 +26,12 @@ type trainFlags struct {
 	maxIter               int
 	seed                  uint64
 	noStandardize, wait   bool
+	// The table's parameters (design.md §9).
+	features, drop, categorical, numeric, naValues []string
+	impute, classWeight, weight                    string
+	addIndicator                                   bool
+	maxCategories                                  int
+	minFrequency                                   float64
 }
 
 func (a *app) trainCommand() *cobra.Command {
@@ -40,7 +46,8 @@ the version, its accuracy, and whether production moved (or why not).
 Ctrl-C while waiting asks whether to cancel the run.`,
 		Example: `  ferry train data/iris.csv --model iris --wait
   ferry train wine.csv --model wine --label class --c 0.5 --test-fraction 0.25
-  ferry train --model iris --dataset datasets/<sha256>.csv --wait`,
+  ferry train --model iris --dataset datasets/<sha256>.csv --wait
+  ferry train customers.csv --model churn --drop id --categorical zip --impute median --class-weight balanced`,
 		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 && f.dataset != "" {
@@ -60,6 +67,17 @@ Ctrl-C while waiting asks whether to cancel the run.`,
 	fl.Uint64Var(&f.seed, "seed", 42, "seed of the stratified split")
 	fl.BoolVar(&f.noStandardize, "no-standardize", false, "fit on the raw features")
 	fl.BoolVar(&f.wait, "wait", false, "follow the run to its end")
+	fl.StringArrayVar(&f.features, "features", nil, "only this column (repeat for more, in order; default: every column but the label)")
+	fl.StringArrayVar(&f.drop, "drop", nil, "ignore this column, an ID for instance (repeat for more)")
+	fl.StringArrayVar(&f.categorical, "categorical", nil, "treat this numeric-looking column (codes, years) as categorical (repeat for more)")
+	fl.StringArrayVar(&f.numeric, "numeric", nil, "force this column numeric (repeat for more)")
+	fl.StringArrayVar(&f.naValues, "na-values", nil, "a string read as missing, replacing pandas' default list (repeat for more)")
+	fl.StringVar(&f.impute, "impute", "", "missing numeric cells: mean (default), median or most_frequent")
+	fl.BoolVar(&f.addIndicator, "add-indicator", false, "add a 0/1 \"was missing\" feature per numeric column with missing values")
+	fl.IntVar(&f.maxCategories, "max-categories", 0, "group rare categories so a column has at most this many")
+	fl.Float64Var(&f.minFrequency, "min-frequency", 0, "group categories rarer than this share (0-1) or count (>= 1)")
+	fl.StringVar(&f.classWeight, "class-weight", "", `"balanced" or a JSON object of weights per class, '{"yes": 2}'`)
+	fl.StringVar(&f.weight, "weight", "", "the column of sample weights")
 	fl.StringVar(&f.name, "name", "", "the run's name (default: one generated from its id, like brave-otter-42)")
 	return cmd
 }
@@ -79,6 +97,26 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 		if cmd.Flags().Changed(strings.ReplaceAll(p.name, "_", "-")) || (p.name == "standardize" && f.noStandardize) {
 			params.Set(p.name, p.value)
 		}
+	}
+	for key, v := range map[string][]string{"features": f.features, "drop": f.drop, "categorical": f.categorical,
+		"numeric": f.numeric, "na_values": f.naValues} {
+		if v != nil {
+			params[key] = v
+		}
+	}
+	for key, v := range map[string]string{"impute": f.impute, "class_weight": f.classWeight, "weight": f.weight} {
+		if v != "" {
+			params.Set(key, v)
+		}
+	}
+	if f.addIndicator {
+		params.Set("add_indicator", "true")
+	}
+	if f.maxCategories != 0 {
+		params.Set("max_categories", strconv.Itoa(f.maxCategories))
+	}
+	if f.minFrequency != 0 {
+		params.Set("min_frequency", strconv.FormatFloat(f.minFrequency, 'g', -1, 64))
 	}
 	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params, Name: f.name}
 	start := time.Now()
@@ -155,6 +193,12 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 		case r := <-results:
 			return end(r.run, r.err)
 		case <-a.interrupts:
+			// Following stops before the question: no progress is written
+			// while it waits, nor after this returns.
+			stop()
+			if r := <-results; r.err == nil {
+				return r.run, nil // it ended meanwhile
+			}
 			show.pause()
 			if a.confirm(fmt.Sprintf("cancel run %s?", run.ID)) {
 				cancelled, err := a.tc.Cancel(context.WithoutCancel(ctx), run.ID)
@@ -164,8 +208,6 @@ func (a *app) follow(ctx context.Context, run client.Run, maxIter int) (client.R
 				return cancelled, nil
 			}
 			fmt.Fprintf(a.stderr, "the run goes on; follow it again with 'ferry run %s'\n", run.ID)
-			stop()
-			<-results
 			return client.Run{}, errFailedRun
 		}
 	}

@@ -101,6 +101,9 @@ func Validate(m *artifactpb.Model) error {
 	if err := uniqueNames("class", m.ClassNames, 2); err != nil {
 		return err
 	}
+	if err := validateTabular(m); err != nil {
+		return err
+	}
 	lm, err := ToLogreg(m)
 	if err != nil {
 		return err
@@ -114,8 +117,8 @@ func Validate(m *artifactpb.Model) error {
 	if _, err := lm.Compile(); err != nil {
 		return corrupt("%v", err)
 	}
-	if l := m.Linear; int(l.Rows) != lm.WeightRows() || int(l.Cols) != lm.Features {
-		return corrupt("coefficients are %d×%d, want %d×%d", l.Rows, l.Cols, lm.WeightRows(), lm.Features)
+	if l := m.Linear; int(l.Rows) != lm.WeightRows() || int(l.Cols) != lm.Width() {
+		return corrupt("coefficients are %d×%d, want %d×%d", l.Rows, l.Cols, lm.WeightRows(), lm.Width())
 	}
 	if mt := m.Metrics; mt != nil {
 		for _, v := range []float64{mt.Accuracy, mt.LogLoss, mt.MacroF1} {
@@ -170,7 +173,8 @@ func uniqueNames(kind string, names []string, least int) error {
 	return nil
 }
 
-// ToLogreg returns the model math of m. It checks only what it needs to
+// ToLogreg returns the model math of m: for a tabular model, its dense
+// features and the levels of its categorical columns. It checks only what it needs to
 // build the value; Validate checks the rest.
 func ToLogreg(m *artifactpb.Model) (*logreg.Model, error) {
 	if m.Linear == nil {
@@ -181,6 +185,9 @@ func ToLogreg(m *artifactpb.Model) (*logreg.Model, error) {
 		Classes:   len(m.ClassNames),
 		Coef:      m.Linear.Coefficients,
 		Intercept: m.Linear.Intercepts,
+	}
+	if m.Tabular != nil {
+		lm.Features, lm.Levels = layout(m.Tabular)
 	}
 	if s := m.Scaler; s != nil {
 		lm.Mean, lm.Scale = s.Mean, s.Scale
@@ -199,7 +206,7 @@ func ToLogreg(m *artifactpb.Model) (*logreg.Model, error) {
 func LinearFromLogreg(lm *logreg.Model) (*artifactpb.LinearModel, *artifactpb.Scaler) {
 	lin := &artifactpb.LinearModel{
 		Rows:         uint32(lm.WeightRows()),
-		Cols:         uint32(lm.Features),
+		Cols:         uint32(lm.Width()),
 		Coefficients: lm.Coef,
 		Intercepts:   lm.Intercept,
 	}

@@ -57,14 +57,24 @@ func (c *Client) PredictRaw(ctx context.Context, model string, body []byte) (jso
 
 // Predict scores rows given in the model's feature order.
 func (c *Client) Predict(ctx context.Context, model string, rows [][]float64) ([]Prediction, error) {
+	return c.predict(ctx, model, rows, len(rows))
+}
+
+// PredictRecords scores raw records given in the model's column order:
+// numbers, strings, booleans, and nil for a missing value.
+func (c *Client) PredictRecords(ctx context.Context, model string, rows [][]any) ([]Prediction, error) {
+	return c.predict(ctx, model, rows, len(rows))
+}
+
+func (c *Client) predict(ctx context.Context, model string, rows any, n int) ([]Prediction, error) {
 	var out struct {
 		Predictions []Prediction `json:"predictions"`
 	}
 	if err := c.do(ctx, http.MethodPost, "/predict"+modelQuery(model), map[string]any{"instances": rows}, &out); err != nil {
 		return nil, err
 	}
-	if len(out.Predictions) != len(rows) {
-		return nil, fmt.Errorf("POST /predict: %d predictions for %d rows", len(out.Predictions), len(rows))
+	if len(out.Predictions) != n {
+		return nil, fmt.Errorf("POST /predict: %d predictions for %d rows", len(out.Predictions), n)
 	}
 	return out.Predictions, nil
 }

@@ -43,6 +43,33 @@ type Run struct {
 	StartedAt       *time.Time        `json:"started_at,omitempty"`
 	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
 	DurationSeconds float64           `json:"duration_seconds,omitempty"`
+	RowsSkipped     int               `json:"rows_skipped,omitempty"`
+	Schema          *Schema           `json:"schema,omitempty"`
+}
+
+// Schema is the column transform fitted on a table as it came.
+type Schema struct {
+	Columns []Column `json:"columns"`
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// Column is one source column of a Schema.
+type Column struct {
+	Name            string     `json:"name"`
+	Type            string     `json:"type"`
+	MissingShare    float64    `json:"missing_share"`
+	Impute          *float64   `json:"impute,omitempty"`
+	Indicator       bool       `json:"indicator,omitempty"`
+	Categories      []Category `json:"categories,omitempty"`
+	CategoryCount   int        `json:"category_count,omitempty"`
+	Infrequent      int        `json:"infrequent,omitempty"`
+	InfrequentShare float64    `json:"infrequent_share,omitempty"`
+}
+
+// Category is a category and its share of the training rows.
+type Category struct {
+	Value string  `json:"value"`
+	Share float64 `json:"share"`
 }
 
 // Terminal reports whether the run has ended.
@@ -64,6 +91,18 @@ type Params struct {
 	TestFraction float64 `json:"test_fraction"`
 	Seed         uint64  `json:"seed"`
 	Standardize  bool    `json:"standardize"`
+
+	Features      []string        `json:"features,omitempty"`
+	Drop          []string        `json:"drop,omitempty"`
+	Categorical   []string        `json:"categorical,omitempty"`
+	Numeric       []string        `json:"numeric,omitempty"`
+	NAValues      []string        `json:"na_values,omitempty"`
+	Impute        string          `json:"impute,omitempty"`
+	AddIndicator  bool            `json:"add_indicator,omitempty"`
+	MaxCategories int             `json:"max_categories,omitempty"`
+	MinFrequency  float64         `json:"min_frequency,omitempty"`
+	ClassWeight   json.RawMessage `json:"class_weight,omitempty"`
+	Weight        string          `json:"weight,omitempty"`
 }
 
 // Dataset is what a run trained on.
@@ -110,7 +149,8 @@ type TrainRequest struct {
 	Dataset string
 	Label   string
 	// Params are query parameters (c, max_iter, tol, test_fraction, seed,
-	// standardize); unset ones keep the trainer's defaults.
+	// standardize, and the table's: features, drop, ... lists as
+	// repeated keys); unset ones keep the trainer's defaults.
 	Params url.Values
 	Wait   bool
 	// Name names the run; empty means the trainer generates one.
@@ -146,10 +186,8 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 		body, ct, size = r.Body, "text/csv", r.Size
 	case r.Dataset != "" || r.Label != "" || len(r.Params) > 0:
 		params := map[string]any{}
-		for k := range r.Params {
-			params[k] = jsonValue(r.Params.Get(k))
-		}
-		for _, k := range []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize"} {
+		for k, v := range r.Params {
+			params[k] = paramValue(k, v)
 			q.Del(k)
 		}
 		b, err := json.Marshal(map[string]any{"dataset": r.Dataset, "label": r.Label, "params": params})
@@ -171,6 +209,25 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 }
 
 // jsonValue reads a query parameter as the JSON value it stands for.
+// paramValue is the JSON value of a training parameter given as query
+// values: a list for the table's column lists, text for the names,
+// class_weight as "balanced" or its object, else a number or boolean.
+func paramValue(key string, v []string) any {
+	switch key {
+	case "features", "drop", "categorical", "numeric", "na_values":
+		return v
+	case "weight", "impute", "label":
+		return v[0]
+	case "class_weight":
+		var o map[string]float64
+		if json.Unmarshal([]byte(v[0]), &o) == nil {
+			return o
+		}
+		return v[0]
+	}
+	return jsonValue(v[0])
+}
+
 func jsonValue(s string) any {
 	if b, err := strconv.ParseBool(s); err == nil {
 		return b
@@ -333,6 +390,9 @@ type Version struct {
 		Dataset   Dataset  `json:"dataset"`
 		Metrics   *Metrics `json:"metrics"`
 		MetricsOn string   `json:"metrics_on"`
+		// RowsSkipped and Schema are set for a table trained as it came.
+		RowsSkipped int     `json:"rows_skipped,omitempty"`
+		Schema      *Schema `json:"schema,omitempty"`
 	} `json:"record"`
 }
 

@@ -326,6 +326,37 @@ func TestParseMatchesReferenceAcrossBlocks(t *testing.T) {
 	}
 }
 
+// multiLineCSV has quoted labels that span lines, one of them with a
+// blank line and an escaped quote inside, and quoted numbers.
+func multiLineCSV(rows int) []byte {
+	var b bytes.Buffer
+	b.WriteString("a,\"b\",label\n")
+	labels := []string{"\"one\nclass\"", "\"an\"\"other\"\"\n\nclass\"", "plain"}
+	for i := range rows {
+		fmt.Fprintf(&b, "%d,\"%d.5\",%s\n", i, -i, labels[i%len(labels)])
+	}
+	return b.Bytes()
+}
+
+// A block boundary that falls inside a quoted field, at every offset: the
+// blocks are cut at record ends only, and the result is encoding/csv's.
+func TestParseCutsBlocksOutsideQuotes(t *testing.T) {
+	in := multiLineCSV(40)
+	want, err := referenceParse(bytes.NewReader(in), Options{})
+	if err != nil || want.Rows() != 40 {
+		t.Fatalf("encoding/csv: %d rows, %v", want.Rows(), err)
+	}
+	for block := 1; block <= 96; block++ {
+		d, err := Parse(bytes.NewReader(in), Options{SizeHint: int64(len(in)), Workers: 2, blockSize: block})
+		if err != nil {
+			t.Fatalf("block %d: %v", block, err)
+		}
+		if !slices.Equal(d.Classes, want.Classes) || !slices.Equal(d.Y, want.Y) || !slices.Equal(d.X, want.X) {
+			t.Fatalf("block %d: got %q %v %v, want %q %v %v", block, d.Classes, d.Y, d.X, want.Classes, want.Y, want.X)
+		}
+	}
+}
+
 func TestSplitMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
 		perClass []int

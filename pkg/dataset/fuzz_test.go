@@ -16,6 +16,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a,b\n1e308,x\n-0,y\n"), "b", uint8(7))
 	f.Add([]byte("\n\r\na, b\r\n 1,x\r\n\r\n2, \"y\n\"\n3,x"), "", uint8(5))
 	f.Add([]byte("label,a\nx,1\ny,.5\nz,+2e-3\nx,0x1p-2\n"), "", uint8(2))
+	// Quoted fields that span lines, cut by small blocks: block is the
+	// knob that puts a block boundary inside them.
+	f.Add(multiLineCSV(6), "", uint8(9))
+	f.Add(multiLineCSV(6), "a", uint8(21))
 	f.Fuzz(func(t *testing.T, in []byte, label string, block uint8) {
 		opts := Options{Label: label, SizeHint: int64(len(in)), MaxClasses: 4, Workers: 3}
 		if block > 0 {

@@ -334,27 +334,6 @@ func sortClasses(names []string, y []int32) []string {
 	return sorted
 }
 
-// recordEnd is the offset after the first newline that ends a record, or
-// -1. A newline inside quotes does not end one.
-func recordEnd(b []byte) int {
-	if bytes.IndexByte(b, '"') < 0 {
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			return i + 1
-		}
-		return -1
-	}
-	quoted := false
-	for i, c := range b {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == '\n' && !quoted:
-			return i + 1
-		}
-	}
-	return -1
-}
-
 // lastRecordEnd is the offset after the last newline that ends a record,
 // or -1; b starts a record.
 func lastRecordEnd(b []byte) int {

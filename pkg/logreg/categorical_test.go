@@ -252,3 +252,31 @@ func TestHessianWithCodesMatchesOneHot(t *testing.T) {
 		}
 	}
 }
+
+func TestPackedMatchesCodes(t *testing.T) {
+	m := &Model{Features: 2, Classes: 3, Levels: []int{2, 3},
+		Coef:      []float64{1, 2, 0.1, 0.2, 0.3, 0.4, 0.5, -1, 0, 1, 1, -1, 2, 2, 0, 0.5, 1, 1.5, 2, 2.5, 3},
+		Intercept: []float64{0.1, 0.2, 0.3}}
+	c, err := m.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Packed{c}
+	if p.Features() != 4 {
+		t.Fatalf("packed width %d, want 4", p.Features())
+	}
+	for _, codes := range [][]int32{{0, 0}, {1, 2}, {-1, 1}, {1, -1}} {
+		x := []float64{0.5, -1.5}
+		want, got := make([]float64, 3), make([]float64, 3)
+		kw := c.PredictProbaCodes(x, codes, want)
+		kg := p.PredictProba(append(x, float64(codes[0]), float64(codes[1])), got)
+		if kw != kg {
+			t.Errorf("codes %v: class %d, want %d", codes, kg, kw)
+		}
+		for k := range want {
+			if got[k] != want[k] {
+				t.Errorf("codes %v: p[%d] = %v, want %v", codes, k, got[k], want[k])
+			}
+		}
+	}
+}

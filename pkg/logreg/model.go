@@ -232,3 +232,38 @@ func softmax(out []float64, best int, zmax float64) int {
 	}
 	return best
 }
+
+// Packed is the model read from packed rows: each row holds the dense
+// features, then one code per categorical input as a float64 (-1 for an
+// unseen category). It is how rows of mixed inputs travel through code
+// written for dense rows (evaluation, serving). Features is the packed
+// width.
+type Packed struct{ *Compiled }
+
+// Features is the packed row width: dense features plus codes.
+func (p Packed) Features() int { return p.features + len(p.offsets) }
+
+// PredictProba is PredictProbaCodes for a packed row. It does not
+// allocate.
+func (p Packed) PredictProba(row, out []float64) int {
+	c := p.Compiled
+	f, s := c.features, c.width
+	x := row[:f]
+	codes := row[f : f+len(c.offsets)]
+	out = out[:c.classes]
+	best, zmax := 0, math.Inf(-1)
+	for k := range out {
+		w := c.w[k*s : k*s+s]
+		z := c.b[k] + dot(w[:f], x)
+		for j, code := range codes {
+			if code >= 0 {
+				z += w[int(c.offsets[j])+int(code)]
+			}
+		}
+		out[k] = z
+		if z > zmax {
+			best, zmax = k, z
+		}
+	}
+	return softmax(out, best, zmax)
+}

@@ -126,6 +126,25 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		}
 	})
 
+	t.Run("an alias without a valid sha256 is an integrity error", func(t *testing.T) {
+		// Valid JSON, a valid version: only the sha256 check stands
+		// between this alias and an artifact read without verification.
+		for name, sha := range map[string]string{
+			"empty":     "",
+			"short":     ref1.SHA256[:63],
+			"not hex":   strings.Repeat("g", 64),
+			"uppercase": strings.ToUpper(ref1.SHA256),
+		} {
+			t.Run(name, func(t *testing.T) {
+				doc := fmt.Sprintf(`{"version":%q,"sha256":%q,"updated_at":"2026-11-26T10:00:00Z"}`, v1, sha)
+				damage(aliasKey("iris", "nosha"), []byte(doc))
+				if a, _, err := s.GetAlias(ctx, "iris", "nosha"); !errors.Is(err, ErrIntegrity) {
+					t.Errorf("sha256 %q: got %+v, %v; want ErrIntegrity", sha, a, err)
+				}
+			})
+		}
+	})
+
 	t.Run("listing order", func(t *testing.T) {
 		for _, v := range []string{"20261125T235959Z-000000aa", "20261127T000000Z-000000bb"} {
 			if _, err := s.Publish(ctx, "iris", v, artifactBytes("iris", v), []byte(`{}`)); err != nil {

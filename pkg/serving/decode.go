@@ -40,6 +40,7 @@ type Request struct {
 // Scratch is per-request memory a caller reuses across requests.
 type Scratch struct {
 	X       []float64
+	codes   []int32 // a tabular row's codes while it is read
 	seen    []bool
 	outputs []Output
 }
@@ -55,6 +56,9 @@ func (m *Model) DecodePredict(body []byte, maxRows int, sc *Scratch) (Request, e
 	}
 	sc.seen = sc.seen[:len(m.Features)]
 	sc.X = sc.X[:0]
+	if m.enc != nil && cap(sc.codes) < m.enc.Codes() {
+		sc.codes = make([]int32, m.enc.Codes())
+	}
 	req, err := d.top(maxRows)
 	req.X = sc.X
 	return req, err
@@ -157,7 +161,7 @@ func (d *decoder) instances(maxRows int) (int, error) {
 // grow appends one row to sc.X and returns it; the caller sets every
 // value.
 func (d *decoder) grow() []float64 {
-	f := len(d.m.Features)
+	f := d.m.width
 	n := len(d.sc.X)
 	d.sc.X = slices.Grow(d.sc.X, f)[:n+f]
 	return d.sc.X[n:]
@@ -178,6 +182,13 @@ func (d *decoder) objectRow() error {
 		if seen[idx] {
 			return &InputError{Field: names.Clip(string(key)), Msg: "given more than once"}
 		}
+		if d.m.enc != nil {
+			if err := d.cell(idx, row); err != nil {
+				return fieldError(err, string(key))
+			}
+			seen[idx] = true
+			return nil
+		}
 		v, err := d.number()
 		if err != nil {
 			return fieldError(err, string(key))
@@ -189,15 +200,22 @@ func (d *decoder) objectRow() error {
 	if err != nil {
 		return err
 	}
-	return d.missing()
+	return d.missing(row)
 }
 
-func (d *decoder) missing() error {
+// missing ends an object row: an absent key is an error, or for a tabular
+// model a missing value.
+func (d *decoder) missing(row []float64) error {
 	for i, ok := range d.sc.seen {
-		if !ok {
+		switch {
+		case ok:
+		case d.m.enc != nil:
+			d.m.enc.Missing(i, row, d.sc.codes)
+		default:
 			return &InputError{Field: d.m.Features[i], Msg: "missing"}
 		}
 	}
+	d.pack(row)
 	return nil
 }
 
@@ -205,11 +223,19 @@ func (d *decoder) missing() error {
 func (d *decoder) arrayRow() error {
 	s := &d.s
 	row := d.grow()
+	want := len(d.m.Features)
 	s.ws()
 	n := 0
 	err := s.items(func(i int) error {
-		if i == len(row) {
-			return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", len(row), strings.Join(d.m.Features, ", "))}
+		if i == want {
+			return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got more", want, strings.Join(d.m.Features, ", "))}
+		}
+		if d.m.enc != nil {
+			if err := d.cell(i, row); err != nil {
+				return fieldError(err, "["+strconv.Itoa(i)+"]")
+			}
+			n = i + 1
+			return nil
 		}
 		v, err := d.number()
 		if err != nil {
@@ -222,9 +248,10 @@ func (d *decoder) arrayRow() error {
 	if err != nil {
 		return err
 	}
-	if n != len(row) {
-		return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got %d", len(row), strings.Join(d.m.Features, ", "), n)}
+	if n != want {
+		return &InputError{Msg: fmt.Sprintf("expected %d values (%s), got %d", want, strings.Join(d.m.Features, ", "), n)}
 	}
+	d.pack(row)
 	return nil
 }
 

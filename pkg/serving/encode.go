@@ -52,7 +52,7 @@ func (m *Model) AppendPredictions(b []byte, x []float64, rows int, p []float64) 
 // appendPredictions appends {"predictions":[...] without the closing
 // brace.
 func (m *Model) appendPredictions(b []byte, x []float64, rows int, p []float64) ([]byte, error) {
-	f := len(m.Features)
+	f := m.width
 	b = append(b, `{"predictions":[`...)
 	for i := 0; i < rows; i++ {
 		if i > 0 {

@@ -115,6 +115,9 @@ func inputErr(in *inferInput, format string, args ...any) *InputError {
 // its declared shape, which must fit both maxRows and the body's length.
 // X aliases sc.X, which grows as needed.
 func (m *Model) DecodeInfer(body []byte, maxRows int, sc *Scratch) (InferRequest, error) {
+	if err := m.RecordsOnly(); err != nil {
+		return InferRequest{}, err
+	}
 	d := decoder{s: scanner{b: body}, m: m, sc: sc}
 	m.prepare(sc)
 	// Every value takes at least two bytes ("0,"): a shape declaring

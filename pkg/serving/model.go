@@ -17,6 +17,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact"
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/pkg/tabular"
 )
 
 // Model is a verified, compiled model. It is immutable once built and is
@@ -32,6 +33,12 @@ type Model struct {
 
 	compiled *logreg.Compiled
 	index    map[string]int // feature name -> column
+	// enc is the column transform of a model trained on a table as it
+	// came; nil for a model of numeric features. Its rows are then packed
+	// (dense features, then one code per categorical column; see
+	// logreg.Packed) and width is their length, else len(Features).
+	enc   *tabular.Encoder
+	width int
 	// Encoded once: `"setosa"` per class, the `"model":{...}` value, the
 	// name and the version.
 	classJSON   [][]byte
@@ -61,6 +68,13 @@ func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec,
 		Features: m.FeatureNames, Classes: m.ClassNames, Meta: m, LoadedAt: now,
 		compiled: compiled,
 		index:    make(map[string]int, len(m.FeatureNames)),
+		width:    len(m.FeatureNames),
+	}
+	if t := artifact.Transform(m); t != nil {
+		if sm.enc, err = t.Encoder(); err != nil {
+			return nil, fmt.Errorf("compile the column transform: %w", err)
+		}
+		sm.width = sm.enc.Dense() + sm.enc.Codes()
 	}
 	for i, f := range m.FeatureNames {
 		sm.index[f] = i
@@ -92,8 +106,13 @@ func New(m *artifactpb.Model, sha256 string, predictions *prometheus.CounterVec,
 	return sm, nil
 }
 
-// NumFeatures is the row width the model reads.
-func (m *Model) NumFeatures() int { return len(m.Features) }
+// NumFeatures is the row width the model reads: its features, or for a
+// tabular model the packed width (dense features, then codes).
+func (m *Model) NumFeatures() int { return m.width }
+
+// Tabular reports whether the model reads raw records through a column
+// transform (categorical columns, missing values).
+func (m *Model) Tabular() bool { return m.enc != nil }
 
 // ClassBytes is class k's name as bytes, shared: callers must not write
 // to it.
@@ -122,7 +141,15 @@ func (m *Model) Predict(x, p []float64) (int, error) {
 // Score is Predict without counting: for shadow scoring, which must not
 // show in the served model's metrics.
 func (m *Model) Score(x, p []float64) (int, error) {
-	k := m.compiled.PredictProba(x, p)
+	if len(x) != m.width { // a row of another model's (a shadow's) form
+		return 0, &InputError{Msg: fmt.Sprintf("a row of %d values, the model reads %d", len(x), m.width)}
+	}
+	var k int
+	if m.enc != nil {
+		k = logreg.Packed{Compiled: m.compiled}.PredictProba(x, p)
+	} else {
+		k = m.compiled.PredictProba(x, p)
+	}
 	if math.IsNaN(p[k]) {
 		return 0, &InputError{Msg: "values too large for the model: the class scores overflow float64"}
 	}

@@ -78,7 +78,7 @@ type column struct {
 // Errors about the table or the parameters wrap dataset.ErrInvalid and
 // name the column and what to do.
 func Prepare(src Source, s Spec) (*Prepared, error) {
-	if err := s.check(); err != nil {
+	if err := s.Check(); err != nil {
 		return nil, err
 	}
 	header := src.Columns()

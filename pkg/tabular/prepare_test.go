@@ -258,3 +258,25 @@ func TestEncoderTakesTypedValues(t *testing.T) {
 		t.Errorf("%v allocations per row", allocs)
 	}
 }
+
+func TestEncoderBool(t *testing.T) {
+	tr := &Transform{NAValues: DefaultNAValues(), Columns: []Column{
+		{Name: "n", Type: Numeric, Impute: 5, Indicator: true},
+		{Name: "b", Type: Categorical, Categories: []string{"False", "True"}, Shares: []float64{0.5, 0.5}},
+		{Name: "l", Type: Categorical, Categories: []string{"false", "true"}, Shares: []float64{0.5, 0.5}},
+		{Name: "o", Type: Categorical, Categories: []string{"x"}, Shares: []float64{1}},
+	}}
+	e, err := tr.Encoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, codes := make([]float64, e.Dense()), make([]int32, e.Codes())
+	e.Missing(0, x, codes)
+	e.Bool(0, true, x, codes)
+	e.Bool(1, true, x, codes)
+	e.Bool(2, false, x, codes)
+	e.Bool(3, true, x, codes)
+	if x[0] != 1 || x[1] != 0 || codes[0] != 1 || codes[1] != 0 || codes[2] != -1 {
+		t.Errorf("x %v codes %v, want [1 0] [1 0 -1]", x, codes)
+	}
+}

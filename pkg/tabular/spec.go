@@ -65,8 +65,8 @@ func specError(format string, args ...any) error {
 	return &dataset.ParseError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// check validates the parameters that do not depend on the table.
-func (s Spec) check() error {
+// Check validates the parameters that do not depend on the table.
+func (s Spec) Check() error {
 	switch s.Impute {
 	case "", ImputeMean, ImputeMedian, ImputeMostFrequent:
 	default:
@@ -90,6 +90,14 @@ func (s Spec) check() error {
 		return specError(`class_weight is either "balanced" or a weight per class, not both`)
 	}
 	return nil
+}
+
+// CheckColumns checks that every column s names is in header, as Prepare
+// does first: a caller that reads the table before Prepare (a train/test
+// split) says what is wrong before it.
+func (s Spec) CheckColumns(header []string) error {
+	_, err := s.plan(header)
+	return err
 }
 
 // columnPlan is the outcome of choosing columns: indexes into the header.

@@ -271,6 +271,28 @@ func (e *Encoder) Number(col int, v float64, x []float64, codes []int32) error {
 	return nil
 }
 
+// Bool sets column col from a boolean: 1 or 0 in a numeric column; in a
+// categorical one the category written "True" or "true" ("False",
+// "false"), as pandas and most exports write booleans, else unseen.
+func (e *Encoder) Bool(col int, b bool, x []float64, codes []int32) {
+	c := &e.cols[col]
+	if c.Type == Numeric {
+		_ = e.Number(col, b2f(b), x, codes)
+		return
+	}
+	names := [2]string{"False", "false"}
+	if b {
+		names = [2]string{"True", "true"}
+	}
+	codes[c.slot] = -1
+	for _, n := range names {
+		if k, ok := c.index[n]; ok {
+			codes[c.slot] = k
+			return
+		}
+	}
+}
+
 // Missing sets column col missing: the imputed value and the indicator
 // for a numeric column, MissingCategory for a categorical one.
 func (e *Encoder) Missing(col int, x []float64, codes []int32) {

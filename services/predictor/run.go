@@ -199,7 +199,9 @@ func start(app *service.App, cfg config) error {
 	if cfg.shadowAlias != "" {
 		tap.Shadow = monitor.NewShadow(monitor.ShadowConfig{Registry: app.Registry, Fraction: cfg.shadowSample})
 		tap.ShadowOf = func(model string) (monitor.Scorer, string, bool) {
-			if m := models.Shadow(model); m != nil {
+			// A tabular model's rows are its own transform's:
+			// no other version reads them alike.
+			if m := models.Shadow(model); m != nil && !m.Tabular() {
 				return m, m.Version, true
 			}
 			return nil, "", false

@@ -312,7 +312,8 @@ func TestTakenAddressIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	env := map[string]string{"PREDICTOR_ADDR": ln.Addr().String()}
+	// The gRPC address too: its default, :8001, may be another process's.
+	env := map[string]string{"PREDICTOR_ADDR": ln.Addr().String(), "PREDICTOR_GRPC_ADDR": "127.0.0.1:0"}
 	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "listen "+ln.Addr().String()) {
 		t.Errorf("got %v", err)

@@ -54,6 +54,7 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 		MaxFeatures:   env.Int("TRAINER_MAX_FEATURES", pipeline.DefaultLimits.MaxFeatures, "most feature columns a dataset may have"),
 		MaxClasses:    env.Int("TRAINER_MAX_CLASSES", pipeline.DefaultLimits.MaxClasses, "most distinct labels a dataset may have"),
 		MaxParameters: env.Int("TRAINER_MAX_PARAMETERS", pipeline.DefaultLimits.MaxParameters, "most coefficients (features × classes) a model may have"),
+		MaxCategories: env.Int("TRAINER_MAX_CATEGORIES", pipeline.DefaultLimits.MaxCategories, "most categories a categorical column may have"),
 		MaxNameBytes:  pipeline.DefaultLimits.MaxNameBytes,
 	}
 	cfg.runTimeout = env.Duration("TRAINER_RUN_TIMEOUT", time.Hour, "longest a run may take from start to end; it then fails")
@@ -70,8 +71,8 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	if cfg.parallel < 1 {
 		env.Fail("TRAINER_PARALLEL_RUNS must be positive")
 	}
-	if cfg.limits.MaxFeatures < 1 || cfg.limits.MaxClasses < 2 || cfg.limits.MaxParameters < 2 {
-		env.Fail("TRAINER_MAX_FEATURES must be positive, TRAINER_MAX_CLASSES and TRAINER_MAX_PARAMETERS at least 2")
+	if cfg.limits.MaxFeatures < 1 || cfg.limits.MaxClasses < 2 || cfg.limits.MaxParameters < 2 || cfg.limits.MaxCategories < 1 {
+		env.Fail("TRAINER_MAX_FEATURES and TRAINER_MAX_CATEGORIES must be positive, TRAINER_MAX_CLASSES and TRAINER_MAX_PARAMETERS at least 2")
 	}
 	if cfg.runTimeout <= 0 {
 		env.Fail("TRAINER_RUN_TIMEOUT must be positive")

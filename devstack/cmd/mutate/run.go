@@ -31,6 +31,9 @@ var targets = []target{
 	{"dataset", "./pkg/dataset"},
 	{"drift", "./pkg/drift"},
 	{"pipeline", "./services/trainer/internal/pipeline"},
+	{"registry", "./services/trainer/internal/registry"},
+	{"jobs", "./services/trainer/internal/jobs"},
+	{"monitor", "./services/predictor/internal/monitor"},
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {

@@ -111,7 +111,15 @@ type Model struct {
 	// What the training data looked like, for drift monitoring in the
 	// predictor. Absent in artifacts made before it existed: monitoring is
 	// then off for them.
-	Baseline      *Baseline `protobuf:"bytes,15,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	Baseline *Baseline `protobuf:"bytes,15,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	// The column transform of a model trained on a table as it comes
+	// (categorical columns, missing values). Absent for a model of numeric
+	// features only: feature_names are then its inputs, in order. When
+	// present, feature_names are the source columns, in columns' order, and
+	// a coefficient row holds the numeric columns, then the indicators, then
+	// per categorical column its categories (sorted) and, when it has any,
+	// its infrequent category.
+	Tabular       *Tabular `protobuf:"bytes,16,opt,name=tabular,proto3" json:"tabular,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,6 +259,206 @@ func (x *Model) GetBaseline() *Baseline {
 	return nil
 }
 
+func (x *Model) GetTabular() *Tabular {
+	if x != nil {
+		return x.Tabular
+	}
+	return nil
+}
+
+// Tabular is the fitted column transform: scikit-learn's ColumnTransformer
+// of SimpleImputer and StandardScaler for numeric columns,
+// MissingIndicator for those with missing values, and SimpleImputer and
+// OneHotEncoder(handle_unknown="ignore") for categorical ones.
+type Tabular struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per source column, in feature_names' order.
+	Columns []*Column `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	// The strings read as missing.
+	NaValues []string `protobuf:"bytes,2,rep,name=na_values,json=naValues,proto3" json:"na_values,omitempty"`
+	// Training rows skipped for a missing label.
+	RowsSkipped uint64 `protobuf:"varint,3,opt,name=rows_skipped,json=rowsSkipped,proto3" json:"rows_skipped,omitempty"`
+	// Feature columns dropped for being missing in every training row.
+	Dropped       []string `protobuf:"bytes,4,rep,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tabular) Reset() {
+	*x = Tabular{}
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tabular) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tabular) ProtoMessage() {}
+
+func (x *Tabular) ProtoReflect() protoreflect.Message {
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tabular.ProtoReflect.Descriptor instead.
+func (*Tabular) Descriptor() ([]byte, []int) {
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Tabular) GetColumns() []*Column {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *Tabular) GetNaValues() []string {
+	if x != nil {
+		return x.NaValues
+	}
+	return nil
+}
+
+func (x *Tabular) GetRowsSkipped() uint64 {
+	if x != nil {
+		return x.RowsSkipped
+	}
+	return 0
+}
+
+func (x *Tabular) GetDropped() []string {
+	if x != nil {
+		return x.Dropped
+	}
+	return nil
+}
+
+// Column is one source column of the transform.
+type Column struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "numeric" or "categorical".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Share of training rows where the column was missing.
+	MissingShare float64 `protobuf:"fixed64,3,opt,name=missing_share,json=missingShare,proto3" json:"missing_share,omitempty"`
+	// Numeric: the value a missing cell takes.
+	Impute float64 `protobuf:"fixed64,4,opt,name=impute,proto3" json:"impute,omitempty"`
+	// Numeric: whether the column has a 0/1 "was missing" feature.
+	Indicator bool `protobuf:"varint,5,opt,name=indicator,proto3" json:"indicator,omitempty"`
+	// Categorical: the frequent categories, sorted, and their training
+	// shares; a missing cell is the category "missing_value".
+	Categories []string  `protobuf:"bytes,6,rep,name=categories,proto3" json:"categories,omitempty"`
+	Shares     []float64 `protobuf:"fixed64,7,rep,packed,name=shares,proto3" json:"shares,omitempty"`
+	// Categorical: the categories grouped into one infrequent category,
+	// sorted, and its training share.
+	Infrequent      []string `protobuf:"bytes,8,rep,name=infrequent,proto3" json:"infrequent,omitempty"`
+	InfrequentShare float64  `protobuf:"fixed64,9,opt,name=infrequent_share,json=infrequentShare,proto3" json:"infrequent_share,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Column) Reset() {
+	*x = Column{}
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Column) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Column) ProtoMessage() {}
+
+func (x *Column) ProtoReflect() protoreflect.Message {
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Column.ProtoReflect.Descriptor instead.
+func (*Column) Descriptor() ([]byte, []int) {
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Column) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Column) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Column) GetMissingShare() float64 {
+	if x != nil {
+		return x.MissingShare
+	}
+	return 0
+}
+
+func (x *Column) GetImpute() float64 {
+	if x != nil {
+		return x.Impute
+	}
+	return 0
+}
+
+func (x *Column) GetIndicator() bool {
+	if x != nil {
+		return x.Indicator
+	}
+	return false
+}
+
+func (x *Column) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *Column) GetShares() []float64 {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+func (x *Column) GetInfrequent() []string {
+	if x != nil {
+		return x.Infrequent
+	}
+	return nil
+}
+
+func (x *Column) GetInfrequentShare() float64 {
+	if x != nil {
+		return x.InfrequentShare
+	}
+	return 0
+}
+
 // Baseline describes the training rows: each feature's distribution over
 // quantile bins, and the class mix of the labels and of the model's
 // predictions.
@@ -270,7 +478,7 @@ type Baseline struct {
 
 func (x *Baseline) Reset() {
 	*x = Baseline{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +490,7 @@ func (x *Baseline) String() string {
 func (*Baseline) ProtoMessage() {}
 
 func (x *Baseline) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[2]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +503,7 @@ func (x *Baseline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Baseline.ProtoReflect.Descriptor instead.
 func (*Baseline) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{2}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Baseline) GetFeatures() []*FeatureBaseline {
@@ -339,7 +547,7 @@ type FeatureBaseline struct {
 
 func (x *FeatureBaseline) Reset() {
 	*x = FeatureBaseline{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +559,7 @@ func (x *FeatureBaseline) String() string {
 func (*FeatureBaseline) ProtoMessage() {}
 
 func (x *FeatureBaseline) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[3]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +572,7 @@ func (x *FeatureBaseline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureBaseline.ProtoReflect.Descriptor instead.
 func (*FeatureBaseline) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{3}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FeatureBaseline) GetEdges() []float64 {
@@ -397,7 +605,7 @@ type LinearModel struct {
 
 func (x *LinearModel) Reset() {
 	*x = LinearModel{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +617,7 @@ func (x *LinearModel) String() string {
 func (*LinearModel) ProtoMessage() {}
 
 func (x *LinearModel) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[4]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +630,7 @@ func (x *LinearModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinearModel.ProtoReflect.Descriptor instead.
 func (*LinearModel) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{4}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LinearModel) GetRows() uint32 {
@@ -464,7 +672,7 @@ type Scaler struct {
 
 func (x *Scaler) Reset() {
 	*x = Scaler{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +684,7 @@ func (x *Scaler) String() string {
 func (*Scaler) ProtoMessage() {}
 
 func (x *Scaler) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[5]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +697,7 @@ func (x *Scaler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scaler.ProtoReflect.Descriptor instead.
 func (*Scaler) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{5}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Scaler) GetMean() []float64 {
@@ -521,7 +729,7 @@ type TrainingParams struct {
 
 func (x *TrainingParams) Reset() {
 	*x = TrainingParams{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +741,7 @@ func (x *TrainingParams) String() string {
 func (*TrainingParams) ProtoMessage() {}
 
 func (x *TrainingParams) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[6]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +754,7 @@ func (x *TrainingParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainingParams.ProtoReflect.Descriptor instead.
 func (*TrainingParams) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{6}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TrainingParams) GetC() float64 {
@@ -612,7 +820,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +832,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[7]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +845,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{7}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Metrics) GetMetricsOn() string {
@@ -688,7 +896,7 @@ type DatasetInfo struct {
 
 func (x *DatasetInfo) Reset() {
 	*x = DatasetInfo{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +908,7 @@ func (x *DatasetInfo) String() string {
 func (*DatasetInfo) ProtoMessage() {}
 
 func (x *DatasetInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[8]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +921,7 @@ func (x *DatasetInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetInfo.ProtoReflect.Descriptor instead.
 func (*DatasetInfo) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{8}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DatasetInfo) GetUri() string {
@@ -763,7 +971,7 @@ type FitInfo struct {
 
 func (x *FitInfo) Reset() {
 	*x = FitInfo{}
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +983,7 @@ func (x *FitInfo) String() string {
 func (*FitInfo) ProtoMessage() {}
 
 func (x *FitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[9]
+	mi := &file_modelferry_artifact_v1_artifact_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +996,7 @@ func (x *FitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FitInfo.ProtoReflect.Descriptor instead.
 func (*FitInfo) Descriptor() ([]byte, []int) {
-	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{9}
+	return file_modelferry_artifact_v1_artifact_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FitInfo) GetObjective() float64 {
@@ -827,7 +1035,7 @@ const file_modelferry_artifact_v1_artifact_proto_rawDesc = "" +
 	"\bEnvelope\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12%\n" +
-	"\x0epayload_sha256\x18\x03 \x01(\fR\rpayloadSha256\"\xbd\x05\n" +
+	"\x0epayload_sha256\x18\x03 \x01(\fR\rpayloadSha256\"\xf8\x05\n" +
 	"\x05Model\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -846,7 +1054,27 @@ const file_modelferry_artifact_v1_artifact_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x15\n" +
 	"\x06run_id\x18\x0e \x01(\tR\x05runId\x12<\n" +
-	"\bbaseline\x18\x0f \x01(\v2 .modelferry.artifact.v1.BaselineR\bbaseline\"\xb3\x01\n" +
+	"\bbaseline\x18\x0f \x01(\v2 .modelferry.artifact.v1.BaselineR\bbaseline\x129\n" +
+	"\atabular\x18\x10 \x01(\v2\x1f.modelferry.artifact.v1.TabularR\atabular\"\x9d\x01\n" +
+	"\aTabular\x128\n" +
+	"\acolumns\x18\x01 \x03(\v2\x1e.modelferry.artifact.v1.ColumnR\acolumns\x12\x1b\n" +
+	"\tna_values\x18\x02 \x03(\tR\bnaValues\x12!\n" +
+	"\frows_skipped\x18\x03 \x01(\x04R\vrowsSkipped\x12\x18\n" +
+	"\adropped\x18\x04 \x03(\tR\adropped\"\x8e\x02\n" +
+	"\x06Column\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12#\n" +
+	"\rmissing_share\x18\x03 \x01(\x01R\fmissingShare\x12\x16\n" +
+	"\x06impute\x18\x04 \x01(\x01R\x06impute\x12\x1c\n" +
+	"\tindicator\x18\x05 \x01(\bR\tindicator\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x06 \x03(\tR\n" +
+	"categories\x12\x16\n" +
+	"\x06shares\x18\a \x03(\x01R\x06shares\x12\x1e\n" +
+	"\n" +
+	"infrequent\x18\b \x03(\tR\n" +
+	"infrequent\x12)\n" +
+	"\x10infrequent_share\x18\t \x01(\x01R\x0finfrequentShare\"\xb3\x01\n" +
 	"\bBaseline\x12C\n" +
 	"\bfeatures\x18\x01 \x03(\v2'.modelferry.artifact.v1.FeatureBaselineR\bfeatures\x12!\n" +
 	"\flabel_counts\x18\x02 \x03(\x04R\vlabelCounts\x12+\n" +
@@ -906,35 +1134,39 @@ func file_modelferry_artifact_v1_artifact_proto_rawDescGZIP() []byte {
 	return file_modelferry_artifact_v1_artifact_proto_rawDescData
 }
 
-var file_modelferry_artifact_v1_artifact_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_modelferry_artifact_v1_artifact_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_modelferry_artifact_v1_artifact_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: modelferry.artifact.v1.Envelope
 	(*Model)(nil),                 // 1: modelferry.artifact.v1.Model
-	(*Baseline)(nil),              // 2: modelferry.artifact.v1.Baseline
-	(*FeatureBaseline)(nil),       // 3: modelferry.artifact.v1.FeatureBaseline
-	(*LinearModel)(nil),           // 4: modelferry.artifact.v1.LinearModel
-	(*Scaler)(nil),                // 5: modelferry.artifact.v1.Scaler
-	(*TrainingParams)(nil),        // 6: modelferry.artifact.v1.TrainingParams
-	(*Metrics)(nil),               // 7: modelferry.artifact.v1.Metrics
-	(*DatasetInfo)(nil),           // 8: modelferry.artifact.v1.DatasetInfo
-	(*FitInfo)(nil),               // 9: modelferry.artifact.v1.FitInfo
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*Tabular)(nil),               // 2: modelferry.artifact.v1.Tabular
+	(*Column)(nil),                // 3: modelferry.artifact.v1.Column
+	(*Baseline)(nil),              // 4: modelferry.artifact.v1.Baseline
+	(*FeatureBaseline)(nil),       // 5: modelferry.artifact.v1.FeatureBaseline
+	(*LinearModel)(nil),           // 6: modelferry.artifact.v1.LinearModel
+	(*Scaler)(nil),                // 7: modelferry.artifact.v1.Scaler
+	(*TrainingParams)(nil),        // 8: modelferry.artifact.v1.TrainingParams
+	(*Metrics)(nil),               // 9: modelferry.artifact.v1.Metrics
+	(*DatasetInfo)(nil),           // 10: modelferry.artifact.v1.DatasetInfo
+	(*FitInfo)(nil),               // 11: modelferry.artifact.v1.FitInfo
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_modelferry_artifact_v1_artifact_proto_depIdxs = []int32{
-	4,  // 0: modelferry.artifact.v1.Model.linear:type_name -> modelferry.artifact.v1.LinearModel
-	5,  // 1: modelferry.artifact.v1.Model.scaler:type_name -> modelferry.artifact.v1.Scaler
-	6,  // 2: modelferry.artifact.v1.Model.params:type_name -> modelferry.artifact.v1.TrainingParams
-	7,  // 3: modelferry.artifact.v1.Model.metrics:type_name -> modelferry.artifact.v1.Metrics
-	8,  // 4: modelferry.artifact.v1.Model.dataset:type_name -> modelferry.artifact.v1.DatasetInfo
-	9,  // 5: modelferry.artifact.v1.Model.fit:type_name -> modelferry.artifact.v1.FitInfo
-	10, // 6: modelferry.artifact.v1.Model.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 7: modelferry.artifact.v1.Model.baseline:type_name -> modelferry.artifact.v1.Baseline
-	3,  // 8: modelferry.artifact.v1.Baseline.features:type_name -> modelferry.artifact.v1.FeatureBaseline
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	6,  // 0: modelferry.artifact.v1.Model.linear:type_name -> modelferry.artifact.v1.LinearModel
+	7,  // 1: modelferry.artifact.v1.Model.scaler:type_name -> modelferry.artifact.v1.Scaler
+	8,  // 2: modelferry.artifact.v1.Model.params:type_name -> modelferry.artifact.v1.TrainingParams
+	9,  // 3: modelferry.artifact.v1.Model.metrics:type_name -> modelferry.artifact.v1.Metrics
+	10, // 4: modelferry.artifact.v1.Model.dataset:type_name -> modelferry.artifact.v1.DatasetInfo
+	11, // 5: modelferry.artifact.v1.Model.fit:type_name -> modelferry.artifact.v1.FitInfo
+	12, // 6: modelferry.artifact.v1.Model.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 7: modelferry.artifact.v1.Model.baseline:type_name -> modelferry.artifact.v1.Baseline
+	2,  // 8: modelferry.artifact.v1.Model.tabular:type_name -> modelferry.artifact.v1.Tabular
+	3,  // 9: modelferry.artifact.v1.Tabular.columns:type_name -> modelferry.artifact.v1.Column
+	5,  // 10: modelferry.artifact.v1.Baseline.features:type_name -> modelferry.artifact.v1.FeatureBaseline
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_modelferry_artifact_v1_artifact_proto_init() }
@@ -948,7 +1180,7 @@ func file_modelferry_artifact_v1_artifact_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_modelferry_artifact_v1_artifact_proto_rawDesc), len(file_modelferry_artifact_v1_artifact_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

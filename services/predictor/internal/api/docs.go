@@ -3,6 +3,7 @@ package api
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/pkg/swaggerui"
+	"github.com/modelferry/modelferry/pkg/tabular"
 	"github.com/modelferry/modelferry/services/predictor/internal/oip"
 )
 
@@ -74,10 +77,21 @@ func openAPI(models []*serving.Model, def string) ([]byte, error) {
 			row[f] = x[j]
 			props[f] = jsonObject{"type": "number"}
 		}
-		schemas["Features_"+m.Name] = jsonObject{
+		featureSchema := jsonObject{
 			"type": "jsonObject", "description": "The features of " + m.Name + ", by name",
 			"required": m.Features, "properties": props, "additionalProperties": false,
 		}
+		var record []any
+		if tb := m.Meta.GetTabular(); tb != nil {
+			record, props = recordSchema(tb)
+			for j, f := range m.Features {
+				row[f] = record[j]
+			}
+			featureSchema["properties"] = props
+			featureSchema["description"] = "A raw record of " + m.Name + ": every column nullable (null or absent is missing)"
+			delete(featureSchema, "required")
+		}
+		schemas["Features_"+m.Name] = featureSchema
 		features = append(features, jsonObject{"$ref": "#/components/schemas/Features_" + m.Name})
 		probs := jsonObject{}
 		for _, k := range m.Classes {
@@ -91,6 +105,9 @@ func openAPI(models []*serving.Model, def string) ([]byte, error) {
 		}}
 		predictions = append(predictions, jsonObject{"$ref": "#/components/schemas/Prediction_" + m.Name})
 		batch := jsonObject{"instances": []any{x, row}}
+		if record != nil {
+			batch = jsonObject{"instances": []any{record, row}}
+		}
 		predictEx[m.Name+": one row"] = jsonObject{"summary": "?model=" + m.Name, "value": row}
 		predictEx[m.Name+": batch"] = jsonObject{"summary": "?model=" + m.Name, "value": batch}
 		v1Ex[m.Name] = jsonObject{"summary": "/v1/models/" + m.Name + ":predict", "value": batch}
@@ -101,6 +118,10 @@ func openAPI(models []*serving.Model, def string) ([]byte, error) {
 		inferEx[m.Name+": one [1, F] tensor"] = jsonObject{"summary": "/v2/models/" + m.Name + "/infer", "value": jsonObject{
 			"id": "1", "inputs": []any{jsonObject{"name": oip.InputName, "shape": []int{1, m.NumFeatures()}, "datatype": "FP64", "data": x}}}}
 		inferEx[m.Name+": one input per feature"] = jsonObject{"summary": "/v2/models/" + m.Name + "/infer", "value": jsonObject{"inputs": columns}}
+		if record != nil { // records go to /predict and KServe V1 only
+			delete(inferEx, m.Name+": one [1, F] tensor")
+			delete(inferEx, m.Name+": one input per feature")
+		}
 	}
 	if len(models) == 0 {
 		return json.Marshal(doc)
@@ -137,6 +158,36 @@ func typical(m *serving.Model) []float64 {
 		x[j] = round(x[j])
 	}
 	return x
+}
+
+// maxEnum bounds the categories a column's schema lists.
+const maxEnum = 200
+
+// recordSchema is a tabular model's typical record (each numeric
+// column's imputed value, each categorical column's most frequent
+// category) and the schema of its columns.
+func recordSchema(tb *artifactpb.Tabular) ([]any, jsonObject) {
+	var record []any
+	props := jsonObject{}
+	for _, c := range tb.Columns {
+		if c.Type != "categorical" {
+			record = append(record, round(c.Impute))
+			props[c.Name] = jsonObject{"type": "number", "nullable": true}
+			continue
+		}
+		top := ""
+		best := -1.0
+		for i, v := range c.Categories {
+			if c.Shares[i] > best && v != tabular.MissingCategory {
+				top, best = v, c.Shares[i]
+			}
+		}
+		record = append(record, top)
+		enum := slices.Clip(c.Categories[:min(len(c.Categories), maxEnum)])
+		props[c.Name] = jsonObject{"type": "string", "nullable": true, "enum": enum,
+			"description": fmt.Sprintf("%d categories; a category unseen in training counts for nothing", len(c.Categories)+len(c.Infrequent))}
+	}
+	return record, props
 }
 
 // round keeps 4 significant digits.

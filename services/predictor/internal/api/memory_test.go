@@ -123,3 +123,51 @@ func TestLargeBodiesWaitTheirTurn(t *testing.T) {
 		t.Errorf("large chunked request after: %d %.200s", w.Code, w.Body)
 	}
 }
+
+// A body of unknown length may grow to PREDICTOR_MAX_BODY_BYTES, so once
+// it counts it reserves all of it, not what it has read so far: with a
+// budget of one such body, a second chunked body waits while the first is
+// read, however little of it has come.
+func TestChunkedBodiesReserveTheirBound(t *testing.T) {
+	const limit = 1 << 20
+	e := newAPIConfig(t, func(c *Config) {
+		c.MaxBodyBytes = limit
+		c.Gate = admission.New(limit, 4, 50*time.Millisecond, time.Second, nil)
+	})
+	pr, pw := io.Pipe()
+	first := httptest.NewRequest("POST", "/predict", pr)
+	first.ContentLength = -1
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, first)
+		done <- w
+	}()
+	// 256 KiB, a quarter of the bound: a write returns once the handler
+	// has read it, and past 2×admission.Large it has taken its place.
+	if _, err := pw.Write([]byte(`{"instances": [` + strings.Repeat(" ", 256<<10))); err != nil {
+		t.Fatal(err)
+	}
+	big := `{"instances": [` + strings.TrimSuffix(strings.Repeat("[1,2,3,4],", 8000), ",") + `]}`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	second := httptest.NewRequestWithContext(ctx, "POST", "/predict", io.MultiReader(strings.NewReader(big)))
+	second.ContentLength = -1
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, second)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "PREDICTOR_MAX_INFLIGHT_BYTES") {
+		t.Errorf("a second chunked body beside one that may reach the whole budget: %d %.200s; want 503", w.Code, w.Body)
+	}
+	_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request was not answered within 10s of its body failing")
+	}
+	// Its reservation is given back.
+	w = httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "POST", "/predict", io.MultiReader(strings.NewReader(big))))
+	if w.Code != 200 {
+		t.Errorf("a chunked body once the first is answered: %d %.200s", w.Code, w.Body)
+	}
+}

@@ -227,6 +227,65 @@ func TestCachedModelsServeWhenTheBucketIsDown(t *testing.T) {
 	if err := c.Ready(); err != nil {
 		t.Errorf("not ready from the cache: %v", err)
 	}
+	// A round that fails to read the aliases keeps the cached models.
+	c.Poll(ctx)
+	if names := served(c); !slices.Equal(names, []string{"a", "b"}) {
+		t.Fatalf("a second round with the bucket down: %v", names)
+	}
+}
+
+// The cache stands in for storage that does not answer, never for
+// storage that answers "alias not found": a model whose alias is gone is
+// not served from the cache, and a model found in the cache is not kept
+// once storage says it has no alias.
+func TestCacheIsNotServedForADeletedAlias(t *testing.T) {
+	ctx := context.Background()
+	populate := func(t *testing.T) (*fixture, string) {
+		f := newFixture(t)
+		f.publish(t, "a")
+		f.publish(t, "b")
+		dir := t.TempDir()
+		c := f.catalog(Config{All: true, Alias: "production", CacheDir: dir})
+		c.round(ctx, true)
+		if names := served(c); !slices.Equal(names, []string{"a", "b"}) {
+			t.Fatalf("served %v", names)
+		}
+		if err := f.bucket.Delete(ctx, "models/a/aliases/production.json"); err != nil {
+			t.Fatal(err)
+		}
+		return f, dir
+	}
+	t.Run("a listed model", func(t *testing.T) {
+		f, dir := populate(t)
+		c := f.catalog(Config{Models: []Spec{{"a", "production"}, {"b", "production"}}, CacheDir: dir})
+		c.round(ctx, true)
+		if names := served(c); !slices.Equal(names, []string{"b"}) {
+			t.Errorf("served %v, want b alone: a's alias is deleted", names)
+		}
+	})
+	t.Run("every model of a bucket that cannot be listed", func(t *testing.T) {
+		f, dir := populate(t)
+		// Listing fails, so the first round takes the models of the
+		// cache; reading their aliases works.
+		f.bucket.SetHook(func(op, key string) error {
+			if op == "list" {
+				return errors.New("connection refused")
+			}
+			return nil
+		})
+		c := f.catalog(Config{All: true, Alias: "production", CacheDir: dir})
+		c.round(ctx, true)
+		if names := served(c); !slices.Equal(names, []string{"b"}) {
+			t.Errorf("served %v, want b alone: a's alias is deleted", names)
+		}
+		c.Poll(ctx)
+		if _, err := c.Lookup("a"); !errors.Is(err, ErrNotServed) {
+			t.Errorf("a, found in the cache, with no alias in storage: %v; want it no longer served", err)
+		}
+		if names := served(c); !slices.Equal(names, []string{"b"}) {
+			t.Errorf("served %v after a second round", names)
+		}
+	})
 }
 
 // served lists the loaded models.

@@ -30,6 +30,9 @@ func metadata(md oip.Metadata) *inferencepb.ModelMetadataResponse {
 // decode places the request's inputs in sc.X and returns the rows and the
 // outputs asked for (none: all).
 func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, sc *serving.Scratch) (int, []serving.Output, error) {
+	if err := m.RecordsOnly(); err != nil {
+		return 0, nil, err
+	}
 	inputs, raw := req.GetInputs(), req.GetRawInputContents()
 	if len(inputs) == 0 {
 		return 0, nil, &serving.InputError{Field: "inputs", Msg: fmt.Sprintf("empty; send one input of shape [N, %d]", m.NumFeatures())}

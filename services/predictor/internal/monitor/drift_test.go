@@ -57,8 +57,17 @@ func TestDriftSeesAShiftAndForgetsIt(t *testing.T) {
 	if rep.Rows != 5000 || rep.PSI[0] > 0.05 || rep.PSI[1] > 0.05 || rep.ClassPSI > 0.05 {
 		t.Fatalf("training-like traffic: %+v", rep)
 	}
-	// Feature a moves by one standard deviation.
+	// The window is ten minutes: its last instant still counts the rows,
+	// exactly one window later none are.
+	clock.Set(now.Add(10*time.Minute - time.Nanosecond))
+	if rep := d.Report(); rep.Rows != 5000 {
+		t.Errorf("at the window's last instant: %d rows, want 5000", rep.Rows)
+	}
 	clock.Set(now.Add(10 * time.Minute))
+	if rep := d.Report(); rep.Rows != 0 {
+		t.Errorf("exactly one window later: %d rows, want 0", rep.Rows)
+	}
+	// Feature a moves by one standard deviation.
 	serve(d, r, 5000, 1)
 	rep = d.Report()
 	if rep.Rows != 5000 || rep.PSI[0] < 0.2 || rep.PSI[1] > 0.05 || rep.ClassPSI < 0.1 {
@@ -76,6 +85,32 @@ func TestDriftSeesAShiftAndForgetsIt(t *testing.T) {
 	clock.Set(now.Add(40 * time.Minute))
 	if rep := d.Report(); rep.Rows != 0 || rep.PSI[0] != 0 {
 		t.Errorf("after the window: %+v", rep)
+	}
+}
+
+// A training set's labels and the model's predictions on it differ: live
+// predictions are compared with the predictions, never with the labels.
+func TestClassDriftIsAgainstTrainingPredictions(t *testing.T) {
+	m := model(t)
+	preds := m.Baseline.PredictionCounts
+	m.Baseline.LabelCounts = []uint64{preds[0] / 4, preds[1] + preds[0] - preds[0]/4}
+	d := NewDrift(m, NewClock(time.Minute, time.Now()))
+	serve(d, rand.New(rand.NewPCG(7, 8)), 5000, 0)
+	rep := d.Report()
+	if rep.ClassPSI > 0.05 {
+		t.Errorf("class PSI %v for traffic predicted as in training: compared with the labels %v, not the predictions %v",
+			rep.ClassPSI, m.Baseline.LabelCounts, preds)
+	}
+	if want := float64(preds[0]) / float64(preds[0]+preds[1]); rep.TrainingShare[0] != want {
+		t.Errorf("training share %v, want the predictions' %v", rep.TrainingShare, want)
+	}
+}
+
+// A window without rows has no live mix: shares of zero, never NaN.
+func TestEmptyWindowSharesAreZero(t *testing.T) {
+	rep := NewDrift(model(t), NewClock(time.Minute, time.Now())).Report()
+	if rep.Rows != 0 || len(rep.LiveShare) != 2 || rep.LiveShare[0] != 0 || rep.LiveShare[1] != 0 {
+		t.Errorf("empty window: %d rows, live share %v", rep.Rows, rep.LiveShare)
 	}
 }
 

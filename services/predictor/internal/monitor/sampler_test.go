@@ -122,3 +122,26 @@ func TestSamplerDropsInsteadOfBlocking(t *testing.T) {
 		t.Errorf("after a failed write, dropped %v, want 10", got)
 	}
 }
+
+// The zero configuration takes the documented defaults; a set one is kept.
+func TestSamplerDefaults(t *testing.T) {
+	s := NewSampler(SamplerConfig{Registry: prometheus.NewRegistry()})
+	if s.cfg.Queue != 10_000 || s.cfg.BatchBytes != 4<<20 || s.cfg.FlushEvery != 30*time.Second || cap(s.lines) != 10_000 {
+		t.Errorf("defaults: queue %d, batch %d bytes, flush every %s", s.cfg.Queue, s.cfg.BatchBytes, s.cfg.FlushEvery)
+	}
+	set := NewSampler(SamplerConfig{Registry: prometheus.NewRegistry(), Queue: 1, BatchBytes: 2, FlushEvery: time.Second})
+	if set.cfg.Queue != 1 || set.cfg.BatchBytes != 2 || set.cfg.FlushEvery != time.Second {
+		t.Errorf("set: queue %d, batch %d bytes, flush every %s", set.cfg.Queue, set.cfg.BatchBytes, set.cfg.FlushEvery)
+	}
+	// An answer far longer than its request is logged whole.
+	answer := `{"predictions":"` + strings.Repeat("x", 1000) + `"}`
+	s.Offer("iris", "v1", []byte(`{}`), []byte(answer))
+	select {
+	case l := <-s.lines:
+		if !strings.Contains(string(l.b), answer) || !json.Valid(l.b) {
+			t.Errorf("line %.100s", l.b)
+		}
+	default:
+		t.Error("the line was dropped")
+	}
+}

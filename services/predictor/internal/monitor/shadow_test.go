@@ -59,3 +59,35 @@ func TestShadowDropsWhenFull(t *testing.T) {
 		t.Error("no shadow sampled")
 	}
 }
+
+// A new version on either side is a new comparison: the counts restart,
+// in Stats and in the series, when only the shadow version changes too.
+func TestShadowCountsRestartWithANewVersion(t *testing.T) {
+	rows := []float64{-2, -1, 0.5, 1.5} // 4 rows, 1 feature
+	for _, tc := range []struct {
+		name                   string
+		version, shadowVersion string
+	}{
+		{"the shadow version changes", "v1", "v3"},
+		{"the served version changes", "v2", "v2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewShadow(ShadowConfig{Registry: prometheus.NewRegistry(), Fraction: 1})
+			s.Offer("iris", "v1", threshold{0}, "v2", threshold{1}, rows, 1, 2)
+			s.score(<-s.jobs)
+			// Rows where the new pair agrees on all.
+			s.Offer("iris", tc.version, threshold{0}, tc.shadowVersion, threshold{0}, rows[:2], 1, 2)
+			s.score(<-s.jobs)
+			st, _ := s.Stats("iris")
+			if st.Version != tc.version || st.ShadowVersion != tc.shadowVersion || st.Rows != 2 || st.Agreement() != 1 {
+				t.Errorf("stats %+v, want %s against %s over its 2 rows alone, all agreeing", st, tc.shadowVersion, tc.version)
+			}
+			if got := testutil.ToFloat64(s.rows.WithLabelValues("iris", tc.version, tc.shadowVersion)); got != 2 {
+				t.Errorf("rows counter of the new pair %v, want 2", got)
+			}
+			if n := testutil.CollectAndCount(s.rows); n != 1 {
+				t.Errorf("%d rows series, want the new pair's alone", n)
+			}
+		})
+	}
+}

@@ -98,9 +98,21 @@ type Metadata struct {
 // feature, named after it), outputs label, class_id and probabilities.
 func ModelMetadata(m *serving.Model) Metadata {
 	f, k := int64(m.NumFeatures()), int64(m.NumClasses())
+	inputs := []Tensor{{Name: InputName, Datatype: "FP64", Shape: []int64{-1, f}}}
+	if tb := m.Meta.GetTabular(); tb != nil {
+		// One input per source column: BYTES for a categorical one.
+		inputs = inputs[:0]
+		for _, c := range tb.Columns {
+			dt := "FP64"
+			if c.Type == "categorical" {
+				dt = "BYTES"
+			}
+			inputs = append(inputs, Tensor{Name: c.Name, Datatype: dt, Shape: []int64{-1}})
+		}
+	}
 	return Metadata{
 		Name: m.Name, Versions: []string{m.Version}, Platform: Platform,
-		Inputs: []Tensor{{Name: InputName, Datatype: "FP64", Shape: []int64{-1, f}}},
+		Inputs: inputs,
 		Outputs: []Tensor{
 			{Name: "label", Datatype: "BYTES", Shape: []int64{-1}},
 			{Name: "class_id", Datatype: "INT64", Shape: []int64{-1}},

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,8 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/modelferry/modelferry/devstack/testkit/s3test"
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/testmodel"
+	"github.com/modelferry/modelferry/services/predictor/internal/monitor"
 )
 
 type fixture struct {
@@ -429,6 +435,134 @@ func TestStartOnACorruptArtifactSaysIntegrity(t *testing.T) {
 	}
 	if w := f.r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, ref.Version) {
 		t.Errorf("waiting says %q, want the integrity failure of %s", w, ref.Version)
+	}
+}
+
+// An artifact whose bytes match the alias's sha256 but do not decode was
+// published broken: it is an integrity failure, and retrying cannot help
+// until the alias moves. It is read once, not on every poll.
+func TestUndecodableArtifactIsAnIntegrityFailureReadOnce(t *testing.T) {
+	ctx := context.Background()
+	mem := modelstore.NewMemory("modelferry")
+	store := modelstore.New(mem, modelstore.Options{})
+	version := modelstore.NewVersion(time.Now())
+	ref, err := store.Publish(ctx, "iris", version, []byte("bytes that are no artifact"), []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SetAlias(ctx, "production", ref, modelstore.SetAliasOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int32
+	mem.SetHook(func(op, key string) error {
+		if strings.HasSuffix(key, "/model.pb") && op != "put" {
+			reads.Add(1)
+		}
+		return nil
+	})
+	reg := prometheus.NewRegistry()
+	r := New(Config{Store: store, Logger: slog.New(slog.DiscardHandler), Registry: reg,
+		Model: "iris", Alias: "production", Interval: time.Second})
+	for i := range 3 {
+		if err := r.Poll(ctx); !errors.Is(err, modelstore.ErrIntegrity) && i == 0 {
+			t.Fatalf("poll: %v, want ErrIntegrity", err)
+		}
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("the artifact was read %d times in 3 polls, want once: a decode failure is retried", n)
+	}
+	if got := testutil.ToFloat64(r.reloads.WithLabelValues("failure")); got != 1 {
+		t.Errorf("%v failures recorded, want 1", got)
+	}
+	if w := r.Waiting(); !strings.Contains(w, "integrity") || !strings.Contains(w, version) {
+		t.Errorf("waiting says %q, want the integrity failure of %s", w, version)
+	}
+}
+
+// memoryReloader follows iris@production in an in-memory bucket.
+func memoryReloader(t *testing.T, cfg Config) (*Reloader, *modelstore.Memory, *modelstore.Store) {
+	t.Helper()
+	mem := modelstore.NewMemory("modelferry")
+	store := modelstore.New(mem, modelstore.Options{Timeout: time.Second})
+	cfg.Store, cfg.Logger, cfg.Model, cfg.Alias, cfg.Interval = store, slog.New(slog.DiscardHandler), "iris", "production", time.Second
+	return New(cfg), mem, store
+}
+
+// Storage that comes back and answers "no alias": the reason to wait is
+// that nothing is published, no longer an outage.
+func TestWaitingFollowsWhatStorageSays(t *testing.T) {
+	r, mem, _ := memoryReloader(t, Config{})
+	ctx := context.Background()
+	mem.SetHook(func(op, key string) error { return errors.New("connection refused") })
+	if err := r.Poll(ctx); err == nil {
+		t.Fatal("a poll with storage down reported no error")
+	}
+	if w := r.Waiting(); !strings.Contains(w, "storage is unavailable") {
+		t.Errorf("storage down: waiting says %q", w)
+	}
+	mem.SetHook(nil)
+	if err := r.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Waiting(); !strings.Contains(w, "waiting for iris@production to be published") {
+		t.Errorf("storage back, nothing published: waiting says %q", w)
+	}
+}
+
+// With a clock, a model with a training baseline is watched for drift;
+// without one, none is.
+func TestDriftIsWatchedWithAClock(t *testing.T) {
+	for _, withClock := range []bool{true, false} {
+		t.Run(fmt.Sprint("clock ", withClock), func(t *testing.T) {
+			var clock *monitor.Clock
+			if withClock {
+				clock = monitor.NewClock(time.Minute, time.Now())
+			}
+			r, _, store := memoryReloader(t, Config{Clock: clock})
+			ctx := context.Background()
+			v := modelstore.NewVersion(time.Now())
+			m, err := artifact.DecodeVersion(testmodel.Artifact(t, testmodel.Iris(t), "iris", v, 1), "iris", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Baseline = &artifactpb.Baseline{Rows: 3, LabelCounts: []uint64{1, 1, 1}, PredictionCounts: []uint64{1, 1, 1}}
+			for range m.FeatureNames {
+				m.Baseline.Features = append(m.Baseline.Features, &artifactpb.FeatureBaseline{Edges: []float64{1}, Counts: []uint64{1, 2}})
+			}
+			b, err := artifact.Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := store.Publish(ctx, "iris", v, b, []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.SetAlias(ctx, "production", ref, modelstore.SetAliasOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if watched := r.Current().Drift() != nil; watched != withClock {
+				t.Errorf("drift watched %v, want %v", watched, withClock)
+			}
+		})
+	}
+}
+
+// The cache directory is made when it does not exist yet.
+func TestCacheDirectoryIsMade(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	r, _, store := memoryReloader(t, Config{CacheDir: dir})
+	testmodel.Publish(t, store, testmodel.Iris(t), "iris", "production", 1)
+	if err := r.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pbPath, recPath := r.cachePaths()
+	for _, p := range []string{pbPath, recPath} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

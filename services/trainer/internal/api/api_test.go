@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -353,6 +354,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"C negative query", "/train?c=-1", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", "c must be a positive"},
 		{"C not a number", "/train?c=abc", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", `c: "abc" is not a number`},
 		{"max_iter zero", "/train", "application/json", `{"params":{"max_iter":0}}`, "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 0"},
+		{"max_iter over the limit", "/train", "application/json", `{"params":{"max_iter":100001}}`, "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 100001"},
+		{"max_iter over the limit in the query", "/train?max_iter=100001", "text/csv", "a,b\n1,x\n", "", 400, "invalid_argument", "max_iter must be in [1, 100000], got 100001"},
 		{"tol negative", "/train", "application/json", `{"params":{"tol":-1}}`, "", 400, "invalid_argument", "tol must be a positive"},
 		{"test_fraction one", "/train", "application/json", `{"params":{"test_fraction":1}}`, "", 400, "invalid_argument", "test_fraction must be in [0, 1), got 1"},
 		{"test_fraction negative", "/train?test_fraction=-0.1", "", "", "", 400, "invalid_argument", "test_fraction must be in [0, 1)"},
@@ -365,7 +368,11 @@ func TestTrainBadInput(t *testing.T) {
 		{"upload over limit", "/train", "text/csv", "", "big", 413, "payload_too_large", "TRAINER_MAX_UPLOAD_BYTES"},
 		{"multipart over limit", "/train", bigCT, "", "bigmp", 413, "payload_too_large", "TRAINER_MAX_UPLOAD_BYTES"},
 		{"multipart wrong field", "/train", ct, "", "mp", 400, "invalid_argument", `unknown form field "data"`},
-		{"CSV with a bad number", "/train?wait=true", "text/csv", "a,petal_width,label\n1,2,x\n1,abc,y\n", "", 400, "invalid_argument", `line 3, column petal_width: "abc" is not a number`},
+		{"CSV with a bad number", "/train?wait=true&numeric=petal_width&test_fraction=0", "text/csv", "a,petal_width,label\n1,2,x\n1,abc,y\n", "", 400, "invalid_argument", `line 3, column petal_width: "abc" is not a number`},
+		{"drop names no column", "/train?wait=true&drop=nope", "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `drop names "nope", which is no column`},
+		{"class weight of an unknown class", "/train?wait=true&test_fraction=0&class_weight=" + url.QueryEscape(`{"z": 2}`), "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `class_weight names class "z"`},
+		{"negative sample weight", "/train?wait=true&test_fraction=0&weight=b", "text/csv", "a,b,label\n1,2,x\n1,-3,y\n", "", 400, "invalid_argument", "sample weight -3 is negative"},
+		{"bad impute", "/train?impute=mode", "text/csv", "a,b,label\n1,2,x\n1,3,y\n", "", 400, "invalid_argument", `impute "mode" is not a strategy`},
 		{"CSV ragged", "/train?wait=true", "text/csv", "a,b,label\n1,2,x\n1,y\n", "", 400, "invalid_argument", "line 3: 2 fields, the header has 3"},
 		{"CSV empty", "/train?wait=true", "text/csv", "", "", 400, "invalid_argument", "the file is empty"},
 		{"CSV one class", "/train?wait=true", "text/csv", "a,label\n1,x\n2,x\n", "", 400, "invalid_argument", "single class"},
@@ -431,8 +438,9 @@ func TestQueueFullAnswers429(t *testing.T) {
 	e.block("/run.json")
 	first := e.do("POST", "/train", "", nil).run(t)
 	waitRun(t, e, first.ID, func(r registry.Run) bool { return r.Status == registry.StatusRunning })
-	if resp := e.do("POST", "/train", "", nil); resp.code != http.StatusAccepted {
-		t.Fatalf("second run (queued): %d %s", resp.code, resp.body)
+	second := e.do("POST", "/train", "", nil)
+	if second.code != http.StatusAccepted {
+		t.Fatalf("second run (queued): %d %s", second.code, second.body)
 	}
 	resp := e.do("POST", "/train", "", nil)
 	if resp.code != http.StatusTooManyRequests {
@@ -440,6 +448,13 @@ func TestQueueFullAnswers429(t *testing.T) {
 	}
 	if got := resp.apiError(t); got.Code != "resource_exhausted" {
 		t.Errorf("error %+v", got)
+	}
+	// Cancelling the queued run gives its place back.
+	if resp := e.do("POST", "/runs/"+second.run(t).ID+"/cancel", "", nil); resp.code != http.StatusOK {
+		t.Fatalf("cancel the queued run: %d %s", resp.code, resp.body)
+	}
+	if resp := e.do("POST", "/train", "", nil); resp.code != http.StatusAccepted {
+		t.Fatalf("a run after a cancel freed the place: %d %s, want 202", resp.code, resp.body)
 	}
 }
 

@@ -50,7 +50,8 @@ type trainRequest struct {
 }
 
 // paramKeys are the training parameters a query string may carry.
-var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label"}
+var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label",
+	"features", "drop", "categorical", "numeric", "na_values", "impute", "add_indicator", "max_categories", "min_frequency", "class_weight", "weight"}
 
 var queryKeys = append([]string{"model", "wait", "filename", "name"}, paramKeys...)
 
@@ -343,7 +344,51 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 		}
 		p.Standardize = v
 	}
-	return q.Get("label"), nil
+	return q.Get("label"), tableParams(q, &p.Table)
+}
+
+// tableParams reads the table parameters from the query string: a list as
+// repeated keys (drop=id&drop=name).
+func tableParams(q url.Values, t *registry.Table) error {
+	for key, dst := range map[string]*[]string{"features": &t.Features, "drop": &t.Drop, "categorical": &t.Categorical,
+		"numeric": &t.Numeric, "na_values": &t.NAValues} {
+		if q.Has(key) {
+			*dst = q[key]
+		}
+	}
+	t.Impute, t.Weight = q.Get("impute"), q.Get("weight")
+	if s := q.Get("add_indicator"); s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			return badRequest("add_indicator: %s is not a boolean", quote(s))
+		}
+		t.AddIndicator = v
+	}
+	if s := q.Get("max_categories"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return badRequest("max_categories: %s is not an integer", quote(s))
+		}
+		t.MaxCategories = v
+	}
+	if s := q.Get("min_frequency"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return badRequest("min_frequency: %s is not a number", quote(s))
+		}
+		t.MinFrequency = v
+	}
+	if s := q.Get("class_weight"); s != "" {
+		if s == "balanced" {
+			s = `"balanced"`
+		}
+		var cw registry.ClassWeight
+		if err := cw.UnmarshalJSON([]byte(s)); err != nil {
+			return badRequest("%v", err)
+		}
+		t.ClassWeight = &cw
+	}
+	return nil
 }
 
 func (a *API) defaultDataset(model string) (pipeline.Source, error) {

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
 	"github.com/modelferry/modelferry/pkg/evaluation"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/serving"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -28,6 +31,11 @@ type versionPage struct {
 	Intercepts   []labelled
 	Confusion    template.HTML
 	Try          tryIt
+	// Dense names the features the scaler applies to: Features, or for a
+	// tabular model its numeric columns and indicators.
+	Dense []string
+	// Schema is the column transform of a table trained as it came.
+	Schema *registry.Schema
 }
 
 type labelled struct {
@@ -47,6 +55,9 @@ type tryIt struct {
 type tryInput struct {
 	Feature string
 	Value   string
+	// Options are a categorical column's categories: the form offers a
+	// select.
+	Options []string
 }
 
 type classProb struct {
@@ -84,7 +95,10 @@ func (c *Console) versionPage(ctx *gin.Context) {
 		return
 	}
 	page := versionPage{layout: c.layout(model+" "+version, "models"), View: view,
-		Features: m.FeatureNames, Classes: m.ClassNames, Scaler: m.Scaler}
+		Features: m.FeatureNames, Classes: m.ClassNames, Scaler: m.Scaler, Dense: m.FeatureNames, Schema: view.Record.Schema}
+	if m.Tabular != nil {
+		page.Dense = coefficientCols(m)[:len(m.GetScaler().GetMean())]
+	}
 	rows := coefficientRows(m)
 	page.Coefficients = coefficientMap(m, rows)
 	for k, b := range m.Linear.Intercepts {
@@ -110,6 +124,7 @@ func coefficientRows(m *artifactpb.Model) []string {
 // scale symmetric around zero.
 func coefficientMap(m *artifactpb.Model, rows []string) template.HTML {
 	cols := int(m.Linear.Cols)
+	names := coefficientCols(m)
 	w := m.Linear.Coefficients
 	top := 0.0
 	for _, v := range w {
@@ -124,7 +139,7 @@ func coefficientMap(m *artifactpb.Model, rows []string) template.HTML {
 	}
 	return heatmap{
 		title: "Coefficients (" + unit + ")", rowLabel: "class", colLabel: "feature",
-		rows: rows, cols: m.FeatureNames,
+		rows: rows, cols: names,
 		color: func(i, j int) rgb { return diverging(w[i*cols+j] / top) },
 		text: func(i, j int) string {
 			if cols > 12 {
@@ -133,11 +148,39 @@ func coefficientMap(m *artifactpb.Model, rows []string) template.HTML {
 			return strconv.FormatFloat(w[i*cols+j], 'f', 2, 64)
 		},
 		tip: func(i, j int) string {
-			return fmt.Sprintf("%s, %s: %s", rows[i], m.FeatureNames[j], num(w[i*cols+j]))
+			return fmt.Sprintf("%s, %s: %s", rows[i], names[j], num(w[i*cols+j]))
 		},
 		legend: legend{ramp: func(t float64) rgb { return diverging(2*t - 1) }, lo: "-" + num(round3(top)), mid: "0", hi: "+" + num(round3(top)),
 			caption: "negative ← weight → positive"},
 	}.svg()
+}
+
+// coefficientCols names the columns of the weight matrix: the features,
+// or for a tabular model its numeric columns, their missing indicators,
+// then one column per category of each categorical column
+// ("color=red"), grouped by source column.
+func coefficientCols(m *artifactpb.Model) []string {
+	tb := m.GetTabular()
+	if tb == nil {
+		return m.FeatureNames
+	}
+	var dense, ind, cats []string
+	for _, c := range tb.Columns {
+		if c.Type != "categorical" {
+			dense = append(dense, c.Name)
+			if c.Indicator {
+				ind = append(ind, c.Name+" missing")
+			}
+			continue
+		}
+		for _, v := range c.Categories {
+			cats = append(cats, c.Name+"="+v)
+		}
+		if len(c.Infrequent) > 0 {
+			cats = append(cats, c.Name+"=infrequent")
+		}
+	}
+	return append(append(dense, ind...), cats...)
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
@@ -172,6 +215,9 @@ func confusionMap(title string, rep *evaluation.Report, classes []string) templa
 // predicts when they all parse; the first visit fills in the training
 // means when the model has them.
 func (c *Console) tryIt(ctx *gin.Context, m *artifactpb.Model) tryIt {
+	if m.Tabular != nil {
+		return tryRecord(ctx.QueryArray("x"), m)
+	}
 	values := ctx.QueryArray("x")
 	var t tryIt
 	for i, f := range m.FeatureNames {
@@ -205,6 +251,71 @@ func (c *Console) tryIt(ctx *gin.Context, m *artifactpb.Model) tryIt {
 	k := compiled.PredictProba(x, p)
 	if math.IsNaN(p[k]) {
 		t.Error = "values too large for the model: the class scores overflow"
+		return t
+	}
+	t.Label = m.ClassNames[k]
+	for i, cl := range m.ClassNames {
+		t.Result = append(t.Result, classProb{Class: cl, P: p[i], Top: i == k})
+	}
+	return t
+}
+
+// tryRecord is the try-it of a tabular model: a select per categorical
+// column, a number or nothing (missing) per numeric one; the record goes
+// through the predictor's own decoding (pkg/serving).
+func tryRecord(values []string, m *artifactpb.Model) tryIt {
+	var t tryIt
+	record := map[string]any{}
+	for i, col := range m.Tabular.Columns {
+		in := tryInput{Feature: col.Name}
+		if col.Type == "categorical" {
+			in.Options = col.Categories
+		}
+		switch {
+		case i < len(values):
+			in.Value = values[i]
+		case len(values) == 0 && col.Type == "categorical" && len(col.Categories) > 0:
+			in.Value = col.Categories[0]
+		case len(values) == 0:
+			in.Value = strconv.FormatFloat(round3(col.Impute), 'f', -1, 64)
+		}
+		t.Inputs = append(t.Inputs, in)
+		switch {
+		case in.Value == "":
+			record[col.Name] = nil
+		case col.Type == "categorical":
+			record[col.Name] = in.Value
+		default:
+			v, err := strconv.ParseFloat(in.Value, 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Error = fmt.Sprintf("%s: %q is not a number (leave it empty for a missing value)", col.Name, in.Value)
+				return t
+			}
+			record[col.Name] = v
+		}
+	}
+	if len(values) == 0 {
+		return t
+	}
+	sm, err := serving.New(m, "", nil, time.Now())
+	if err != nil {
+		t.Error = "the artifact does not compile"
+		return t
+	}
+	body, err := json.Marshal(record)
+	if err != nil {
+		t.Error = "the record does not encode"
+		return t
+	}
+	var sc serving.Scratch
+	req, err := sm.DecodePredict(body, 1, &sc)
+	p := make([]float64, len(m.ClassNames))
+	k := 0
+	if err == nil {
+		k, err = sm.Score(req.X, p)
+	}
+	if err != nil {
+		t.Error = err.Error()
 		return t
 	}
 	t.Label = m.ClassNames[k]

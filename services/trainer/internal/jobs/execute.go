@@ -21,6 +21,7 @@ func (q *Queue) drain(mq *modelQueue) {
 	defer q.wg.Done()
 	for {
 		q.mu.Lock()
+		mq.active = false // the run before, if any, has ended
 		if len(mq.pending) == 0 {
 			mq.running = false
 			q.mu.Unlock()
@@ -28,6 +29,7 @@ func (q *Queue) drain(mq *modelQueue) {
 		}
 		j := mq.pending[0]
 		mq.pending = mq.pending[1:]
+		mq.active = true
 		renumber(mq)
 		q.mu.Unlock()
 

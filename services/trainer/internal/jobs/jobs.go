@@ -126,7 +126,10 @@ type modelQueue struct {
 	// queued in one order, even while their first records are written.
 	submit  sync.Mutex
 	pending []*Job
+	// running is whether a drain goroutine serves the queue; active,
+	// whether a run of it has left pending and not yet ended.
 	running bool
+	active  bool
 }
 
 // maxRemembered bounds the finished jobs kept in memory; older ones are
@@ -211,7 +214,7 @@ func (q *Queue) Submit(ctx context.Context, t *Ticket, run registry.Run, src pip
 	defer mq.submit.Unlock()
 	q.mu.Lock()
 	ahead := len(mq.pending)
-	if mq.running {
+	if mq.active {
 		ahead++
 	}
 	j.run.QueuePosition = ahead

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/modelstore"
@@ -104,17 +105,66 @@ func waitStarted(t *testing.T, g *gatedWork) string {
 	}
 }
 
-func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
-	q, s, g := newQueue(t, 16, 2)
-	ctx := context.Background()
+// patience bounds every wait of these tests: a broken deadline or cancel
+// fails the test in seconds with what did not happen, instead of hanging
+// go test until its own timeout.
+const patience = 10 * time.Second
+
+// waitDone waits for j to end; what says what should have ended it.
+func waitDone(t *testing.T, j *Job, what string) {
+	t.Helper()
+	select {
+	case <-j.Done():
+	case <-time.After(patience):
+		t.Fatalf("run %s did not end within %s: %s", j.Snapshot().ID, patience, what)
+	}
+}
+
+// within runs f and fails the test when it has not returned in time.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatalf("%s did not return within %s", what, patience)
+	}
+}
+
+// cancel cancels a run with a deadline, failing clearly when the run does
+// not stop.
+func cancel(t *testing.T, q *Queue, id string) (registry.Run, error) {
+	t.Helper()
+	ctx, stop := context.WithTimeout(context.Background(), patience)
+	defer stop()
+	r, err := q.Cancel(ctx, id)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelling run %s: it did not stop within %s", id, patience)
+	}
+	return r, err
+}
+
+// submitRuns submits n runs of iris, calling after (when set) after each.
+func submitRuns(t *testing.T, q *Queue, n int, after func(i int)) []*Job {
+	t.Helper()
 	var jobs []*Job
-	for i := range 4 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
+	for i := range n {
+		j, err := submit(q, context.Background(), newRun("iris", i), pipeline.Source{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		jobs = append(jobs, j)
+		if after != nil {
+			after(i)
+		}
 	}
+	return jobs
+}
+
+func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
+	q, s, g := newQueue(t, 16, 2)
+	jobs := submitRuns(t, q, 4, nil)
 	var order []string
 	for i := range jobs {
 		order = append(order, waitStarted(t, g))
@@ -125,7 +175,7 @@ func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 		default:
 		}
 		g.release <- struct{}{}
-		<-jobs[i].Done()
+		waitDone(t, jobs[i], "its work returned")
 	}
 	for i, j := range jobs {
 		if order[i] != j.Snapshot().ID {
@@ -137,34 +187,39 @@ func TestRunsOfOneModelGoOneAtATime(t *testing.T) {
 	}
 }
 
+// Positions count the runs ahead, whether the first has started when the
+// others join or is still about to: the first saved record of each says
+// where it is.
 func TestQueuePositionsAreUniqueAndCountDown(t *testing.T) {
-	q, s, g := newQueue(t, 16, 1)
-	ctx := context.Background()
-	var jobs []*Job
-	for i := range 4 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
+	for _, startedFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("the first started before the others joined: %v", startedFirst), func(t *testing.T) {
+			q, s, g := newQueue(t, 16, 1)
+			jobs := submitRuns(t, q, 4, func(i int) {
+				if i == 0 && startedFirst {
+					waitStarted(t, g)
+				}
+			})
+			if !startedFirst {
+				waitStarted(t, g)
+			}
+			for i, j := range jobs[1:] {
+				if pos := j.Snapshot().QueuePosition; pos != i+1 {
+					t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
+				}
+				if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued ||
+					first.Progress == nil || first.Progress.Stage != registry.StageQueued || first.QueuePosition != i+1 {
+					t.Errorf("first saved state %s at position %d, progress %+v; want queued at %d", first.Status, first.QueuePosition, first.Progress, i+1)
+				}
+			}
+			g.release <- struct{}{}
+			waitDone(t, jobs[0], "its work returned")
+			waitStarted(t, g)
+			if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
+				t.Errorf("after one finished, run 2 at position %d, want 1", pos)
+			}
+			close(g.release)
+		})
 	}
-	waitStarted(t, g)
-	for i, j := range jobs[1:] {
-		if pos := j.Snapshot().QueuePosition; pos != i+1 {
-			t.Errorf("run %d at position %d, want %d", i+1, pos, i+1)
-		}
-		if first := s.states[j.Snapshot().ID][0]; first.Status != registry.StatusQueued ||
-			first.Progress == nil || first.Progress.Stage != registry.StageQueued {
-			t.Errorf("first saved state %s, progress %+v; want queued", first.Status, first.Progress)
-		}
-	}
-	g.release <- struct{}{}
-	<-jobs[0].Done()
-	waitStarted(t, g)
-	if pos := jobs[2].Snapshot().QueuePosition; pos != 1 {
-		t.Errorf("after one finished, run 2 at position %d, want 1", pos)
-	}
-	close(g.release)
 }
 
 func TestFullQueueRefusesAndReleasesTheSource(t *testing.T) {
@@ -207,29 +262,55 @@ func TestSubmitFailsWhenStorageIsDown(t *testing.T) {
 	if _, ok := q.Get(newRun("iris", 0).ID); ok {
 		t.Error("an unrecorded run is known")
 	}
+	// A run never recorded never ran, so it is not counted as failed.
+	if n := testutil.CollectAndCount(q.cfg.Metrics.runs); n != 0 {
+		t.Errorf("%d run series for a run that was never recorded", n)
+	}
+	// Its place is free again.
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the failed submit: %v", err)
+	}
+	ticket.Release()
+}
+
+// A place taken and given back, by a request that failed before it
+// submitted, is free again, and giving it back twice frees one place.
+func TestReleasedTicketFreesItsPlace(t *testing.T) {
+	q, _, _ := newQueue(t, 1, 1)
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("second admit into a queue of one: %v, want ErrQueueFull", err)
+	}
+	ticket.Release()
+	ticket.Release()
+	again, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the place was given back: %v", err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("a ticket released twice freed two places: %v", err)
+	}
+	again.Release()
 }
 
 func TestShutdownFailsQueuedRunsAndCancelsRunningOnes(t *testing.T) {
 	q, s, g := newQueue(t, 16, 1)
 	ctx := context.Background()
-	var jobs []*Job
-	for i := range 3 {
-		j, err := submit(q, ctx, newRun("iris", i), pipeline.Source{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
-	}
+	jobs := submitRuns(t, q, 3, nil)
 	waitStarted(t, g)
 	// The running run never finishes by itself: the deadline cancels it.
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	q.Shutdown(sctx)
+	within(t, "Shutdown past its deadline", func() { q.Shutdown(sctx) })
 	if _, err := submit(q, ctx, newRun("iris", 9), pipeline.Source{}); !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("submit after shutdown: %v", err)
 	}
 	for i, j := range jobs {
-		<-j.Done()
+		waitDone(t, j, "shutdown")
 		r := s.last(j.Snapshot().ID)
 		want := "shut down before the run started"
 		if i == 0 {
@@ -250,7 +331,7 @@ func TestFailedWorkIsAFailedRun(t *testing.T) {
 	}
 	waitStarted(t, g)
 	g.release <- struct{}{}
-	<-j.Done()
+	waitDone(t, j, "its work returned")
 	r := s.last(j.Snapshot().ID)
 	if r.Status != registry.StatusFailed || r.Error.Code != errcode.Internal || r.Error.Message != "internal error" {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
@@ -288,7 +369,7 @@ func TestConcurrentSubmitsGetUniquePositionsInOrder(t *testing.T) {
 	}
 	// They run in the order of their positions.
 	close(g.release)
-	<-first.Done()
+	waitDone(t, first, "its work returned")
 	for pos := 1; pos <= len(jobs); pos++ {
 		if id := waitStarted(t, g); id != byPosition[pos].Snapshot().ID {
 			t.Fatalf("position %d: %s started instead of %s", pos, id, byPosition[pos].Snapshot().ID)
@@ -305,7 +386,7 @@ func TestCancel(t *testing.T) {
 	last, _ := submit(q, ctx, newRun("iris", 2), pipeline.Source{})
 
 	t.Run("a queued run leaves the queue", func(t *testing.T) {
-		r, err := q.Cancel(ctx, queued.Snapshot().ID)
+		r, err := cancel(t, q, queued.Snapshot().ID)
 		if err != nil || r.Status != registry.StatusCancelled || r.Error.Code != errcode.Cancelled {
 			t.Fatalf("%+v, %v", r, err)
 		}
@@ -317,7 +398,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a running run stops", func(t *testing.T) {
-		r, err := q.Cancel(ctx, running.Snapshot().ID)
+		r, err := cancel(t, q, running.Snapshot().ID)
 		if err != nil || r.Status != registry.StatusCancelled || r.FinishedAt == nil {
 			t.Fatalf("%+v, %v", r, err)
 		}
@@ -326,10 +407,10 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a finished run cannot be cancelled", func(t *testing.T) {
-		if _, err := q.Cancel(ctx, queued.Snapshot().ID); !errors.Is(err, ErrNotLive) {
+		if _, err := cancel(t, q, queued.Snapshot().ID); !errors.Is(err, ErrNotLive) {
 			t.Errorf("got %v, want ErrNotLive", err)
 		}
-		if _, err := q.Cancel(ctx, "20261126T000000Z-00000000"); !errors.Is(err, ErrNotLive) {
+		if _, err := cancel(t, q, "20261126T000000Z-00000000"); !errors.Is(err, ErrNotLive) {
 			t.Errorf("unknown run: %v", err)
 		}
 	})
@@ -344,13 +425,44 @@ func TestRunTimeoutFailsTheRun(t *testing.T) {
 	g := &gatedWork{started: make(chan string, 1), release: make(chan struct{})}
 	q := New(Config{Saver: s, Work: g.work, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: NewMetrics(prometheus.NewRegistry()), MaxQueued: 4, RunTimeout: 50 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		q.Shutdown(ctx)
+	})
 	j, err := submit(q, context.Background(), newRun("iris", 0), pipeline.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-j.Done() // the work never finishes by itself
+	// The work never finishes by itself.
+	waitDone(t, j, "TRAINER_RUN_TIMEOUT (50ms) should have failed it")
 	r := s.last(j.Snapshot().ID)
 	if r.Status != registry.StatusFailed || r.Error.Code != errcode.DeadlineExceeded || !strings.Contains(r.Error.Message, "TRAINER_RUN_TIMEOUT") {
 		t.Errorf("saved %s %+v", r.Status, r.Error)
 	}
+}
+
+func TestCancellingAQueuedRunFreesItsPlace(t *testing.T) {
+	q, _, g := newQueue(t, 1, 1)
+	ctx := context.Background()
+	if _, err := submit(q, ctx, newRun("iris", 0), pipeline.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	waitStarted(t, g)
+	queued, err := submit(q, ctx, newRun("iris", 1), pipeline.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Admit(); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("admit into a full queue: %v, want ErrQueueFull", err)
+	}
+	if _, err := cancel(t, q, queued.Snapshot().ID); err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := q.Admit()
+	if err != nil {
+		t.Fatalf("admit after the queued run was cancelled: %v", err)
+	}
+	ticket.Release()
+	close(g.release)
 }

@@ -26,10 +26,13 @@ type Limits struct {
 	MaxParameters int
 	// MaxNameBytes bounds a column name or a class label.
 	MaxNameBytes int
+	// MaxCategories bounds a categorical column's categories
+	// (TRAINER_MAX_CATEGORIES).
+	MaxCategories int
 }
 
 // DefaultLimits are the limits when none are configured.
-var DefaultLimits = Limits{MaxFeatures: 10_000, MaxClasses: 1_000, MaxParameters: 1_000_000, MaxNameBytes: 256}
+var DefaultLimits = Limits{MaxFeatures: 10_000, MaxClasses: 1_000, MaxParameters: 1_000_000, MaxNameBytes: 256, MaxCategories: 10_000}
 
 // ErrLimit is wrapped by every error about a limit; the run then fails as
 // invalid_argument and the message names the variable that raises it.
@@ -53,7 +56,8 @@ func (l Limits) orDefaults() Limits {
 	}
 	d := DefaultLimits
 	return Limits{MaxFeatures: pick(l.MaxFeatures, d.MaxFeatures), MaxClasses: pick(l.MaxClasses, d.MaxClasses),
-		MaxParameters: pick(l.MaxParameters, d.MaxParameters), MaxNameBytes: pick(l.MaxNameBytes, d.MaxNameBytes)}
+		MaxParameters: pick(l.MaxParameters, d.MaxParameters), MaxNameBytes: pick(l.MaxNameBytes, d.MaxNameBytes),
+		MaxCategories: pick(l.MaxCategories, d.MaxCategories)}
 }
 
 // readHeader reads the header line of a CSV from r within the limits and

@@ -6,8 +6,10 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -60,14 +62,35 @@ func Run(ctx context.Context, in Input) error {
 	t0 := in.Now()
 	defer in.Source.Release()
 	in.enter(registry.StageLoading)
-	d, info, err := load(ctx, in.Datasets, in.Source, run.Label, in.Limits, in.loadProgress)
-	if err != nil {
-		return stageError{"load", err}
+	// A table of numbers only takes the fast path; one with text or empty
+	// cells, or any table parameter, the column transform's.
+	var (
+		d           *dataset.Dataset
+		tb          *table
+		info        registry.DatasetInfo
+		train, test *dataset.Dataset
+		err         error
+	)
+	if !p.Table.Set() {
+		d, info, err = load(ctx, in.Datasets, in.Source, run.Label, in.Limits, in.loadProgress)
+		if asTable(err) {
+			d, err = nil, nil
+		} else if err != nil {
+			return stageError{"load", err}
+		}
 	}
-	in.enter(registry.StageSplitting)
-	train, test, err := dataset.Split(d, p.TestFraction, p.Seed)
-	if err != nil {
-		return stageError{"split", err}
+	if d == nil {
+		if tb, err = loadTable(ctx, in.Datasets, in.Source, run.Label, p, in.Limits, in.loadProgress); err != nil {
+			return stageError{"load", err}
+		}
+		info = tb.info
+		d = &dataset.Dataset{Features: info.Features, Label: tb.label, Classes: info.Classes}
+		info.TrainRows, info.TestRows = tb.prep.Rows, len(tb.testY)
+	} else {
+		in.enter(registry.StageSplitting)
+		if train, test, err = dataset.Split(d, p.TestFraction, p.Seed); err != nil {
+			return stageError{"split", err}
+		}
 	}
 	// Stored once it is known to be trainable, while the fit runs: the
 	// upload to S3 is the network's and the server's work, which a remote
@@ -84,25 +107,31 @@ func Run(ctx context.Context, in Input) error {
 			<-stored
 		}
 	}()
-	if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
-		return stageError{"fit", err}
-	}
-	info.TrainRows = train.Rows()
-	if test != nil {
-		info.TestRows = test.Rows()
+	data := tableData(tb)
+	if tb == nil {
+		if err := checkScale(train.X, train.Rows(), d.Features, p.Standardize); err != nil {
+			return stageError{"fit", err}
+		}
+		info.TrainRows = train.Rows()
+		if test != nil {
+			info.TestRows = test.Rows()
+		}
+		data = logreg.Data{X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes)}
 	}
 	in.Update(func(r *registry.Run) {
 		r.Dataset = info
 		r.Label = d.Label
 		r.Timings.LoadSeconds = since(t0)
+		if tb != nil {
+			r.RowsSkipped = tb.prep.RowsSkipped
+			r.Schema = schema(tb.prep.Transform, tb.prep.Dropped)
+		}
 	})
 
 	t1 := in.Now()
 	in.enter(registry.StageFitting)
 	var history registry.History
-	fitted, fit, err := logreg.Fit(ctx, logreg.Data{
-		X: train.X, Y: train.Y, Rows: train.Rows(), Features: len(d.Features), Classes: len(d.Classes),
-	}, logreg.Options{
+	fitted, fit, err := logreg.Fit(ctx, data, logreg.Options{
 		C: p.C, MaxIter: p.MaxIter, Tol: p.Tol, Standardize: p.Standardize,
 		OnProgress: in.fitProgress(&history),
 	})
@@ -123,11 +152,7 @@ func Run(ctx context.Context, in Input) error {
 	if err != nil {
 		return stageError{"compile", err}
 	}
-	evalSet, on := test, "test"
-	if test == nil {
-		evalSet, on = train, "train"
-	}
-	report, err := evaluation.Evaluate(compiled, evalSet.X, evalSet.Y, d.Classes)
+	report, on, err := evaluate(compiled, train, test, tb, d.Classes)
 	if err != nil {
 		return stageError{"evaluate", err}
 	}
@@ -140,7 +165,10 @@ func Run(ctx context.Context, in Input) error {
 
 	t3 := in.Now()
 	in.enter(registry.StagePublishing)
-	driftBaseline := baseline(train, len(d.Classes), compiled)
+	var driftBaseline *artifactpb.Baseline
+	if tb == nil {
+		driftBaseline = baseline(train, len(d.Classes), compiled)
+	}
 	ds := <-stored
 	stored = nil
 	if ds.err != nil {
@@ -152,6 +180,9 @@ func Run(ctx context.Context, in Input) error {
 	})
 	model := buildArtifact(run, d, fitted, fit, report, in.TrainerVersion, in.Now())
 	model.Baseline = driftBaseline
+	if tb != nil {
+		model.Tabular = artifact.TabularFrom(tb.prep.Transform, tb.prep.RowsSkipped, tb.prep.Dropped)
+	}
 	// The end of the run is decided here, once. A cancel (or shutdown, or
 	// timeout) before this point wins, and nothing of the version exists.
 	// After it the run finishes whole: the version, then latest and
@@ -170,6 +201,7 @@ func Run(ctx context.Context, in Input) error {
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
+		RowsSkipped: run.RowsSkipped, Schema: run.Schema,
 	})
 	if err != nil {
 		if uerr := in.Registry.Unpublish(ctx, run.Model, run.ID); uerr != nil {
@@ -239,4 +271,40 @@ func buildArtifact(run registry.Run, d *dataset.Dataset, fitted *logreg.Model, f
 type persisted struct {
 	uri string
 	err error
+}
+
+// tableData is the training set of a table; zero when there is none.
+func tableData(tb *table) logreg.Data {
+	if tb == nil {
+		return logreg.Data{}
+	}
+	return tb.prep.Data()
+}
+
+// evaluate scores the model on the test rows, or the training rows when
+// there are none, and says which.
+func evaluate(compiled *logreg.Compiled, train, test *dataset.Dataset, tb *table, classes []string) (evaluation.Report, string, error) {
+	if tb != nil {
+		if len(tb.testY) > 0 {
+			r, err := evaluation.Evaluate(logreg.Packed{Compiled: compiled}, tb.test, tb.testY, classes)
+			return r, "test", err
+		}
+		x, y := tb.trainSet()
+		r, err := evaluation.Evaluate(logreg.Packed{Compiled: compiled}, x, y, classes)
+		return r, "train", err
+	}
+	if test != nil {
+		r, err := evaluation.Evaluate(compiled, test.X, test.Y, classes)
+		return r, "test", err
+	}
+	r, err := evaluation.Evaluate(compiled, train.X, train.Y, classes)
+	return r, "train", err
+}
+
+// asTable tells a fast-path failure that the column transform reads: a
+// cell that is text or empty, or an empty label (a row to skip).
+func asTable(err error) bool {
+	var pe *dataset.ParseError
+	return errors.As(err, &pe) && pe.Column != "" &&
+		(pe.Msg == "empty value" || pe.Msg == "empty label" || strings.HasSuffix(pe.Msg, "is not a number"))
 }

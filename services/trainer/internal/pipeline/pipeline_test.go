@@ -138,7 +138,11 @@ func TestBadDataFailsBeforeAnythingIsStored(t *testing.T) {
 	if err := writeFile(path, "a,b,label\n1,x,y\n2,3,z\n"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.train(t, registry.DefaultParams(), Source{Path: path})
+	// b is text, which a column forced numeric cannot hold.
+	p := registry.DefaultParams()
+	p.Numeric = []string{"b"}
+	p.TestFraction = 0
+	_, err := f.train(t, p, Source{Path: path})
 	if got := RunError(err); got.Code != errcode.InvalidArgument || !strings.Contains(got.Message, "line 2") {
 		t.Errorf("got %+v (%v)", got, err)
 	}

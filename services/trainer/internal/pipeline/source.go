@@ -63,45 +63,9 @@ var (
 // load parses the source, hashing it on the way and reporting the bytes
 // read.
 func load(ctx context.Context, store Datasets, src Source, label string, lim Limits, report func(read, total int64)) (*dataset.Dataset, registry.DatasetInfo, error) {
-	var r io.ReadCloser
-	var size int64
-	switch {
-	case src.Upload != nil:
-		var err error
-		r, err = src.Upload.open(ctx, src.Path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, registry.DatasetInfo{}, errUploadGone
-		}
-		if err != nil {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("open upload: %w", err)
-		}
-		size = src.Upload.Size
-	case src.Path != "":
-		f, err := os.Open(src.Path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Path)
-		}
-		if err != nil {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset: %w", err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			_ = f.Close()
-			return nil, registry.DatasetInfo{}, fmt.Errorf("stat dataset: %w", err)
-		}
-		r, size = f, st.Size()
-	default:
-		var err error
-		r, size, err = store.OpenDataset(ctx, src.Ref)
-		if errors.Is(err, modelstore.ErrNotFound) {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %s", errDatasetNotFound, src.Ref)
-		}
-		if errors.Is(err, modelstore.ErrInvalid) {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("%w: %w", errDatasetRef, err)
-		}
-		if err != nil {
-			return nil, registry.DatasetInfo{}, fmt.Errorf("open dataset %s: %w", src.Ref, err)
-		}
+	r, size, err := open(ctx, store, src)
+	if err != nil {
+		return nil, registry.DatasetInfo{}, err
 	}
 	lim = lim.orDefaults()
 	h := sha256.New()
@@ -141,6 +105,51 @@ func load(ctx context.Context, store Datasets, src Source, label string, lim Lim
 		info.URI = store.DatasetURI(key)
 	}
 	return d, info, nil
+}
+
+// open opens the source and returns its size (-1 when unknown).
+func open(ctx context.Context, store Datasets, src Source) (io.ReadCloser, int64, error) {
+	var r io.ReadCloser
+	var size int64
+	switch {
+	case src.Upload != nil:
+		var err error
+		r, err = src.Upload.open(ctx, src.Path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, 0, errUploadGone
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("open upload: %w", err)
+		}
+		size = src.Upload.Size
+	case src.Path != "":
+		f, err := os.Open(src.Path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, 0, fmt.Errorf("%w: %s", errDatasetNotFound, src.Path)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("open dataset: %w", err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return nil, 0, fmt.Errorf("stat dataset: %w", err)
+		}
+		r, size = f, st.Size()
+	default:
+		var err error
+		r, size, err = store.OpenDataset(ctx, src.Ref)
+		if errors.Is(err, modelstore.ErrNotFound) {
+			return nil, 0, fmt.Errorf("%w: %s", errDatasetNotFound, src.Ref)
+		}
+		if errors.Is(err, modelstore.ErrInvalid) {
+			return nil, 0, fmt.Errorf("%w: %w", errDatasetRef, err)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("open dataset %s: %w", src.Ref, err)
+		}
+	}
+	return r, size, nil
 }
 
 // persist stores a local source in the bucket under its hash, so the run

@@ -57,6 +57,11 @@ type Run struct {
 	Dataset   DatasetInfo        `json:"dataset"`
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
 	MetricsOn string             `json:"metrics_on,omitempty"`
+	// RowsSkipped counts the rows skipped for a missing label; Schema is
+	// the column transform of a table trained as it came. Schema is set
+	// once and never changed: clones share it.
+	RowsSkipped int     `json:"rows_skipped,omitempty"`
+	Schema      *Schema `json:"schema,omitempty"`
 
 	Version string `json:"version,omitempty"`
 	// VersionNumber is the version's sequential number in its model.
@@ -176,4 +181,44 @@ type VersionRecord struct {
 	Timings        Timings            `json:"timings"`
 	TrainerVersion string             `json:"trainer_version"`
 	CreatedAt      time.Time          `json:"created_at"`
+	RowsSkipped    int                `json:"rows_skipped,omitempty"`
+	Schema         *Schema            `json:"schema,omitempty"`
+}
+
+// Schema is the column transform a run fitted, as its record shows it.
+type Schema struct {
+	Columns []ColumnInfo `json:"columns"`
+	// Dropped names the columns missing in every training row.
+	Dropped []string `json:"dropped,omitempty"`
+}
+
+// MaxSchemaCategories bounds the categories a record lists per column,
+// the most frequent first; the artifact keeps them all.
+const MaxSchemaCategories = 20
+
+// ColumnInfo is one source column of a Schema.
+type ColumnInfo struct {
+	Name string `json:"name"`
+	// Type is "numeric" or "categorical".
+	Type         string  `json:"type"`
+	MissingShare float64 `json:"missing_share"`
+	// Impute is a numeric column's value for a missing cell; Indicator
+	// whether it has a "was missing" feature.
+	Impute    *float64 `json:"impute,omitempty"`
+	Indicator bool     `json:"indicator,omitempty"`
+	// Categories are a categorical column's most frequent categories
+	// (at most MaxSchemaCategories) with their training shares;
+	// CategoryCount counts them all.
+	Categories    []CategoryShare `json:"categories,omitempty"`
+	CategoryCount int             `json:"category_count,omitempty"`
+	// Infrequent counts the categories grouped as infrequent, and
+	// InfrequentShare is their training share.
+	Infrequent      int     `json:"infrequent,omitempty"`
+	InfrequentShare float64 `json:"infrequent_share,omitempty"`
+}
+
+// CategoryShare is a category and its share of the training rows.
+type CategoryShare struct {
+	Value string  `json:"value"`
+	Share float64 `json:"share"`
 }

@@ -21,6 +21,7 @@ import (
 func TestGate(t *testing.T) {
 	g := Gate{MinAccuracy: 0.7, MaxRegression: 0.05}
 	onTrain := func(m *artifactpb.Model) *artifactpb.Model { m.Metrics.MetricsOn = "train"; return m }
+	otherClasses := func(m *artifactpb.Model) *artifactpb.Model { m.ClassNames = []string{"x", "z"}; return m }
 	model := func(acc float64, features ...string) *artifactpb.Model { return testModel("v", acc, features...) }
 	for _, tc := range []struct {
 		name       string
@@ -34,6 +35,9 @@ func TestGate(t *testing.T) {
 		{"slightly worse, within margin", model(0.86), model(0.9), true, ""},
 		{"much worse than production", model(0.8), model(0.9), false, "more than 0.0500 below production"},
 		{"other features", model(0.99, "a", "c"), model(0.9), false, "features or classes differ"},
+		{"other classes", otherClasses(model(0.99)), model(0.9), false, "features or classes differ"},
+		{"exactly the minimum", model(0.7), nil, true, ""},
+		{"exactly the allowed regression", model(0.85), model(0.9), true, ""},
 		{"metrics on training data", onTrain(model(0.99)), nil, false, "metrics come from the training data"},
 		{"production judged on training data is no yardstick", model(0.8), onTrain(model(1)), true, ""},
 	} {
@@ -54,6 +58,8 @@ func TestParamsValidate(t *testing.T) {
 		{func(*Params) {}, ""},
 		{func(p *Params) { p.C = 0 }, "c must be a positive finite number"},
 		{func(p *Params) { p.MaxIter = 0 }, "max_iter must be in"},
+		{func(p *Params) { p.MaxIter = MaxIterLimit }, ""},
+		{func(p *Params) { p.MaxIter = MaxIterLimit + 1 }, "max_iter must be in [1, 100000], got 100001"},
 		{func(p *Params) { p.Tol = -1 }, "tol must be a positive finite number"},
 		{func(p *Params) { p.TestFraction = 1 }, "test_fraction must be in [0, 1)"},
 	} {
@@ -185,6 +191,67 @@ func TestPromoteGivesUpWhenProductionKeepsMoving(t *testing.T) {
 	if err != nil || promoted || !strings.Contains(reason, "moved concurrently") {
 		t.Errorf("promoted %v %q, %v", promoted, reason, err)
 	}
+}
+
+// Production's artifact overwritten in the bucket: a corrupt production
+// counts as none, so the gate judges the candidate on minimum accuracy
+// alone and promotes it.
+func TestPromoteOverACorruptProduction(t *testing.T) {
+	ctx := context.Background()
+	for name, damage := range map[string][]byte{
+		"garbage":                     []byte("garbage"),
+		"another valid artifact":      mustEncode(t, testModel(version(9), 0.99)),
+		"the same version, retouched": mustEncode(t, testModel(version(1), 0.98)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			_, old := f.publish(t, version(1), 0.99)
+			if err := f.reg.MoveAlias(ctx, AliasProduction, old); err != nil {
+				t.Fatal(err)
+			}
+			f.mem.Overwrite("models/iris/versions/"+old.Version+"/model.pb", damage)
+			// Far below the broken production's 0.99, above the minimum.
+			cand, ref := f.publish(t, version(2), 0.75)
+			promoted, reason, err := f.reg.Promote(ctx, cand, ref)
+			if err != nil || !promoted {
+				t.Fatalf("promoted %v %q, %v; want promoted over a corrupt production", promoted, reason, err)
+			}
+			prod, _, err := f.store.GetAlias(ctx, "iris", AliasProduction)
+			if err != nil || prod.Version != ref.Version || prod.Previous != old.Version {
+				t.Errorf("production %+v, %v; want %s after %s", prod, err, ref.Version, old.Version)
+			}
+		})
+	}
+}
+
+// Two automatic promotions in a row: production's previous_version names
+// the first, so that a rollback after a gate promotion has somewhere to go.
+func TestPromoteRecordsThePreviousVersion(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	first, ref1 := f.publish(t, version(1), 0.9)
+	second, ref2 := f.publish(t, version(2), 0.91)
+	for _, c := range []struct {
+		m   *artifactpb.Model
+		ref modelstore.Ref
+	}{{first, ref1}, {second, ref2}} {
+		if promoted, reason, err := f.reg.Promote(ctx, c.m, c.ref); err != nil || !promoted {
+			t.Fatalf("promote %s: %v %q, %v", c.ref.Version, promoted, reason, err)
+		}
+	}
+	prod, _, err := f.store.GetAlias(ctx, "iris", AliasProduction)
+	if err != nil || prod.Version != ref2.Version || prod.Previous != ref1.Version {
+		t.Errorf("production %+v, %v; want %s with previous_version %s", prod, err, ref2.Version, ref1.Version)
+	}
+}
+
+func mustEncode(t *testing.T, m *artifactpb.Model) []byte {
+	t.Helper()
+	b, err := artifact.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestSetAliasVerifiesTheArtifact(t *testing.T) {

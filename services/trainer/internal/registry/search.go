@@ -19,20 +19,20 @@ import (
 type Search struct {
 	Filter  runfilter.Filter
 	OrderBy []runfilter.OrderKey
-	// params are the JSON names of Params' fields, by field index.
-	params []string
+	// params are Params' fields as a filter names them.
+	params []paramField
 }
 
 // ParseSearch parses and type-checks a filter and order keys (each
 // comma-separated keys) against what runs hold. Its errors are
 // *runfilter.Error, saying where and what was expected.
 func ParseSearch(filter string, orderBy []string) (Search, error) {
-	s := Search{params: paramNames()}
+	s := Search{params: paramFields()}
 	f, err := runfilter.Parse(filter)
 	if err != nil {
 		return Search{}, fmt.Errorf("filter %w", err)
 	}
-	schema := runSchema(s.params)
+	schema := runSchema(paramNames(s.params))
 	if err := f.Check(schema); err != nil {
 		return Search{}, fmt.Errorf("filter %w", err)
 	}
@@ -68,17 +68,37 @@ func runSchema(params []string) runfilter.Schema {
 	}
 }
 
-// paramNames returns the JSON names of Params' fields, by field index,
-// so that a parameter added to Params is searchable with no more code.
-func paramNames() []string {
-	t := reflect.TypeFor[Params]()
-	out := make([]string, t.NumField())
-	for i := range out {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			name = t.Field(i).Name
+// paramField is a parameter as JSON names it and where Params has it.
+type paramField struct {
+	name  string
+	index []int
+	// omitEmpty: a zero value is a parameter not given, absent.
+	omitEmpty bool
+}
+
+// paramFields lists Params' fields as JSON writes them, embedded structs
+// flattened, so that a parameter added to Params is searchable with no
+// more code.
+func paramFields() []paramField {
+	var out []paramField
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Params]()) {
+		tag := f.Tag.Get("json")
+		if !f.IsExported() || tag == "-" || (f.Anonymous && tag == "") {
+			continue
 		}
-		out[i] = name
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, paramField{name: name, index: f.Index, omitEmpty: strings.Contains(opts, "omitempty")})
+	}
+	return out
+}
+
+func paramNames(fields []paramField) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.name
 	}
 	return out
 }
@@ -86,7 +106,7 @@ func paramNames() []string {
 // record is a run as a filter sees it.
 type record struct {
 	run    *Run
-	params []string
+	params []paramField
 }
 
 func (r record) Value(f runfilter.Field) (runfilter.Value, bool) {
@@ -95,11 +115,15 @@ func (r record) Value(f runfilter.Field) (runfilter.Value, bool) {
 	case runfilter.Metric:
 		return r.metric(f.Key)
 	case runfilter.Param:
-		i := slices.Index(r.params, f.Key)
+		i := slices.IndexFunc(r.params, func(p paramField) bool { return p.name == f.Key })
 		if i < 0 {
 			return runfilter.Value{}, false
 		}
-		return runfilter.Value{Str: paramString(reflect.ValueOf(run.Params).Field(i))}, true
+		v := reflect.ValueOf(run.Params).FieldByIndex(r.params[i].index)
+		if r.params[i].omitEmpty && v.IsZero() {
+			return runfilter.Value{}, false
+		}
+		return runfilter.Value{Str: paramString(v)}, true
 	case runfilter.Tag:
 		v, ok := run.Tags[f.Key]
 		return runfilter.Value{Str: v}, ok
@@ -176,7 +200,8 @@ func millis(t *time.Time) (runfilter.Value, bool) {
 
 // paramString is a parameter as a filter compares it: numbers in their
 // shortest form (c = '1', tol = '0.0001'), booleans true or false, lists
-// and objects as JSON.
+// and objects as JSON (drop = '["id"]'), and what JSON writes as a
+// string as that string (class_weight = 'balanced').
 func paramString(v reflect.Value) string {
 	switch v.Kind() {
 	case reflect.String:
@@ -193,6 +218,10 @@ func paramString(v reflect.Value) string {
 	b, err := json.Marshal(v.Interface())
 	if err != nil {
 		return ""
+	}
+	var text string
+	if json.Unmarshal(b, &text) == nil {
+		return text // a value written as a JSON string, as class_weight "balanced"
 	}
 	return string(b)
 }

@@ -28,6 +28,14 @@ func searchRuns(n int) []Run {
 		if i%3 == 0 {
 			r.Tags = map[string]string{"team": "fraud"}
 		}
+		if i%7 == 0 {
+			p.Drop, p.ClassWeight = []string{"id"}, &ClassWeight{Balanced: true}
+			r.Params = p
+		}
+		if i%11 == 0 {
+			p.TestFraction = 0
+			r.Params = p
+		}
 		if i%5 == 4 {
 			r.Status, r.Metrics = StatusFailed, nil
 		}
@@ -71,6 +79,11 @@ func TestSearchRuns(t *testing.T) {
 		{"the issue's example", "metrics.accuracy > 0.5 and params.c = '1' and tags.team = 'fraud' and attributes.status = 'succeeded'", nil, "",
 			want(func(i int, r Run) bool { return r.Metrics != nil && acc(r) > 0.5 && i%2 == 0 && i%3 == 0 }, nil)},
 		{"a parameter as its shortest text", "params.c = '0.5'", nil, "iris", ""},
+		{"table parameters: a list as JSON, a value JSON writes as a string as that string", `params.drop = '["id"]' and params.class_weight = 'balanced'`, nil, "",
+			want(func(i int, r Run) bool { return i%7 == 0 }, nil)},
+		{"a parameter not given matches nothing", "params.impute != 'mean'", nil, "", ""},
+		{"a zero core parameter is still given", "params.test_fraction = '0'", nil, "",
+			want(func(i int, r Run) bool { return i%11 == 0 }, nil)},
 		{"name LIKE", "attributes.run_name LIKE 'run-2_'", nil, "",
 			want(func(i int, r Run) bool { return i >= 20 && i < 30 }, nil)},
 		{"status IN", "attributes.status IN ('failed')", nil, "wine",

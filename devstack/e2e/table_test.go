@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelferry/modelferry/pkg/tabular"
+)
+
+// TestTableAsItComes trains on a raw table (an ID column dropped, text
+// columns, empty cells) through a real trainer, and predicts raw records
+// through a real predictor following the model's latest alias: /predict
+// and KServe V1 answer scikit-learn's Pipeline's probabilities within
+// 1e-4, and the Open Inference Protocol says where to send records.
+func TestTableAsItComes(t *testing.T) {
+	s := startSystem(t, func(o *systemOptions) { o.env["PREDICTOR_MODELS"] = "table@latest" })
+	dir := filepath.Join(repoRoot, "pkg", "tabular", "testdata")
+	train, err := os.ReadFile(filepath.Join(dir, "binary_basic_train.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Proba [][]float64 }
+	b, err := os.ReadFile(filepath.Join(dir, "binary_basic.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(s.trainer+"/train?wait=true&model=table&test_fraction=0&drop=id", "text/csv", strings.NewReader(string(train)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r run
+	err = json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || r.Status != "succeeded" {
+		t.Fatalf("train: %d %+v %v", resp.StatusCode, r, err)
+	}
+
+	f, err := os.Open(filepath.Join(dir, "binary_basic_test.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	test, err := tabular.ReadCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Raw records as a client sends them: numbers, strings, null for an
+	// empty cell (or the key left out), no ID column.
+	var records []string
+	for _, rec := range test.Rows {
+		var fields []string
+		for j, h := range test.Header {
+			v := rec[j]
+			switch {
+			case h == "id" || h == "label":
+			case slices.Contains(tabular.DefaultNAValues(), v):
+				if j%2 == 0 {
+					fields = append(fields, `"`+h+`": null`)
+				}
+			case h == "age" || h == "income":
+				fields = append(fields, `"`+h+`": `+v)
+			default:
+				q, _ := json.Marshal(v)
+				fields = append(fields, `"`+h+`": `+string(q))
+			}
+		}
+		records = append(records, "{"+strings.Join(fields, ", ")+"}")
+	}
+	batch := `{"instances": [` + strings.Join(records, ",") + `]}`
+	base := s.predictors[0]
+	waitFor(t, "the predictor to load the table's model", swapTimeout, func() bool {
+		resp, _, err := predict(http.DefaultClient, base, records[0])
+		return err == nil && resp.StatusCode == 200
+	})
+	check := func(what string, probs [][2]float64) {
+		t.Helper()
+		if len(probs) != len(g.Proba) {
+			t.Fatalf("%s: %d predictions for %d rows", what, len(probs), len(g.Proba))
+		}
+		worst := 0.0
+		for i, p := range probs {
+			worst = max(worst, math.Abs(p[0]-g.Proba[i][0]), math.Abs(p[1]-g.Proba[i][1]))
+		}
+		if worst > 1e-4 {
+			t.Errorf("%s: max |Δp| = %g against scikit-learn, want ≤ 1e-4", what, worst)
+		}
+		t.Logf("%s: max |Δp| = %.2g over %d rows", what, worst, len(probs))
+	}
+	post := func(path, body string) []byte {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out json.RawMessage
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s %v", path, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	type probabilities struct {
+		Probabilities map[string]float64 `json:"probabilities"`
+	}
+	var answer struct{ Predictions []probabilities }
+	_ = json.Unmarshal(post("/predict", batch), &answer)
+	var probs [][2]float64
+	for _, p := range answer.Predictions {
+		probs = append(probs, [2]float64{p.Probabilities["no"], p.Probabilities["yes"]})
+	}
+	check("/predict", probs)
+	answer.Predictions = nil
+	_ = json.Unmarshal(post("/v1/models/table:predict", batch), &answer)
+	probs = probs[:0]
+	for _, p := range answer.Predictions {
+		probs = append(probs, [2]float64{p.Probabilities["no"], p.Probabilities["yes"]})
+	}
+	check("KServe V1", probs)
+
+	resp, err = http.Post(base+"/v2/models/table/infer", "application/json",
+		strings.NewReader(`{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [30]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oipErr struct{ Error string }
+	_ = json.NewDecoder(resp.Body).Decode(&oipErr)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(oipErr.Error, "POST /predict or KServe V1") {
+		t.Errorf("OIP infer: %d %q, want 400 pointing to /predict", resp.StatusCode, oipErr.Error)
+	}
+}

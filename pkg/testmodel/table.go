@@ -1,0 +1,78 @@
+package testmodel
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/modelferry/modelferry/devstack/testkit/repo"
+	"github.com/modelferry/modelferry/pkg/artifact"
+	"github.com/modelferry/modelferry/pkg/artifact/artifactpb"
+	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/pkg/tabular"
+)
+
+// TableGolden is pkg/tabular's binary_basic case: a table with an ID
+// column (dropped), two numeric and two text columns and empty cells,
+// its held-out table, and scikit-learn's probabilities on it.
+type TableGolden struct {
+	Test    *tabular.Table
+	Classes []string
+	Proba   [][]float64
+}
+
+// Table fits binary_basic as the trainer does and returns the encoded
+// artifact of model name at version, and the golden to hold it to.
+func Table(t testing.TB, name, version string) ([]byte, TableGolden) {
+	t.Helper()
+	dir := repo.Path(t, "pkg/tabular/testdata")
+	var g struct {
+		Test    string
+		Classes []string
+		Proba   [][]float64
+	}
+	b, err := os.ReadFile(dir + "/binary_basic.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	read := func(file string) *tabular.Table {
+		f, err := os.Open(dir + "/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tb, err := tabular.ReadCSV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	p, err := tabular.Prepare(read("binary_basic_train.csv"), tabular.Spec{Label: "label", Drop: []string{"id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := logreg.Fit(context.Background(), p.Data(), logreg.Options{C: 1, Standardize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin, scaler := artifact.LinearFromLogreg(m)
+	var names []string
+	for _, c := range p.Transform.Columns {
+		names = append(names, c.Name)
+	}
+	art, err := artifact.Encode(&artifactpb.Model{
+		FormatVersion: artifact.FormatVersion, Name: name, Version: version, RunId: version,
+		FeatureNames: names, ClassNames: p.Classes, Linear: lin, Scaler: scaler,
+		Params:  &artifactpb.TrainingParams{C: 1, MaxIter: 1000, Tol: logreg.DefaultTol, Standardize: true, Label: "label"},
+		Metrics: &artifactpb.Metrics{MetricsOn: "train", Rows: uint64(p.Rows), Accuracy: 0.8},
+		Tabular: artifact.TabularFrom(p.Transform, p.RowsSkipped, p.Dropped),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return art, TableGolden{Test: read(g.Test), Classes: g.Classes, Proba: g.Proba}
+}
