@@ -69,6 +69,7 @@ func (a *API) Register(e *gin.Engine) {
 	read := httpserver.BearerAuth(a.log, realm, a.cfg.Token, a.cfg.ReadToken)
 	e.POST("/train", auth, a.train)
 	e.GET("/runs", read, a.listRuns)
+	e.GET("/runs.csv", read, a.exportRuns)
 	e.GET("/runs/:id", read, a.getRun)
 	e.POST("/runs/:id/cancel", auth, a.cancelRun)
 	e.PATCH("/runs/:id", auth, a.patchRun)

@@ -24,6 +24,7 @@ type Registry interface {
 	Runs(ctx context.Context, q registry.RunQuery) (registry.RunPage, error)
 	SearchRuns(ctx context.Context, q registry.RunQuery, s registry.Search) (registry.RunPage, error)
 	Annotate(ctx context.Context, id string, a registry.Annotations) (registry.Run, error)
+	EachRun(ctx context.Context, q registry.RunQuery, s registry.Search, yield func(*registry.Run) error) error
 	Models(ctx context.Context) ([]registry.ModelSummary, error)
 	Model(ctx context.Context, name string) (registry.ModelView, error)
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)

@@ -258,25 +258,10 @@ func (r *Registry) SearchRuns(ctx context.Context, q RunQuery, s Search) (RunPag
 		}
 		offset = n
 	}
-	keys, err := r.store.ListRuns(ctx, q.Model)
-	if err != nil {
-		return RunPage{}, fmt.Errorf("list runs: %w", err)
-	}
-	if len(keys) > searchScanned {
-		return RunPage{}, fmt.Errorf("ordering %d runs, past the %d an ordered search reads: narrow it to one model: %w", len(keys), searchScanned, modelstore.ErrInvalid)
-	}
-	runs, err := r.readRuns(ctx, keys)
+	kept, err := r.sortedRuns(ctx, q, s)
 	if err != nil {
 		return RunPage{}, err
 	}
-	kept := make([]*Run, 0, len(runs))
-	for _, run := range runs {
-		if run == nil || (q.Status != "" && run.Status != q.Status) || (q.Match != nil && !q.Match(run)) {
-			continue
-		}
-		kept = append(kept, run)
-	}
-	s.Sort(kept)
 	page := RunPage{Runs: []Run{}}
 	if offset >= len(kept) {
 		return page, nil
@@ -311,4 +296,28 @@ func (s Search) Sort(runs []*Run) {
 	for i, r := range recs {
 		runs[i] = r.run
 	}
+}
+
+// sortedRuns reads every run that meets q's model and status and s's
+// filter, and sorts them by s's order.
+func (r *Registry) sortedRuns(ctx context.Context, q RunQuery, s Search) ([]*Run, error) {
+	keys, err := r.store.ListRuns(ctx, q.Model)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	if len(keys) > searchScanned {
+		return nil, fmt.Errorf("ordering %d runs, past the %d an ordered search reads: narrow it to one model: %w", len(keys), searchScanned, modelstore.ErrInvalid)
+	}
+	runs, err := r.readRuns(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	kept := runs[:0]
+	for _, run := range runs {
+		if run != nil && (q.Status == "" || run.Status == q.Status) && (len(s.Filter.Conds) == 0 || s.Match(run)) {
+			kept = append(kept, run)
+		}
+	}
+	s.Sort(kept)
+	return kept, nil
 }

@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, oerr := ParseOrderBy(s)
 		checkErr(t, s, oerr)
+		_, ferr := ParseFields(s)
+		checkErr(t, s, ferr)
 		p, err := Parse(s)
 		checkErr(t, s, err)
 		if err != nil {

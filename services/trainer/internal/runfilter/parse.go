@@ -268,37 +268,68 @@ func (p *parser) list() ([]Literal, error) {
 // ParseOrderBy parses an order: key { "," key }, each an identifier
 // with an optional ASC (the default) or DESC.
 func ParseOrderBy(s string) ([]OrderKey, error) {
-	toks, err := lex(s)
+	var out []OrderKey
+	err := parseList(s, "ASC, DESC, \",\" or the end of the order", func(p *parser) (Field, error) {
+		f, err := p.identifier()
+		if err != nil {
+			return Field{}, err
+		}
+		k := OrderKey{Field: f}
+		switch t := p.peek(); {
+		case p.keyword(t, "asc"):
+			p.next()
+		case p.keyword(t, "desc"):
+			k.Desc = true
+			p.next()
+		}
+		out = append(out, k)
+		return f, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// ParseFields parses a list of identifiers, comma-separated: the
+// columns of an export.
+func ParseFields(s string) ([]Field, error) {
+	var out []Field
+	err := parseList(s, "\",\" or the end of the columns", func(p *parser) (Field, error) {
+		f, err := p.identifier()
+		out = append(out, f)
+		return f, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseList parses item { "," item }: empty text is no items; after an
+// item anything but a comma or the end is an error saying expected.
+func parseList(s, expected string, item func(p *parser) (Field, error)) error {
+	toks, err := lex(s)
+	if err != nil {
+		return err
+	}
 	p := &parser{toks: toks}
-	var out []OrderKey
 	if p.peek().kind == tokEOF {
-		return nil, nil
+		return nil
 	}
 	for {
-		f, err := p.identifier()
+		f, err := item(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		k := OrderKey{Field: f}
-		t := p.next()
-		switch {
-		case p.keyword(t, "asc"):
-			t = p.next()
-		case p.keyword(t, "desc"):
-			k.Desc = true
-			t = p.next()
-		}
-		out = append(out, k)
-		switch t.kind {
+		switch t := p.next(); t.kind {
 		case tokComma:
 			continue
 		case tokEOF:
-			return out, nil
+			return nil
+		default:
+			return errAt(t.pos, "expected %s after %s, got %s", expected, f, t.describe())
 		}
-		return nil, errAt(t.pos, "expected ASC, DESC, \",\" or the end of the order after %s, got %s", f, t.describe())
 	}
 }
 

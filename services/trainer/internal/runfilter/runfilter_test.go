@@ -227,3 +227,17 @@ func TestOrderBy(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFields(t *testing.T) {
+	got, err := ParseFields("attributes.run_id, metrics.accuracy,tags.`a b`")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{Attribute, "run_id", 0}, {Metric, "accuracy", 19}, {Tag, "a b", 36}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseFields = %+v, want %+v", got, want)
+	}
+	if _, err := ParseFields("metrics.accuracy DESC"); err == nil || !strings.Contains(err.Error(), `at column 18: expected "," or the end of the columns`) {
+		t.Errorf("ParseFields(DESC) = %v", err)
+	}
+}
