@@ -70,6 +70,8 @@ type runsPage struct {
 	Total                        int
 	Page, Pages                  int
 	Prev, Next                   string
+	// CSV exports the runs shown, searched and ordered alike.
+	CSV string
 }
 
 func (c *Console) runsPage(ctx *gin.Context) {
@@ -154,6 +156,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 		q.Set("page", strconv.Itoa(p))
 		return "/ui/runs?" + q.Encode()
 	}
+	page.CSV = csvLink(page)
 	if page.Page > 1 {
 		page.Prev = link(page.Page - 1)
 	}
@@ -384,4 +387,20 @@ func (c *Console) search(page *runsPage) (registry.Search, bool) {
 func tagFilter(k, v string) string {
 	return runfilter.Filter{Conds: []runfilter.Cond{{Field: runfilter.Field{Entity: runfilter.Tag, Key: k}, Op: runfilter.Eq,
 		Values: []runfilter.Literal{{Str: v}}}}}.String()
+}
+
+// csvLink is GET /runs.csv for the runs a page shows: its model, status,
+// filter and order (the sort menu's own keys are the console's, so only
+// an order_by carries over).
+func csvLink(page runsPage) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"model": page.Model, "status": page.Status, "filter": page.Filter, "order_by": page.OrderBy} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return "/runs.csv"
+	}
+	return "/runs.csv?" + q.Encode()
 }

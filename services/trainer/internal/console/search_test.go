@@ -45,11 +45,10 @@ func TestRunsPageSearch(t *testing.T) {
 		contains(t, "bad filter", body, `id="filter-error" role="alert">filter at column 19: expected a value`,
 			`aria-invalid="true"`, `name="filter" value="metrics.accuracy &gt;&gt; 0.9"`)
 	})
-	t.Run("the order box keeps its text", func(t *testing.T) {
+	t.Run("the order box keeps its text, the CSV link the search", func(t *testing.T) {
 		_, body := page("filter", "attributes.status = 'succeeded'", "order_by", "metrics.accuracy DESC")
-		if !strings.Contains(body, `name="order_by" value="metrics.accuracy DESC"`) {
-			t.Error("order_by box lost")
-		}
+		contains(t, "searched runs", body, `name="order_by" value="metrics.accuracy DESC"`,
+			`href="/runs.csv?filter=attributes.status&#43;%3D&#43;%27succeeded%27&amp;order_by=metrics.accuracy&#43;DESC" id="runs-csv"`)
 	})
 }
 
