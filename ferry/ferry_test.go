@@ -45,6 +45,8 @@ type fakeTrainer struct {
 	events   []map[string]any
 	eventGap time.Duration
 	cancels  int
+	// final, when set, is the run record the events end with.
+	final map[string]any
 }
 
 func (f *fakeTrainer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +77,11 @@ func (f *fakeTrainer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-time.After(f.eventGap):
 			}
 		}
-		b, _ := json.Marshal(fakeRun(runA, 1, 0.97, true))
+		final := fakeRun(runA, 1, 0.97, true)
+		if f.final != nil {
+			final = f.final
+		}
+		b, _ := json.Marshal(final)
 		fmt.Fprintf(w, "event:run\ndata:%s\n\n", b)
 	case r.URL.Path == "/runs/"+runA+"/cancel":
 		f.mu.Lock()

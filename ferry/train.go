@@ -26,6 +26,8 @@ type trainFlags struct {
 	maxIter               int
 	seed                  uint64
 	noStandardize, wait   bool
+	searchC, scoring      string
+	folds                 int
 	// The table's parameters (design.md §9).
 	features, drop, categorical, numeric, naValues []string
 	impute, classWeight, weight                    string
@@ -43,10 +45,16 @@ func (a *app) trainCommand() *cobra.Command {
 Without --wait it prints the run's id; with --wait it follows the run live
 (stage, iterations against --max-iter, the loss) and ends with a summary:
 the version, its accuracy, and whether production moved (or why not).
-Ctrl-C while waiting asks whether to cancel the run.`,
+Ctrl-C while waiting asks whether to cancel the run.
+
+--search-c makes the run a search: every C of the grid is scored by
+stratified k-fold cross-validation on the training rows (--folds,
+--scoring), the best is refit, evaluated and published; --wait then shows
+the fits done and the best so far, and ends with the table of results.`,
 		Example: `  ferry train data/iris.csv --model iris --wait
   ferry train wine.csv --model wine --label class --c 0.5 --test-fraction 0.25
   ferry train --model iris --dataset datasets/<sha256>.csv --wait
+  ferry train data/iris.csv --search-c 1e-4:1e4:10 --folds 5 --scoring accuracy --wait
   ferry train customers.csv --model churn --drop id --categorical zip --impute median --class-weight balanced`,
 		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,6 +75,9 @@ Ctrl-C while waiting asks whether to cancel the run.`,
 	fl.Uint64Var(&f.seed, "seed", 42, "seed of the stratified split")
 	fl.BoolVar(&f.noStandardize, "no-standardize", false, "fit on the raw features")
 	fl.BoolVar(&f.wait, "wait", false, "follow the run to its end")
+	fl.StringVar(&f.searchC, "search-c", "", "search C by cross-validation: start:stop:n (log-spaced, 1e-4:1e4:10) or c1,c2,...")
+	fl.IntVar(&f.folds, "folds", 5, "folds of the search's stratified cross-validation")
+	fl.StringVar(&f.scoring, "scoring", "neg_log_loss", "the search's score: neg_log_loss, accuracy or f1_macro")
 	fl.StringArrayVar(&f.features, "features", nil, "only this column (repeat for more, in order; default: every column but the label)")
 	fl.StringArrayVar(&f.drop, "drop", nil, "ignore this column, an ID for instance (repeat for more)")
 	fl.StringArrayVar(&f.categorical, "categorical", nil, "treat this numeric-looking column (codes, years) as categorical (repeat for more)")
@@ -93,6 +104,9 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 		{"max_iter", strconv.Itoa(f.maxIter)},
 		{"seed", strconv.FormatUint(f.seed, 10)},
 		{"standardize", strconv.FormatBool(!f.noStandardize)},
+		{"search_c", f.searchC},
+		{"folds", strconv.Itoa(f.folds)},
+		{"scoring", f.scoring},
 	} {
 		if cmd.Flags().Changed(strings.ReplaceAll(p.name, "_", "-")) || (p.name == "standardize" && f.noStandardize) {
 			params.Set(p.name, p.value)
@@ -251,7 +265,9 @@ func (v *progressView) update(p client.Progress) {
 	v.last = max(v.last, p.Iteration)
 	if v.bar != nil {
 		desc := fmt.Sprintf("%-10s", stage)
-		if p.Iteration > 0 {
+		if p.FitsTotal > 0 {
+			desc += " " + searchProgress(p)
+		} else if p.Iteration > 0 {
 			desc += fmt.Sprintf(" loss %.6g", p.Loss)
 		} else if p.BytesTotal > 0 {
 			desc += fmt.Sprintf(" %s of %s", humanBytes(p.BytesRead), humanBytes(p.BytesTotal))
@@ -265,7 +281,9 @@ func (v *progressView) update(p client.Progress) {
 	}
 	if stage != v.stage || time.Since(v.printed) >= time.Second {
 		line := stage
-		if p.Iteration > 0 {
+		if p.FitsTotal > 0 {
+			line += " " + searchProgress(p)
+		} else if p.Iteration > 0 {
 			line += fmt.Sprintf(" iteration %d loss %.6g grad_norm %.3g", p.Iteration, p.Loss, p.GradNorm)
 		}
 		fmt.Fprintln(v.a.stderr, line)
@@ -338,6 +356,12 @@ func (a *app) summary(run client.Run, took time.Duration) error {
 					fmt.Fprintf(a.stdout, "          promote it with 'ferry promote %s %s'\n", run.Model, v)
 				}
 			}
+		}
+	}
+	if run.Search != nil && a.output != "json" {
+		fmt.Fprintln(a.stdout)
+		if err := a.searchTable(run.Search); err != nil {
+			return err
 		}
 	}
 	if run.Status != "succeeded" {

@@ -12,12 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelferry/modelferry/pkg/search"
 )
 
 // Run is a training run as the trainer records it.
 type Run struct {
 	ID              string            `json:"id"`
 	Model           string            `json:"model"`
+	Kind            string            `json:"kind,omitempty"`
 	Name            string            `json:"name,omitempty"`
 	Tags            map[string]string `json:"tags,omitempty"`
 	Description     string            `json:"description,omitempty"`
@@ -38,6 +41,7 @@ type Run struct {
 	Iterations      int               `json:"iterations,omitempty"`
 	Converged       bool              `json:"converged"`
 	QueuePosition   int               `json:"queue_position,omitempty"`
+	Search          *search.Record    `json:"search,omitempty"`
 	Timings         map[string]any    `json:"timings,omitempty"`
 	CreatedAt       time.Time         `json:"created_at"`
 	StartedAt       *time.Time        `json:"started_at,omitempty"`
@@ -91,6 +95,8 @@ type Params struct {
 	TestFraction float64 `json:"test_fraction"`
 	Seed         uint64  `json:"seed"`
 	Standardize  bool    `json:"standardize"`
+	// Search is set on a search run.
+	Search *search.Spec `json:"search,omitempty"`
 
 	Features      []string        `json:"features,omitempty"`
 	Drop          []string        `json:"drop,omitempty"`
@@ -134,6 +140,12 @@ type Progress struct {
 	GradNorm      float64 `json:"grad_norm,omitempty"`
 	BytesRead     int64   `json:"bytes_read,omitempty"`
 	BytesTotal    int64   `json:"bytes_total,omitempty"`
+	// FitsDone of FitsTotal cross-validation fits are done (searching);
+	// BestC and BestScore are the best grid point so far.
+	FitsDone  int      `json:"fits_done,omitempty"`
+	FitsTotal int      `json:"fits_total,omitempty"`
+	BestC     *float64 `json:"best_c,omitempty"`
+	BestScore *float64 `json:"best_score,omitempty"`
 }
 
 // TrainRequest is one POST /train.
@@ -190,6 +202,9 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 			params[k] = paramValue(k, v)
 			q.Del(k)
 		}
+		if err := searchParam(params); err != nil {
+			return Run{}, err
+		}
 		b, err := json.Marshal(map[string]any{"dataset": r.Dataset, "label": r.Label, "params": params})
 		if err != nil {
 			return Run{}, err
@@ -206,6 +221,33 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 		return Run{}, fmt.Errorf("POST /train: decode the answer: %w", err)
 	}
 	return run, nil
+}
+
+// searchParam moves the query form of a search (search_c, folds,
+// scoring) into params' search object, as a JSON body carries it.
+func searchParam(params map[string]any) error {
+	c, ok := params["search_c"]
+	if !ok {
+		return nil
+	}
+	grid, err := search.ParseGrid(fmt.Sprint(c))
+	if err != nil {
+		return err
+	}
+	spec := search.Spec{C: grid}
+	if s, ok := params["scoring"]; ok {
+		spec.Scoring = fmt.Sprint(s)
+	}
+	if f, ok := params["folds"].(float64); ok {
+		spec.Folds = int(f)
+	} else if ok := params["folds"] != nil; ok {
+		return fmt.Errorf("folds: %v is not an integer", params["folds"])
+	}
+	delete(params, "search_c")
+	delete(params, "scoring")
+	delete(params, "folds")
+	params["search"] = spec
+	return nil
 }
 
 // jsonValue reads a query parameter as the JSON value it stands for.

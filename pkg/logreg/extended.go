@@ -39,6 +39,19 @@ func (o *objective) unpack(theta []float64) (coef, intercept []float64) {
 	return coef, append([]float64(nil), theta[kw*f:kw*(f+1)]...)
 }
 
+// pack is unpack's inverse: it lays the model's coefficients and
+// intercepts out as theta.
+func (o *objective) pack(coef, intercept, theta []float64) {
+	f, kw, w := o.features, o.weightRows(), o.width
+	for k := 0; k < kw; k++ {
+		copy(theta[k*f:k*f+f], coef[k*w:k*w+f])
+		for l := 0; l < o.levels; l++ {
+			theta[o.index(k, f+1+l)] = coef[k*w+f+l]
+		}
+	}
+	copy(theta[kw*f:kw*(f+1)], intercept)
+}
+
 // chunkExtended is chunk for data with categorical codes or row weights:
 // the same sums, plus the levels' coefficients gathered into the logits
 // and their gradients scattered back, and each row's loss and residual
@@ -71,7 +84,11 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 	loss, prod := 0.0, 1.0
 	sampling := o.pickScale > 0
 	picks, curvature := o.picks[c][:0], 0.0
-	for i := lo; i < hi; i++ {
+	for pos := lo; pos < hi; pos++ {
+		i := pos
+		if o.subset != nil {
+			i = o.subset[pos]
+		}
 		row := o.x[i*f : i*f+f]
 		if o.shift != nil {
 			for j, v := range row {
@@ -119,7 +136,7 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 			if sampling {
 				w := wi * p * (1 - p)
 				curvature += w
-				if wt, ok := o.keep(i, w); ok {
+				if wt, ok := o.keep(pos, w); ok {
 					picks = append(picks, pick{i, wt})
 				}
 			}
@@ -174,7 +191,7 @@ func (o *objective) chunkExtended(c int, scratch []float64) {
 				w = 0
 			}
 			curvature += w
-			if wt, ok := o.keep(i, w); ok {
+			if wt, ok := o.keep(pos, w); ok {
 				picks = append(picks, pick{i, wt})
 			}
 		}

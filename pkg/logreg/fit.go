@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -53,6 +54,28 @@ type Data struct {
 	// sum_i Weight[i]·loss_i + ||W||²/(2C), scikit-learn's sample_weight
 	// (with class_weight multiplied in).
 	Weight []float64
+
+	// Index, when set, restricts the fit to these rows of X (and of Y,
+	// Codes and Weight), in this order: a cross-validation fold's
+	// training part as a view, without copying the matrix. Rows stays the
+	// row count of the whole table.
+	Index []int
+}
+
+// used is the number of rows a fit reads: len(Index), or Rows.
+func (d Data) used() int {
+	if d.Index != nil {
+		return len(d.Index)
+	}
+	return d.Rows
+}
+
+// row is the table row of the fit's i-th row.
+func (d Data) row(i int) int {
+	if d.Index != nil {
+		return d.Index[i]
+	}
+	return i
 }
 
 // Width is the number of coefficients per weight row: the dense features
@@ -88,6 +111,11 @@ type Options struct {
 	// OnProgress, when set, is called after every iteration from the
 	// fitting goroutine.
 	OnProgress func(Progress)
+	// Start, when set, is the first iterate instead of zero: a model of
+	// the same shape fitted on the same rows and scaler, typically at a
+	// neighbouring C (a warm start along a regularization path). Its Mean
+	// and Scale are ignored.
+	Start *Model
 }
 
 func (o Options) withDefaults() Options {
@@ -119,7 +147,7 @@ type FitInfo struct {
 // ErrInvalidData reports training data the model cannot be fitted on.
 var ErrInvalidData = errors.New("invalid training data")
 
-// Fit minimizes the objective from a zero start and stops when the
+// Fit minimizes the objective from a zero start (or opts.Start) and stops when the
 // mean-form gradient's infinity norm falls below Tol, after MaxIter
 // iterations, or when ctx is done (then it returns ctx's error). Up to
 // maxNewtonDim parameters it takes Newton steps (see newton), beyond that
@@ -139,6 +167,9 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 		return nil, FitInfo{}, fmt.Errorf("tol must be positive, got %v", opts.Tol)
 	}
 
+	if err := d.validateStart(opts.Start); err != nil {
+		return nil, FitInfo{}, err
+	}
 	var mean, scale []float64
 	if opts.Standardize {
 		mean, scale = meanScale(d)
@@ -147,14 +178,18 @@ func Fit(ctx context.Context, d Data, opts Options) (*Model, FitInfo, error) {
 	var theta []float64
 	var info FitInfo
 	var err error
-	rows := newtonRows(d.Rows, d.Features, obj.weightRows())
+	start := make([]float64, obj.dim())
+	if opts.Start != nil {
+		obj.pack(opts.Start.Coef, opts.Start.Intercept, start)
+	}
+	rows := newtonRows(d.used(), d.Features, obj.weightRows())
 	if obj.levels > 0 {
-		rows = newtonRowsSparse(d.Rows, obj.width, d.Features+len(d.Levels), obj.weightRows(), maxNewtonDimCategorical)
+		rows = newtonRowsSparse(d.used(), obj.width, d.Features+len(d.Levels), obj.weightRows(), maxNewtonDimCategorical)
 	}
 	if rows > 0 {
-		theta, info, err = newton(ctx, obj, rows, opts)
+		theta, info, err = newton(ctx, obj, rows, start, opts)
 	} else {
-		theta, info, err = lbfgs(ctx, obj, opts)
+		theta, info, err = lbfgs(ctx, obj, start, opts)
 	}
 	if err != nil {
 		return nil, FitInfo{}, err
@@ -194,6 +229,16 @@ func (d Data) validate() error {
 		return fmt.Errorf("%w: X has %d values, want %d×%d", ErrInvalidData, len(d.X), d.Rows, d.Features)
 	case len(d.Y) != d.Rows:
 		return fmt.Errorf("%w: Y has %d labels, want %d", ErrInvalidData, len(d.Y), d.Rows)
+	}
+	if d.Index != nil {
+		if len(d.Index) < 1 {
+			return fmt.Errorf("%w: the index selects no rows", ErrInvalidData)
+		}
+		for i, r := range d.Index {
+			if r < 0 || r >= d.Rows {
+				return fmt.Errorf("%w: index %d: row %d out of range [0, %d)", ErrInvalidData, i, r, d.Rows)
+			}
+		}
 	}
 	for i, y := range d.Y {
 		if y < 0 || int(y) >= d.Classes {
@@ -235,8 +280,18 @@ func (d Data) validateExtras() error {
 	}
 	sum := 0.0
 	for i, w := range d.Weight {
+		if d.Index != nil {
+			break // summed over the index below
+		}
 		if !(w >= 0) || math.IsInf(w, 0) {
 			return fmt.Errorf("%w: row %d: weight %v is not a finite number >= 0", ErrInvalidData, i, w)
+		}
+		sum += w
+	}
+	for _, r := range d.Index {
+		w := d.Weight[r]
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return fmt.Errorf("%w: row %d: weight %v is not a finite number >= 0", ErrInvalidData, r, w)
 		}
 		sum += w
 	}
@@ -246,8 +301,8 @@ func (d Data) validateExtras() error {
 	return nil
 }
 
-// lbfgs minimizes the objective from a zero start with gonum's L-BFGS.
-func lbfgs(ctx context.Context, obj *objective, opts Options) ([]float64, FitInfo, error) {
+// lbfgs minimizes the objective from start with gonum's L-BFGS.
+func lbfgs(ctx context.Context, obj *objective, start []float64, opts Options) ([]float64, FitInfo, error) {
 	problem := optimize.Problem{Func: obj.Func, Grad: obj.Grad}
 	rec := &recorder{ctx: ctx, rows: obj.wsum, onProgress: opts.OnProgress}
 	settings := &optimize.Settings{
@@ -257,7 +312,7 @@ func lbfgs(ctx context.Context, obj *objective, opts Options) ([]float64, FitInf
 		Recorder:          rec,
 	}
 	method := &optimize.LBFGS{Store: 10, GradStopThreshold: math.NaN()}
-	res, err := optimize.Minimize(problem, make([]float64, obj.dim()), settings, method)
+	res, err := optimize.Minimize(problem, start, settings, method)
 	status := ""
 	switch {
 	case err == nil:
@@ -291,15 +346,17 @@ func meanScale(d Data) (mean, scale []float64) {
 	f := d.Features
 	mean = make([]float64, f)
 	scale = make([]float64, f)
-	for i := 0; i < d.Rows; i++ {
-		axpy(1, d.X[i*f:i*f+f], mean)
+	for i := 0; i < d.used(); i++ {
+		r := d.row(i)
+		axpy(1, d.X[r*f:r*f+f], mean)
 	}
-	n := float64(d.Rows)
+	n := float64(d.used())
 	for j := range mean {
 		mean[j] /= n
 	}
-	for i := 0; i < d.Rows; i++ {
-		row := d.X[i*f : i*f+f]
+	for i := 0; i < d.used(); i++ {
+		r := d.row(i)
+		row := d.X[r*f : r*f+f]
 		for j, v := range row {
 			dv := v - mean[j]
 			scale[j] += dv * dv
@@ -364,4 +421,23 @@ func allFinite(vs []float64) bool {
 		}
 	}
 	return true
+}
+
+// validateStart checks that a warm start has the shape of d's model.
+func (d Data) validateStart(m *Model) error {
+	if m == nil {
+		return nil
+	}
+	kw := d.Classes
+	if kw == 2 {
+		kw = 1
+	}
+	if m.Features != d.Features || m.Classes != d.Classes || len(m.Coef) != kw*d.Width() || len(m.Intercept) != kw || !slices.Equal(m.Levels, d.Levels) {
+		return fmt.Errorf("start: a model of %d features, %d classes and levels %v does not fit data of %d features, %d classes and levels %v",
+			m.Features, m.Classes, m.Levels, d.Features, d.Classes, d.Levels)
+	}
+	if !allFinite(m.Coef) || !allFinite(m.Intercept) {
+		return errors.New("start: the model has a coefficient that is not finite")
+	}
+	return nil
 }

@@ -157,6 +157,9 @@ func (h *hessian) block(theta []float64, lo, hi int, out, xt, z, p, xx []float64
 	coef := make([]float64, h.pairs)
 	for t := lo; t < hi; t++ {
 		i, weight := t, 1.0
+		if o.subset != nil {
+			i = o.subset[t]
+		}
 		if h.sampled {
 			i, weight = h.sel[t].row, h.sel[t].weight
 		}
@@ -252,6 +255,9 @@ func (h *hessian) blockSparse(theta []float64, lo, hi int, out, z, p []float64) 
 	cw := theta[kw*(f+1):] // level-major
 	for t := lo; t < hi; t++ {
 		i, weight := t, 1.0
+		if o.subset != nil {
+			i = o.subset[t]
+		}
 		if h.sampled {
 			i, weight = h.sel[t].row, h.sel[t].weight
 		}

@@ -33,10 +33,11 @@ const foldLimit = 1e4
 // shift[j]), where shift is the mean of columns too far from zero to fold
 // (foldLimit) and 0 elsewhere.
 type objective struct {
-	x        []float64 // rows × features, row-major
+	x        []float64 // table rows × features, row-major
 	y        []int32
-	rows     int
-	features int // dense features
+	subset   []int // the rows read, in order; nil means every row
+	rows     int   // rows read
+	features int   // dense features
 	classes  int
 	binary   bool
 	mean     []float64 // nil when not standardizing
@@ -78,14 +79,15 @@ func newObjective(d Data, mean, scale []float64, c float64, workers int) *object
 	o := &objective{
 		x:        d.X,
 		y:        d.Y,
-		rows:     d.Rows,
+		subset:   d.Index,
+		rows:     d.used(),
 		features: d.Features,
 		classes:  d.Classes,
 		binary:   d.Classes == 2,
 		mean:     mean,
 		workers:  workers,
 		width:    d.Features,
-		wsum:     float64(d.Rows),
+		wsum:     float64(d.used()),
 	}
 	if len(d.Levels) > 0 {
 		o.codes = d.Codes
@@ -99,8 +101,8 @@ func newObjective(d Data, mean, scale []float64, c float64, workers int) *object
 	if d.Weight != nil {
 		o.weight = d.Weight
 		o.wsum = 0
-		for _, w := range d.Weight {
-			o.wsum += w
+		for i := range o.rows {
+			o.wsum += d.Weight[d.row(i)]
 		}
 	}
 	o.l2 = 1 / (c * o.wsum)
@@ -120,7 +122,7 @@ func newObjective(d Data, mean, scale []float64, c float64, workers int) *object
 		o.workers = runtime.GOMAXPROCS(0)
 	}
 	n := o.dim()
-	chunks := (d.Rows + chunkRows - 1) / chunkRows
+	chunks := (o.rows + chunkRows - 1) / chunkRows
 	o.partials = make([][]float64, chunks)
 	for i := range o.partials {
 		o.partials[i] = make([]float64, 1+n)
@@ -286,8 +288,9 @@ func (o *objective) updatePickScale() {
 	}
 }
 
-// keep reports whether row i, of curvature weight w, is kept in pass evals,
-// and its weight. The draw depends only on i and the pass.
+// keep reports whether the pass's row at position i (of the index, or of
+// the table), of curvature weight w, is kept in pass evals, and its
+// weight. The draw depends only on i and the pass.
 func (o *objective) keep(i int, w float64) (float64, bool) {
 	pi := min(1, o.pickScale*w)
 	// splitmix64 of the row and pass: a uniform draw in [0, 1).
@@ -330,7 +333,11 @@ func (o *objective) chunk(c int, scratch []float64) {
 	loss, prod := 0.0, 1.0
 	sampling := o.pickScale > 0
 	picks, curvature := o.picks[c][:0], 0.0
-	for i := lo; i < hi; i++ {
+	for pos := lo; pos < hi; pos++ {
+		i := pos
+		if o.subset != nil {
+			i = o.subset[pos]
+		}
 		row := o.x[i*f : i*f+f]
 		if o.shift != nil {
 			for j, v := range row {
@@ -362,7 +369,7 @@ func (o *objective) chunk(c int, scratch []float64) {
 			if sampling {
 				w := p * (1 - p)
 				curvature += w
-				if wt, ok := o.keep(i, w); ok {
+				if wt, ok := o.keep(pos, w); ok {
 					picks = append(picks, pick{i, wt})
 				}
 			}
@@ -397,7 +404,7 @@ func (o *objective) chunk(c int, scratch []float64) {
 		if sampling {
 			w := 1 - sq
 			curvature += w
-			if wt, ok := o.keep(i, w); ok {
+			if wt, ok := o.keep(pos, w); ok {
 				picks = append(picks, pick{i, wt})
 			}
 		}

@@ -151,7 +151,7 @@ func (s *Store) SetAlias(ctx context.Context, alias string, ref Ref, opts SetAli
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) {
 		// A write whose answer was lost may have landed; the alias then
 		// holds our exact bytes, timestamp included.
-		if now, etag, gerr := s.get(ctx, key, GetOptions{}); gerr == nil && bytes.Equal(now, b) {
+		if now, etag, gerr := s.get(ctx, key, GetOptions{MaxBytes: MaxAliasBytes}); gerr == nil && bytes.Equal(now, b) {
 			move.ETag = etag
 			return move, nil
 		}

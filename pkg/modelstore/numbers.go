@@ -69,7 +69,7 @@ func (s *Store) VersionOfNumber(ctx context.Context, model string, n int) (strin
 	if err := checkName("model", model); err != nil {
 		return "", err
 	}
-	b, _, err := s.get(ctx, numberKey(model, n), GetOptions{})
+	b, _, err := s.get(ctx, numberKey(model, n), GetOptions{MaxBytes: MaxAliasBytes}) // a version id: bounded as an alias
 	if err != nil {
 		return "", fmt.Errorf("version number %d of %s: %w", n, model, err)
 	}

@@ -363,6 +363,10 @@ func storeSuite(t *testing.T, s *Store, damage func(key string, b []byte)) {
 		if _, _, err := s.GetAlias(ctx, "big", "production"); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 65536 bytes") {
 			t.Errorf("alias over 64 KiB: %v", err)
 		}
+		damage(numberKey("big", 1), []byte(strings.Repeat("9", MaxAliasBytes+1)))
+		if _, err := s.VersionOfNumber(ctx, "big", 1); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 65536 bytes") {
+			t.Errorf("version number object over 64 KiB: %v", err)
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -241,5 +242,73 @@ func TestStopAnswersTheAcceptQueue(t *testing.T) {
 		if _, err := io.ReadFull(c, buf); err != nil {
 			t.Errorf("queued client %d: %v (reset by the close?)", i, err)
 		}
+	}
+}
+
+// busyListener always has a connection waiting: an accept queue that
+// never empties, as under steady dials.
+type busyListener struct {
+	net.Listener
+	closed atomic.Bool
+}
+
+func (l *busyListener) Accept() (net.Conn, error) {
+	if l.closed.Load() {
+		return nil, net.ErrClosed
+	}
+	c, s := net.Pipe()
+	_ = s.Close()
+	return c, nil
+}
+
+func (l *busyListener) Close() error {
+	l.closed.Store(true)
+	return l.Listener.Close()
+}
+
+func (*busyListener) SetDeadline(time.Time) error { return nil }
+
+// TestStopAcceptingIsBoundedUnderSteadyDials: while connections keep
+// arriving, the accept queue is never found empty. Closing the listener
+// still waits no longer than its bound (the drain delay, at most a
+// quarter of the shutdown timeout), and leaves the rest of the shutdown
+// timeout to the requests in flight; it used to wait for the whole
+// shutdown timeout, so that Shutdown found its time spent.
+func TestStopAcceptingIsBoundedUnderSteadyDials(t *testing.T) {
+	app := testApp()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	life := Lifecycle{DrainDelay: 50 * time.Millisecond, ShutdownTimeout: 20 * time.Second}
+	srv := httpserver.NewServer(app.Engine, app.Logger, httpserver.Timeouts{Read: time.Second, Write: time.Second})
+	h := newHTTPActor(srv, &busyListener{Listener: inner}, app.Logger, app.Prober, life)
+	accepting := make(chan struct{})
+	defer func() { <-accepting }() // Accept returns once the listener is closed
+	defer h.ln.Close()
+	go func() {
+		defer close(accepting)
+		for {
+			c, err := h.ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), life.ShutdownTimeout)
+	defer cancel()
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		h.stopAccepting(ctx)
+		done <- time.Since(start)
+	}()
+	select {
+	case took := <-done:
+		t.Logf("the listener closed %s after the drain began", took)
+	case <-time.After(life.ShutdownTimeout / 2):
+		t.Fatalf("closing the listener took over %s of the %s shutdown timeout, with connections always waiting", life.ShutdownTimeout/2, life.ShutdownTimeout)
 	}
 }

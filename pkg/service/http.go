@@ -100,7 +100,13 @@ func (h *httpActor) stopAccepting(ctx context.Context) {
 	bound := min(h.life.DrainDelay, h.life.ShutdownTimeout/4)
 	h.closing.Store(false)
 	waitUntil(ctx, bound, func(now time.Time) bool { return h.ln.idleFor(now) >= settle })
-	if err := h.ln.stop(ctx); err != nil {
+	// Past the bound the socket closes even though clients still dial,
+	// so that the in-flight requests keep the rest of the shutdown
+	// timeout.
+	stopCtx, cancel := context.WithTimeout(ctx, bound)
+	err := h.ln.stop(stopCtx)
+	cancel()
+	if err != nil {
 		h.logger.Warn("close listener", "err", err)
 	}
 	h.closing.Store(true)

@@ -225,7 +225,8 @@ func start(app *service.App, cfg config) error {
 	}
 	grpcServer := grpcapi.NewComponent(ln, grpcapi.New(grpcapi.Config{
 		Logger: app.Logger, Models: models, Counters: counters, Gate: gate, MaxMessageBytes: cfg.maxBody,
-		Version: app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
+		ReadTimeout: cfg.life.Timeouts.Read, // a message arrives within the REST body's bound
+		Version:     app.Version, MaxBatch: cfg.maxBatch, Ready: ready,
 	}), grpcapi.ComponentConfig{Logger: app.Logger, MaxMessageBytes: int(cfg.maxBody), Token: cfg.token, Ready: ready,
 		DrainDelay: cfg.life.DrainDelay, ShutdownTimeout: cfg.life.ShutdownTimeout})
 	app.Add(grpcServer.Run, grpcServer.Interrupt)

@@ -66,3 +66,37 @@ func TestMessagesWaitForTheGateUnread(t *testing.T) {
 		t.Errorf("a large message with the gate free: %v", err)
 	}
 }
+
+// TestASilentCallLetsTheGateGo: a ModelInfer call that opens its stream
+// and never sends its message took twice PREDICTOR_MAX_BODY_BYTES of the
+// gate for as long as it stayed open, so two of them refused every other
+// ModelInfer (and every large REST body). Its message must now arrive
+// within the read timeout, as a REST body must.
+func TestASilentCallLetsTheGateGo(t *testing.T) {
+	gate := admission.New(4<<20, 1, 2*time.Second, time.Second, nil)
+	f := startWith(t, func(c *Config, cc *ComponentConfig) {
+		c.Gate, c.MaxMessageBytes, cc.MaxMessageBytes = gate, 2<<20, 2<<20
+		c.ReadTimeout = 200 * time.Millisecond
+	})
+	conn, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	silent, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true},
+		"/"+inferencepb.GRPCInferenceService_ServiceDesc.ServiceName+"/ModelInfer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the silent call holds the whole gate by now
+	req := &inferencepb.ModelInferRequest{ModelName: "iris", Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		tensor("input", "FP64", []int64{1, 4}, &inferencepb.InferTensorContents{Fp64Contents: seedRow})}}
+	if _, err := f.client.ModelInfer(ctx, req); err != nil {
+		t.Errorf("a small call beside a silent one: %v", err)
+	}
+	if err := silent.RecvMsg(new(inferencepb.ModelInferResponse)); status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "did not arrive") {
+		t.Errorf("the silent call: %v", err)
+	}
+}

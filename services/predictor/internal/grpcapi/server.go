@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -40,6 +41,11 @@ type Config struct {
 	// (PREDICTOR_MAX_BODY_BYTES): what a ModelInfer call reserves of the
 	// gate before its message is read.
 	MaxMessageBytes int64
+	// ReadTimeout bounds how long a ModelInfer message may take to
+	// arrive once its call began, as the REST server's read timeout
+	// bounds a body: a call that sends its message slowly, or never,
+	// holds its share of the gate until then. 0 means no bound.
+	ReadTimeout time.Duration
 	// Version is the server's version, in ServerMetadata.
 	Version  string
 	MaxBatch int
@@ -141,8 +147,8 @@ func (s *Server) receiveInfer(_ any, stream grpc.ServerStream) error {
 		defer h.Release()
 		hold = h
 	}
-	req := new(inferencepb.ModelInferRequest)
-	if err := stream.RecvMsg(req); err != nil {
+	req, err := s.receive(stream)
+	if err != nil {
 		return err
 	}
 	resp, err := s.infer(ctx, req, hold)
@@ -150,6 +156,25 @@ func (s *Server) receiveInfer(_ any, stream grpc.ServerStream) error {
 		return err
 	}
 	return stream.SendMsg(resp)
+}
+
+// receive reads a ModelInfer message within ReadTimeout. Past it the
+// call ends, which ends the read too (the transport cancels the stream).
+func (s *Server) receive(stream grpc.ServerStream) (*inferencepb.ModelInferRequest, error) {
+	req := new(inferencepb.ModelInferRequest)
+	if s.cfg.ReadTimeout <= 0 {
+		return req, stream.RecvMsg(req)
+	}
+	got := make(chan error, 1)
+	go func() { got <- stream.RecvMsg(req) }()
+	timer := time.NewTimer(s.cfg.ReadTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-got:
+		return req, err
+	case <-timer.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "the request message did not arrive within %s; send it whole at once", s.cfg.ReadTimeout)
+	}
 }
 
 // serviceDesc is the inference service with ModelInfer served by

@@ -2,41 +2,44 @@ package api
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 
-	"github.com/gin-gonic/gin"
-
-	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/httpserver"
+	"github.com/modelferry/modelferry/pkg/search"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
-	"github.com/modelferry/modelferry/services/trainer/internal/runfilter"
 )
 
-// parseSearch reads GET /runs' filter and order_by (repeatable, each
-// comma-separated keys); searching is false when neither is given. A
-// filter that does not parse is a 400 saying where and what was
-// expected.
-func parseSearch(c *gin.Context) (registry.Search, bool, error) {
-	filter, orderBy := c.Query("filter"), c.QueryArray("order_by")
-	if filter == "" && len(orderBy) == 0 {
-		return registry.Search{}, false, nil
+// paramsDecodeError is the 400 of a params object that does not decode: a
+// search spec refused by its own decoder says what is allowed; the rest
+// is httpserver.JSONError's.
+func paramsDecodeError(err error) *httpserver.Error {
+	if errors.Is(err, search.ErrInvalid) {
+		return badRequest("params.search: %v", err)
 	}
-	s, err := registry.ParseSearch(filter, orderBy)
-	var fe *runfilter.Error
-	if errors.As(err, &fe) {
-		return registry.Search{}, false, badRequest("%s (the syntax is MLflow's: metrics.accuracy > 0.9 and params.c = '1' and tags.team = 'fraud'; order_by=metrics.accuracy DESC)", err)
-	}
-	if err != nil {
-		return registry.Search{}, false, err
-	}
-	return s, true, nil
+	return httpserver.JSONError(err, "params.")
 }
 
-// validPageToken reports whether a page token is one GET /runs gives
-// out: a run id, or an offset into an ordered search.
-func validPageToken(token string, s registry.Search) bool {
-	if len(s.OrderBy) > 0 {
-		n, err := strconv.Atoi(token)
-		return err == nil && n >= 0
+// querySearch reads a search from the query keys search_c ("1e-4:1e4:10"
+// or "0.1,1,10"), folds and scoring.
+func querySearch(q url.Values, p *registry.Params) error {
+	s := q.Get("search_c")
+	if s == "" {
+		if q.Has("folds") || q.Has("scoring") {
+			return badRequest("folds and scoring belong to a search: give search_c too (\"1e-4:1e4:10\" or \"0.1,1,10\")")
+		}
+		return nil
 	}
-	return modelstore.ValidVersion(token)
+	grid, err := search.ParseGrid(s)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	spec := &search.Spec{C: grid, Scoring: q.Get("scoring")}
+	if f := q.Get("folds"); f != "" {
+		if spec.Folds, err = strconv.Atoi(f); err != nil {
+			return badRequest("folds: %s is not an integer", quote(f))
+		}
+	}
+	p.Search = spec
+	return nil
 }

@@ -51,7 +51,8 @@ type trainRequest struct {
 
 // paramKeys are the training parameters a query string may carry.
 var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "standardize", "label",
-	"features", "drop", "categorical", "numeric", "na_values", "impute", "add_indicator", "max_categories", "min_frequency", "class_weight", "weight"}
+	"features", "drop", "categorical", "numeric", "na_values", "impute", "add_indicator", "max_categories", "min_frequency", "class_weight", "weight",
+	"search_c", "folds", "scoring"}
 
 var queryKeys = append([]string{"model", "wait", "filename", "name"}, paramKeys...)
 
@@ -127,7 +128,7 @@ func (a *API) train(c *gin.Context) {
 	if name == "" {
 		name = registry.GeneratedName(id)
 	}
-	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: id, Name: name, Model: model, Params: body.params, Label: body.label,
+	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: id, Name: name, Model: model, Kind: body.params.Kind(), Params: body.params, Label: body.label,
 		Dataset: registry.DatasetInfo{URI: body.src.Ref, Filename: body.src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, body.src)
 	if err != nil {
 		a.fail(c, queueError(err))
@@ -246,7 +247,7 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainBo
 			dec := json.NewDecoder(strings.NewReader(string(req.Params)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&params); err != nil {
-				return trainBody{}, httpserver.JSONError(err, "params.")
+				return trainBody{}, paramsDecodeError(err)
 			}
 		}
 		if req.Dataset != "" {
@@ -343,6 +344,9 @@ func queryParams(q url.Values, p *registry.Params) (string, error) {
 			return "", badRequest("standardize: %s is not a boolean", quote(s))
 		}
 		p.Standardize = v
+	}
+	if err := querySearch(q, p); err != nil {
+		return "", err
 	}
 	return q.Get("label"), tableParams(q, &p.Table)
 }

@@ -36,6 +36,24 @@ const (
 	lineLeft, lineRight, lineTop, lineBottom = 64, 14, 28, 42
 )
 
+// lineAxes draws a line chart's grid, tick labels, frame and axis labels.
+func lineAxes(b *strings.Builder, xt, yt ticks, sx, sy func(float64) float64, xLabel, yLabel string) {
+	pw, ph := float64(lineW-lineLeft-lineRight), float64(lineH-lineTop-lineBottom)
+	for i, v := range yt.values {
+		y := sy(v)
+		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, lineLeft, lineW-lineRight, y, y)
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" class="tl" text-anchor="end">%s</text>`, lineLeft-5, y+3.5, esc(yt.labels[i]))
+	}
+	for i, v := range xt.values {
+		x := sx(v)
+		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%.1f" class="grid"/>`, x, x, lineTop, lineTop+ph)
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="tl" text-anchor="middle">%s</text>`, x, lineTop+ph+14, esc(xt.labels[i]))
+	}
+	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" class="frame"/>`, lineLeft, lineTop, pw, ph)
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" class="al" text-anchor="middle">%s</text>`, lineLeft+pw/2, lineH-6, esc(xLabel))
+	fmt.Fprintf(b, `<text transform="translate(13 %.1f) rotate(-90)" class="al" text-anchor="middle">%s</text>`, lineTop+ph/2, esc(yLabel))
+}
+
 // svg renders the chart.
 func (lc lineChart) svg() template.HTML {
 	var b strings.Builder
@@ -79,20 +97,7 @@ func (lc lineChart) svg() template.HTML {
 		}
 		return lineTop + ph - (y-yt.lo)/(yt.hi-yt.lo)*ph
 	}
-	// Grid and axes.
-	for i, v := range yt.values {
-		y := sy(v)
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, lineLeft, lineW-lineRight, y, y)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="tl" text-anchor="end">%s</text>`, lineLeft-5, y+3.5, esc(yt.labels[i]))
-	}
-	for i, v := range xt.values {
-		x := sx(v)
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%.1f" class="grid"/>`, x, x, lineTop, lineTop+ph)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tl" text-anchor="middle">%s</text>`, x, lineTop+ph+14, esc(xt.labels[i]))
-	}
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" class="frame"/>`, lineLeft, lineTop, pw, ph)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="al" text-anchor="middle">%s</text>`, lineLeft+pw/2, lineH-6, esc(lc.xLabel))
-	fmt.Fprintf(&b, `<text transform="translate(13 %.1f) rotate(-90)" class="al" text-anchor="middle">%s</text>`, lineTop+ph/2, esc(lc.yLabel))
+	lineAxes(&b, xt, yt, sx, sy, lc.xLabel, lc.yLabel)
 	if lc.hline > 0 {
 		y := sy(lc.hline)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="ref"/>`, lineLeft, lineW-lineRight, y, y)

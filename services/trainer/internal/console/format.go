@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -12,17 +13,22 @@ import (
 // test agree on these formats: a number the API answers shows as
 // metric(v) wherever the console prints it.
 var funcs = template.FuncMap{
-	"metric":    metric,
-	"num":       num,
-	"seconds":   seconds,
-	"bytes":     byteSize,
-	"when":      when,
-	"short":     short,
-	"pct":       pct,
-	"add":       func(a, b int) int { return a + b },
-	"join":      strings.Join,
-	"color":     seriesColor,
-	"frac":      func(a, b int64) float64 { return float64(a) / float64(b) },
+	"metric":  metric,
+	"num":     num,
+	"seconds": seconds,
+	"bytes":   byteSize,
+	"when":    when,
+	"short":   short,
+	"pct":     pct,
+	"add":     func(a, b int) int { return a + b },
+	"join":    strings.Join,
+	"color":   seriesColor,
+	"frac":    func(a, b int64) float64 { return float64(a) / float64(b) },
+	"cwname":  classWeightName,
+	"jsontext": func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	},
 	"tagfilter": tagFilter,
 	// vc pairs a model's name with one of its versions for a partial.
 	"vc": func(model string, f *versionFacts) map[string]any { return map[string]any{"Model": model, "Facts": f} },

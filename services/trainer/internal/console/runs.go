@@ -175,6 +175,8 @@ type runPage struct {
 	// Timings is empty for a run that ended before any stage was timed.
 	Timings   template.HTML
 	Confusion template.HTML
+	// Search is a search run's validation curve.
+	Search template.HTML
 }
 
 func (c *Console) runPage(ctx *gin.Context) {
@@ -195,6 +197,9 @@ func (c *Console) runPage(ctx *gin.Context) {
 	}
 	if run.Metrics != nil {
 		page.Confusion = confusionMap("Confusion matrix", run.Metrics, run.Dataset.Classes)
+	}
+	if run.Search != nil {
+		page.Search = validationCurve(run.Search)
 	}
 	c.render(ctx, 200, "run", page)
 }

@@ -1,82 +1,58 @@
 package console
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"slices"
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/modelferry/modelferry/pkg/search"
+	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
-func TestRunsPageSearch(t *testing.T) {
+func TestSearchRunPage(t *testing.T) {
 	e := newEnv(t)
-	one := e.train(t, "c=1")
-	half := e.train(t, "c=0.5")
-	page := func(kv ...string) (int, string) {
-		q := url.Values{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			q.Set(kv[i], kv[i+1])
-		}
-		return e.get("/ui/runs?" + q.Encode())
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	rec := &search.Record{Scoring: "accuracy", Folds: 3, BestIndex: 3, Results: []search.RecordResult{
+		{C: 0.01, FoldScores: []float64{0.7, 0.8, 0.75}, MeanScore: 0.75, StdScore: 0.04},
+		{C: 0.01, ClassWeight: search.ClassWeightSpec{Balanced: true}, FoldScores: []float64{0.72, 0.8, 0.76}, MeanScore: 0.76, StdScore: 0.03},
+		{C: 1, FoldScores: []float64{0.9, 0.95, 0.93}, MeanScore: 0.9267, StdScore: 0.02},
+		{C: 1, ClassWeight: search.ClassWeightSpec{Balanced: true}, FoldScores: []float64{0.96, 0.94, 0.98}, MeanScore: 0.96, StdScore: 0.0163},
+	}}
+	run := registry.Run{ID: "20261207T100000Z-0000abcd", Model: "iris", Kind: registry.KindSearch, Status: registry.StatusSucceeded,
+		Params: registry.DefaultParams(), Version: "20261207T100000Z-0000abcd", Search: rec, CreatedAt: now, FinishedAt: &now}
+	run.Params.Search = &search.Spec{C: search.Grid{Values: []float64{0.01, 1}}, ClassWeight: []search.ClassWeightSpec{{}, {Balanced: true}}, Folds: 3, Scoring: "accuracy"}
+	if err := e.reg.SaveRun(context.Background(), run, registry.SaveOptions{First: true}); err != nil {
+		t.Fatal(err)
 	}
-	t.Run("the filter keeps the runs that meet it, and stays in the box", func(t *testing.T) {
-		code, body := page("filter", "params.c = '0.5'")
-		if code != 200 || !slices.Equal(runOrder(body), []string{half.ID}) {
-			t.Fatalf("%d: runs %v, want %s", code, runOrder(body), half.ID)
-		}
-		contains(t, "filtered runs", body, `name="filter" value="params.c = &#39;0.5&#39;"`)
-	})
-	t.Run("order_by orders them", func(t *testing.T) {
-		_, body := page("order_by", "params.c ASC")
-		if got := runOrder(body); !slices.Equal(got, []string{half.ID, one.ID}) {
-			t.Errorf("runs %v, want %s then %s", got, half.ID, one.ID)
-		}
-		_, body = page("order_by", "params.c DESC")
-		if got := runOrder(body); !slices.Equal(got, []string{one.ID, half.ID}) {
-			t.Errorf("runs %v, want %s then %s", got, one.ID, half.ID)
-		}
-	})
-	t.Run("a bad filter is shown beside the box, the box kept", func(t *testing.T) {
-		code, body := page("filter", "metrics.accuracy >> 0.9")
-		if code != http.StatusBadRequest || len(runOrder(body)) != 0 {
-			t.Fatalf("%d, runs %v", code, runOrder(body))
-		}
-		contains(t, "bad filter", body, `id="filter-error" role="alert">filter at column 19: expected a value`,
-			`aria-invalid="true"`, `name="filter" value="metrics.accuracy &gt;&gt; 0.9"`)
-	})
-	t.Run("the order box keeps its text, the CSV link the search", func(t *testing.T) {
-		_, body := page("filter", "attributes.status = 'succeeded'", "order_by", "metrics.accuracy DESC")
-		contains(t, "searched runs", body, `name="order_by" value="metrics.accuracy DESC"`,
-			`href="/runs.csv?filter=attributes.status&#43;%3D&#43;%27succeeded%27&amp;order_by=metrics.accuracy&#43;DESC" id="runs-csv"`)
-	})
-}
-
-func TestNamesAndTagsShown(t *testing.T) {
-	e := newEnv(t)
-	run := e.train(t, "name=baseline")
-	w := httptest.NewRecorder()
-	req := httptest.NewRequest("PATCH", "/runs/"+run.ID,
-		strings.NewReader(`{"tags":{"team":"fraud","it's":"<b>x</b>"},"description":"# Notes\n<script>alert(1)</script>"}`))
-	req.Header.Set("Content-Type", "application/json")
-	e.engine.ServeHTTP(w, req)
-	if w.Code != 200 {
-		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
+	code, body := e.get("/ui/runs/" + run.ID)
+	if code != 200 {
+		t.Fatal(code)
 	}
-	// As html/template escapes a query: %20 for a space, lower-case hex.
-	teamLink := `href="/ui/runs?filter=tags.team%20%3d%20%27fraud%27"`
-	_, body := e.get("/ui/runs")
-	contains(t, "runs", body, `<td data-field="name">baseline`, teamLink, `>team=fraud</a>`, `>it&#39;s=&lt;b&gt;x&lt;/b&gt;</a>`)
-	_, body = e.get("/ui/runs/" + run.ID)
-	contains(t, "run", body, `<span id="run-name">baseline</span>`, teamLink,
-		`href="/ui/runs?filter=tags.%60it%27s%60%20%3d%20%27%3cb%3ex%3c%2fb%3e%27"`,
-		"<pre># Notes\n&lt;script&gt;alert(1)&lt;/script&gt;</pre>")
-	if strings.Contains(body, "<script>alert(1)") {
-		t.Error("the description is not escaped")
+	contains(t, "search run", body, `<section id="search">`, "4 grid points × 3 folds, accuracy",
+		`the best refit as <a href="/ui/models/iris/versions/20261207T100000Z-0000abcd"`,
+		"Validation curve: accuracy, 3-fold", "<polygon", `class="best"><title>best: C 1, mean 0.96</title>`,
+		`<tr class="best"><td>★ best</td><td>1</td><td>balanced</td><td>0.96</td>`, "<td>0.96 0.94 0.98</td>",
+		`<tr><th>search</th><td class="mono">{&#34;c&#34;:[0.01,1],&#34;class_weight&#34;:[null,&#34;balanced&#34;],&#34;folds&#34;:3,&#34;scoring&#34;:&#34;accuracy&#34;}</td></tr>`)
+	// Two class-weight candidates: two bands, two mean lines, 12 fold points.
+	if n := strings.Count(body, "<polygon"); n != 2 {
+		t.Errorf("%d bands, want 2", n)
 	}
-	// The tag's link finds the run.
-	_, body = e.get("/ui/runs?filter=" + url.QueryEscape("tags.`it's` = '<b>x</b>'"))
-	if got := runOrder(body); !slices.Equal(got, []string{run.ID}) {
-		t.Errorf("the tag's search finds %v", got)
+	if n := strings.Count(body, "fold 2:"); n != 4 {
+		t.Errorf("%d third-fold points, want 4", n)
+	}
+	if n := strings.Count(body, `<tr class="best">`); n != 1 {
+		t.Errorf("%d best rows", n)
+	}
+	_, body = e.get("/ui/runs")
+	contains(t, "runs list", body, `<a href="/ui/runs/`+run.ID+`" class="mono">`+run.ID+`</a> <span class="tag" title="4 grid points">search</span>`)
+	// A search still running has no results yet.
+	live := registry.Run{ID: "20261207T110000Z-0000abce", Model: "iris", Kind: registry.KindSearch, Status: registry.StatusRunning,
+		Params: registry.DefaultParams(), Progress: &registry.Progress{Stage: registry.StageSearching, FitsDone: 3, FitsTotal: 20}, CreatedAt: now}
+	if err := e.reg.SaveRun(context.Background(), live, registry.SaveOptions{First: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.get("/ui/runs"); code != 200 || !strings.Contains(body, live.ID+`</a> <span class="tag">search</span>`) {
+		t.Errorf("runs list with a live search: %d", code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/errcode"
 	"github.com/modelferry/modelferry/pkg/logreg"
 	"github.com/modelferry/modelferry/pkg/modelstore"
+	"github.com/modelferry/modelferry/pkg/search"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
 )
 
@@ -25,7 +26,8 @@ func (e stageError) Unwrap() error { return e.err }
 // problems verbatim, infrastructure problems without internals.
 func RunError(err error) *registry.RunError {
 	switch {
-	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData), errors.Is(err, ErrLimit), errors.Is(err, ErrUpload):
+	case errors.Is(err, dataset.ErrInvalid), errors.Is(err, logreg.ErrInvalidData), errors.Is(err, ErrLimit), errors.Is(err, ErrUpload),
+		errors.Is(err, search.ErrInvalid):
 		return &registry.RunError{Code: errcode.InvalidArgument, Message: userMessage(err)}
 	case errors.Is(err, context.Canceled):
 		return &registry.RunError{Code: errcode.Unavailable, Message: "the trainer shut down before the run finished"}

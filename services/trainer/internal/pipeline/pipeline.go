@@ -129,6 +129,12 @@ func Run(ctx context.Context, in Input) error {
 	})
 
 	t1 := in.Now()
+	if p.Search != nil {
+		// The best grid point is refit on every training row below.
+		if p.C, data.Weight, err = in.crossValidate(ctx, data, d.Classes, p); err != nil {
+			return stageError{"search", err}
+		}
+	}
 	in.enter(registry.StageFitting)
 	var history registry.History
 	fitted, fit, err := logreg.Fit(ctx, data, logreg.Options{
@@ -201,7 +207,7 @@ func Run(ctx context.Context, in Input) error {
 		RunID: run.ID, Model: run.Model, Version: run.ID, Params: p, Label: run.Label, Dataset: run.Dataset,
 		Metrics: run.Metrics, MetricsOn: run.MetricsOn, Objective: fit.Objective, Iterations: fit.Iterations,
 		Converged: fit.Converged, Timings: run.Timings, TrainerVersion: in.TrainerVersion, CreatedAt: in.Now(),
-		RowsSkipped: run.RowsSkipped, Schema: run.Schema,
+		RowsSkipped: run.RowsSkipped, Schema: run.Schema, Search: run.Search,
 	})
 	if err != nil {
 		if uerr := in.Registry.Unpublish(ctx, run.Model, run.ID); uerr != nil {

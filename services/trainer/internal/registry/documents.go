@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/modelferry/modelferry/pkg/evaluation"
+	"github.com/modelferry/modelferry/pkg/search"
 )
 
 // Status is where a run is in its life.
@@ -48,11 +49,13 @@ type Run struct {
 	Tags        map[string]string `json:"tags,omitempty"`
 	Description string            `json:"description,omitempty"`
 	// Revision counts the edits of the run's names and notes.
-	Revision int       `json:"revision,omitempty"`
-	Status   Status    `json:"status"`
-	Error    *RunError `json:"error,omitempty"`
-	Params   Params    `json:"params"`
-	Label    string    `json:"label,omitempty"`
+	Revision int `json:"revision,omitempty"`
+	// Kind is KindTrain or KindSearch (Params.Kind).
+	Kind   string    `json:"kind,omitempty"`
+	Status Status    `json:"status"`
+	Error  *RunError `json:"error,omitempty"`
+	Params Params    `json:"params"`
+	Label  string    `json:"label,omitempty"`
 
 	Dataset   DatasetInfo        `json:"dataset"`
 	Metrics   *evaluation.Report `json:"metrics,omitempty"`
@@ -76,6 +79,9 @@ type Run struct {
 	// History is the solver's objective and gradient norm per iteration,
 	// thinned evenly past MaxHistory points (see History).
 	History []HistoryPoint `json:"history,omitempty"`
+	// Search is a search run's cross-validation: every grid point's fold
+	// scores and the best, which the run refits and publishes.
+	Search *search.Record `json:"search,omitempty"`
 	// QueuePosition counts the runs of the same model ahead of a queued
 	// run, the running one included.
 	QueuePosition int `json:"queue_position,omitempty"`
@@ -150,6 +156,12 @@ type Progress struct {
 	// BytesRead of BytesTotal of the dataset are read (loading).
 	BytesRead  int64 `json:"bytes_read,omitempty"`
 	BytesTotal int64 `json:"bytes_total,omitempty"`
+	// FitsDone of FitsTotal cross-validation fits are done (searching);
+	// BestC and BestScore are the best grid point complete so far.
+	FitsDone  int      `json:"fits_done,omitempty"`
+	FitsTotal int      `json:"fits_total,omitempty"`
+	BestC     *float64 `json:"best_c,omitempty"`
+	BestScore *float64 `json:"best_score,omitempty"`
 }
 
 // Timings says where a run's time went.
@@ -183,6 +195,8 @@ type VersionRecord struct {
 	CreatedAt      time.Time          `json:"created_at"`
 	RowsSkipped    int                `json:"rows_skipped,omitempty"`
 	Schema         *Schema            `json:"schema,omitempty"`
+	// Search travels with the version a search run published.
+	Search *search.Record `json:"search,omitempty"`
 }
 
 // Schema is the column transform a run fitted, as its record shows it.

@@ -8,6 +8,7 @@ const (
 	StageQueued     Stage = "queued"
 	StageLoading    Stage = "loading"
 	StageSplitting  Stage = "splitting"
+	StageSearching  Stage = "searching"
 	StageFitting    Stage = "fitting"
 	StageEvaluating Stage = "evaluating"
 	StagePublishing Stage = "publishing"

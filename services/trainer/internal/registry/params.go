@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/modelferry/modelferry/pkg/logreg"
+	"github.com/modelferry/modelferry/pkg/search"
 	"github.com/modelferry/modelferry/pkg/tabular"
 )
 
@@ -18,7 +19,24 @@ type Params struct {
 	TestFraction float64 `json:"test_fraction"`
 	Seed         uint64  `json:"seed"`
 	Standardize  bool    `json:"standardize"`
+	// Search, when set, makes the run a search: C (and class weights)
+	// chosen by cross-validation on the training rows, the best refit.
+	Search *search.Spec `json:"search,omitempty"`
 	Table
+}
+
+// Run kinds.
+const (
+	KindTrain  = "train"
+	KindSearch = "search"
+)
+
+// Kind is the kind of run these parameters make.
+func (p Params) Kind() string {
+	if p.Search != nil {
+		return KindSearch
+	}
+	return KindTrain
 }
 
 // Table are the parameters of a table as it comes (design.md §9): which
@@ -117,6 +135,11 @@ func (p Params) Validate() error {
 		return fmt.Errorf("tol must be a positive finite number, got %v", p.Tol)
 	case !(p.TestFraction >= 0 && p.TestFraction < 1):
 		return fmt.Errorf("test_fraction must be in [0, 1), got %v", p.TestFraction)
+	}
+	if p.Search != nil {
+		if err := p.Search.Validate(); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
 	}
 	return p.Table.Spec("", 0).Check()
 }

@@ -60,7 +60,7 @@ func runSchema(params []string) runfilter.Schema {
 		Attributes: map[string]runfilter.Kind{
 			"run_id": runfilter.String, "run_name": runfilter.String, "status": runfilter.String,
 			"model": runfilter.String, "version": runfilter.String, "dataset": runfilter.String,
-			"filename": runfilter.String, "label": runfilter.String,
+			"filename": runfilter.String, "label": runfilter.String, "kind": runfilter.String,
 			"version_number": runfilter.Number, "iterations": runfilter.Number, "rows": runfilter.Number,
 			"created": runfilter.Number, "start_time": runfilter.Number, "end_time": runfilter.Number,
 			"duration_seconds": runfilter.Number,
@@ -145,6 +145,8 @@ func (r record) Value(f runfilter.Field) (runfilter.Value, bool) {
 		return str(run.Dataset.Filename)
 	case "label":
 		return str(run.Label)
+	case "kind":
+		return str(run.Kind)
 	case "version_number":
 		return num(float64(run.VersionNumber), run.VersionNumber > 0)
 	case "iterations":

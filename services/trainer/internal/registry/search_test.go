@@ -36,6 +36,9 @@ func searchRuns(n int) []Run {
 			p.TestFraction = 0
 			r.Params = p
 		}
+		if i%13 == 0 {
+			r.Kind = "search"
+		}
 		if i%5 == 4 {
 			r.Status, r.Metrics = StatusFailed, nil
 		}
@@ -81,6 +84,7 @@ func TestSearchRuns(t *testing.T) {
 		{"a parameter as its shortest text", "params.c = '0.5'", nil, "iris", ""},
 		{"table parameters: a list as JSON, a value JSON writes as a string as that string", `params.drop = '["id"]' and params.class_weight = 'balanced'`, nil, "",
 			want(func(i int, r Run) bool { return i%7 == 0 }, nil)},
+		{"kind", "attributes.kind = 'search'", nil, "", want(func(i int, r Run) bool { return i%13 == 0 }, nil)},
 		{"a parameter not given matches nothing", "params.impute != 'mean'", nil, "", ""},
 		{"a zero core parameter is still given", "params.test_fraction = '0'", nil, "",
 			want(func(i int, r Run) bool { return i%11 == 0 }, nil)},

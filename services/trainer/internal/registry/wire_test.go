@@ -113,6 +113,14 @@ func empty(v reflect.Value, prefix string) []string {
 		}
 		return nil
 	}
+	if v.Kind() == reflect.Struct && v.Type().Implements(reflect.TypeFor[json.Marshaler]()) {
+		// A value with its own JSON form (a search grid is a list or a
+		// logspace, never both) is whole or empty.
+		if v.IsZero() {
+			return []string{prefix}
+		}
+		return nil
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		var out []string
