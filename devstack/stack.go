@@ -82,6 +82,10 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		common[k] = v
 	}
 	trainerEnv := merge(common, map[string]string{"TRAINER_ADDR": cfg.TrainerAddr, "TRAINER_DATA_DIR": cfg.DataDir})
+	// The console's serving pages read the stack's Prometheus.
+	if _, set := cfg.Env["TRAINER_PROMETHEUS_URL"]; cfg.Prometheus != "" && !set {
+		trainerEnv["TRAINER_PROMETHEUS_URL"] = "http://" + cfg.PrometheusAddr
+	}
 	s.Trainer = s.proc("trainer", filepath.Join(cfg.BinDir, "trainer"), nil, trainerEnv, cfg.TrainerAddr, "/readyz", `"status":"ready"`)
 	if err := s.Trainer.Start(ctx); err != nil {
 		s.Stop()

@@ -19,12 +19,17 @@ func (a *app) modelsCommand() *cobra.Command {
 }
 
 func (a *app) modelCommand() *cobra.Command {
-	return &cobra.Command{
+	var serving bool
+	var rng string
+	cmd := &cobra.Command{
 		Use:     "model NAME",
-		Short:   "Show a model's versions, newest first, with their aliases and accuracy",
-		Example: "  ferry model iris",
+		Short:   "Show a model's versions, newest first, with their aliases and accuracy; --serving: what the predictors do with it",
+		Example: "  ferry model iris\n  ferry model iris --serving --range 6h",
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if serving {
+				return a.printServing(cmd.Context(), args[0], rng)
+			}
 			m, err := a.tc.Model(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -53,6 +58,9 @@ func (a *app) modelCommand() *cobra.Command {
 			return a.table([]string{"#", "VERSION", "ALIASES", "ACCURACY"}, rows)
 		},
 	}
+	cmd.Flags().BoolVar(&serving, "serving", false, "show the serving figures (traffic, errors, latency, drift, shadow, alerts) from the trainer's Prometheus")
+	cmd.Flags().StringVar(&rng, "range", "1h", "with --serving: 15m, 1h, 6h, 24h or 7d")
+	return cmd
 }
 
 func (a *app) promoteCommand() *cobra.Command {

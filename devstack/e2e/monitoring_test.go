@@ -161,6 +161,8 @@ func TestMonitoring(t *testing.T) {
 		}
 	})
 
+	t.Run("the console's serving figures", func(t *testing.T) { sent += checkServing(t, s, p) })
+
 	t.Run("about a tenth of the requests are in logs/, readable", func(t *testing.T) {
 		// A SIGTERM flushes the sampler's last batch.
 		if err := s.stack.Predictors[0].Stop(30 * time.Second); err != nil {

@@ -109,6 +109,9 @@ Train, then predict:
     -d '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}'
   curl localhost:%[6]s/models
 
+The console: http://localhost:%[5]s/ui/ ; a model's serving side (traffic,
+latency, drift, alerts from Prometheus): http://localhost:%[5]s/ui/models/iris/serving
+
 Ctrl-C stops everything.
 
 `, *state, port["s3"], devAccessKey, devSecretKey, port["trainer"], port["predictor"], port["predictor-grpc"], promLine)

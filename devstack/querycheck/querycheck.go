@@ -15,8 +15,9 @@
 // Grafana's interval variables ($__rate_interval, $__interval, $__range...)
 // are replaced by fixed durations, the dashboard's query variables by their
 // allValue; any other variable is an error. Failing checks are retried until
-// -retry runs out (Prometheus may not have scraped enough samples yet). The
-// end-to-end suite calls it, and so does the compose test through
+// -retry runs out (Prometheus may not have scraped enough samples yet).
+// -queries adds named queries (the trainer console's) to the panel queries.
+// The end-to-end suite calls it, and so does the compose test through
 // `devstack querycheck`:
 //
 //	go run ./devstack/cmd/devstack querycheck -prometheus http://127.0.0.1:9090 \
@@ -37,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +60,7 @@ func Run(args []string, out io.Writer) error {
 	step := fs.Duration("step", 5*time.Second, "step of the panel range queries")
 	rateInterval := fs.String("rate-interval", "1m", "value of $__rate_interval")
 	retry := fs.Duration("retry", 60*time.Second, "keep retrying failing checks this long")
+	queries := fs.String("queries", "", "JSON file of more named queries ({name: PromQL}, e.g. the trainer console's, from GET /models/{m}/serving) checked as panel queries are")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +102,23 @@ func Run(args []string, out io.Writer) error {
 			}
 			checks = append(checks, check{
 				name: fmt.Sprintf("panel %q %s", q.Panel, q.RefID),
+				run: func(ctx context.Context) (string, error) {
+					end := time.Now()
+					return c.rangeHasData(ctx, expr, end.Add(-*window), end, *step)
+				},
+			})
+		}
+	}
+
+	if *queries != "" {
+		named, err := loadQueries(*queries)
+		if err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(named)) {
+			expr := named[name]
+			checks = append(checks, check{
+				name: "query " + name,
 				run: func(ctx context.Context) (string, error) {
 					end := time.Now()
 					return c.rangeHasData(ctx, expr, end.Add(-*window), end, *step)
@@ -189,6 +209,22 @@ func runChecks(ctx context.Context, checks []check, retry time.Duration, out io.
 		return fmt.Errorf("%d of %d checks failed", failed, len(checks))
 	}
 	return nil
+}
+
+// loadQueries reads a JSON object of named PromQL queries.
+func loadQueries(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var named map[string]string
+	if err := json.Unmarshal(b, &named); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object of name to PromQL: %w", path, err)
+	}
+	if len(named) == 0 {
+		return nil, fmt.Errorf("%s: no queries", path)
+	}
+	return named, nil
 }
 
 var varRE = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)|\[\[([A-Za-z0-9_]+)\]\]`)

@@ -181,3 +181,32 @@ func TestRunSubstitutesVariables(t *testing.T) {
 		})
 	}
 }
+
+func TestRunChecksNamedQueries(t *testing.T) {
+	f := &fakePrometheus{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "queries.json")
+	if err := os.WriteFile(file, []byte(`{"rows_per_second": "sum(rate(predictor_inference_rows_total{model=\"iris\"}[1m]))", "feature_psi": "max by (feature) (predictor_feature_psi)"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run([]string{"-prometheus", srv.URL, "-retry", "0s", "-queries", file}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, line := range []string{"ok   query feature_psi: 1 series", "ok   query rows_per_second: 1 series"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, out.String())
+		}
+	}
+	want := []string{`max by (feature) (predictor_feature_psi)`, `sum(rate(predictor_inference_rows_total{model="iris"}[1m]))`}
+	if fmt.Sprint(f.queries) != fmt.Sprint(want) {
+		t.Errorf("range queries %q, want %q", f.queries, want)
+	}
+	if err := os.WriteFile(file, []byte(`["not", "an object"]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run([]string{"-prometheus", srv.URL, "-queries", file}, &out); err == nil || !strings.Contains(err.Error(), "JSON object of name to PromQL") {
+		t.Errorf("a bad queries file: %v", err)
+	}
+}

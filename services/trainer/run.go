@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/url"
 	"os"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/modelferry/modelferry/services/trainer/internal/jobs"
 	"github.com/modelferry/modelferry/services/trainer/internal/pipeline"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+	"github.com/modelferry/modelferry/services/trainer/internal/serving"
 )
 
 type config struct {
@@ -32,6 +34,7 @@ type config struct {
 	parallel        int
 	gate            registry.Gate
 	shutdownTimeout time.Duration
+	prometheusURL   string
 }
 
 func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
@@ -59,6 +62,10 @@ func (cfg *config) load(env *envconfig.Env) service.Lifecycle {
 	}
 	cfg.runTimeout = env.Duration("TRAINER_RUN_TIMEOUT", time.Hour, "longest a run may take from start to end; it then fails")
 	cfg.shutdownTimeout = env.Duration("TRAINER_SHUTDOWN_TIMEOUT", time.Minute, "how long running trainings may take to finish at shutdown")
+	cfg.prometheusURL = env.String("TRAINER_PROMETHEUS_URL", "", "Prometheus that scrapes the predictors (http://host:9090); the console's serving pages and GET /models/{m}/serving read it; empty turns them off")
+	if u, err := url.Parse(cfg.prometheusURL); cfg.prometheusURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		env.Fail("TRAINER_PROMETHEUS_URL must be an http(s) URL such as http://localhost:9090")
+	}
 	if cfg.maxUpload < 1 {
 		env.Fail("TRAINER_MAX_UPLOAD_BYTES must be positive")
 	}
@@ -131,13 +138,24 @@ func start(app *service.App, cfg config) error {
 		app.Engine.Use(console.TokenFromCookie)
 		readAuth = httpserver.BearerAuth(app.Logger, "modelferry-trainer", cfg.token, cfg.readToken)
 	}
+	// Without Prometheus both stay nil: the API answers 503 and the
+	// console's panels say how to turn them on.
+	var servingAPI api.Serving
+	var servingConsole console.Serving
+	if cfg.prometheusURL != "" {
+		prom, err := serving.Dial(cfg.prometheusURL)
+		if err != nil {
+			return err
+		}
+		servingAPI, servingConsole = prom, prom
+	}
 	api.New(api.Config{
 		Logger: app.Logger, Registry: reg, Queue: queue, Storage: app.Store, TrainerVersion: app.Version,
 		DataDir: cfg.dataDir, TempDir: uploads.path, MaxUploadBytes: cfg.maxUpload, MinUploadRate: cfg.minUploadRate, Token: cfg.token, ReadToken: cfg.readToken,
-		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store,
+		Jobs: queue, Artifacts: reg, Datasets: reg, DatasetFiles: app.Store, Serving: servingAPI,
 	}).Register(app.Engine)
 	console.New(console.Config{Registry: reg, Logger: app.Logger, TrainerVersion: app.Version,
-		Tokens: []string{cfg.token, cfg.readToken}}).Register(app.Engine, readAuth)
+		Tokens: []string{cfg.token, cfg.readToken}, Serving: servingConsole}).Register(app.Engine, readAuth)
 
 	// Ready once storage answers and what a dead process left is cleaned
 	// up; then as long as storage answers.

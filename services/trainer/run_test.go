@@ -31,7 +31,7 @@ func TestHelpListsVariables(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"S3_ENDPOINT", "localhost:9000", "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", "TRAINER_ADDR", ":8080", "TRAINER_TOKEN", "TRAINER_MAX_UPLOAD_BYTES", "TRAINER_ALLOWED_ORIGINS", "TRAINER_ALLOWED_HOSTS", "TRAINER_MIN_UPLOAD_RATE", "LOG_LEVEL"} {
+	for _, v := range []string{"S3_ENDPOINT", "localhost:9000", "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", "TRAINER_ADDR", ":8080", "TRAINER_TOKEN", "TRAINER_MAX_UPLOAD_BYTES", "TRAINER_ALLOWED_ORIGINS", "TRAINER_ALLOWED_HOSTS", "TRAINER_MIN_UPLOAD_RATE", "TRAINER_PROMETHEUS_URL", "LOG_LEVEL"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("--help lacks %q:\n%s", v, out.String())
 		}

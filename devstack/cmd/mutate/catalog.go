@@ -200,7 +200,7 @@ var catalog = []named{
 		File:  decodeGo,
 		Func:  "decoder.objectRow",
 		Tests: []string{servingPkg},
-		Old:   "		return err\n	}\n	return d.missing()\n}",
+		Old:   "		return err\n	}\n	return d.missing(row)\n}",
 		New:   "		return err\n	}\n	return nil\n}",
 	}},
 	{Named: mutation.Named{

@@ -50,6 +50,8 @@ type Config struct {
 	Artifacts    Artifacts
 	Datasets     Datasets
 	DatasetFiles DatasetFiles
+	// Serving reads the serving figures; nil without Prometheus.
+	Serving Serving
 }
 
 // API serves the trainer's endpoints.
@@ -78,6 +80,7 @@ func (a *API) Register(e *gin.Engine) {
 	model.GET("", read, a.getModel)
 	model.GET("/versions/:version", read, a.getVersion)
 	model.PUT("/aliases/:alias", auth, a.setAlias)
+	model.GET("/serving", read, a.getServing)
 	a.registerViews(e, model, read)
 }
 

@@ -42,6 +42,8 @@ type Config struct {
 	Logger   *slog.Logger
 	// TrainerVersion is shown in the footer.
 	TrainerVersion string
+	// Serving reads the serving pages' figures; nil without Prometheus.
+	Serving Serving
 	// Tokens are those the pages' auth accepts: the sign-in form keeps
 	// only one of them in its cookie.
 	Tokens []string
@@ -59,7 +61,7 @@ type Console struct {
 var files embed.FS
 
 // pageNames are the templates under templates/, one per page.
-var pageNames = []string{"models", "model", "version", "runs", "run", "compare", "datasets", "error", "signin"}
+var pageNames = []string{"models", "model", "version", "runs", "run", "compare", "datasets", "error", "signin", "serving"}
 
 // New parses the templates.
 func New(cfg Config) *Console {
@@ -93,6 +95,7 @@ func (c *Console) Register(e *gin.Engine, auth gin.HandlerFunc) {
 	ui.GET("/", c.modelsPage)
 	ui.GET("/models/:model", c.modelPage)
 	ui.GET("/models/:model/versions/:version", c.versionPage)
+	ui.GET("/models/:model/serving", c.servingPage)
 	ui.GET("/runs", c.runsPage)
 	ui.GET("/runs/:id", c.runPage)
 	ui.GET("/compare", c.comparePage)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"html/template"
 	"slices"
 	"time"
 
@@ -77,11 +78,18 @@ type modelRow struct {
 	Production, Latest *versionFacts
 	Runs               int
 	LastRun            *registry.Run
+	// Traffic is the last hour's requests/s as a sparkline and WorstPSI
+	// the model's most drifted feature now (serving_list.go).
+	Traffic  template.HTML
+	WorstPSI float64
+	HasPSI   bool
 }
 
 type modelsPage struct {
 	layout
 	Models []modelRow
+	// Serving: the serving columns are shown (Prometheus is set).
+	Serving bool
 }
 
 // modelsPage lists every model: the ones with versions or aliases, and
@@ -127,6 +135,7 @@ func (c *Console) modelsPage(ctx *gin.Context) {
 		}
 		page.Models = append(page.Models, row)
 	}
+	c.addTraffic(ctx, &page)
 	c.render(ctx, 200, "models", page)
 }
 
