@@ -122,6 +122,7 @@ fuzz: ## run each fuzz target for its budget of executions, or FUZZTIME
 	go test -run '^$$' -fuzz '^FuzzDecodePredict$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
 	go test -run '^$$' -fuzz '^FuzzDecodeInfer$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
 	go test -run '^$$' -fuzz '^FuzzAnswerAgainstEncodingJSON$$' -fuzztime $(or $(FUZZTIME),30000x) ./pkg/serving
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),100000x) ./services/trainer/internal/runfilter
 
 # MUTATE_FLAGS: -targets named,reloader,serving,logreg,modelstore (default
 # all), -e2e, -workers N, -match REGEXP, -list.

@@ -14,10 +14,11 @@ import (
 func (a *app) runsCommand() *cobra.Command {
 	var q client.RunsQuery
 	cmd := &cobra.Command{
-		Use:     "runs",
-		Short:   "List runs, newest first",
-		Example: "  ferry runs --model iris --status failed --limit 20",
-		Args:    args(cobra.NoArgs),
+		Use:   "runs",
+		Short: "List runs, newest first, or search them",
+		Example: "  ferry runs --model iris --status failed --limit 20\n" +
+			"  ferry runs --filter \"metrics.accuracy > 0.9 and params.c = '1' and tags.team = 'fraud'\" --order-by \"metrics.accuracy DESC\"",
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			page, err := a.tc.Runs(cmd.Context(), q)
 			if err != nil {
@@ -42,6 +43,8 @@ func (a *app) runsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&q.Model, "model", "", "only this model's runs")
 	cmd.Flags().StringVar(&q.Status, "status", "", "only runs in this state: queued, running, succeeded, failed, cancelled")
 	cmd.Flags().IntVar(&q.Limit, "limit", 20, "most runs listed")
+	cmd.Flags().StringVar(&q.Filter, "filter", "", "only runs that meet this search, in MLflow's syntax: metrics.accuracy > 0.9 and params.c = '1' and tags.team = 'fraud' and attributes.status = 'succeeded'")
+	cmd.Flags().StringArrayVar(&q.OrderBy, "order-by", nil, "sort by these keys (repeatable, or comma-separated): metrics.accuracy DESC, attributes.start_time")
 	return cmd
 }
 
@@ -89,6 +92,7 @@ func (a *app) runCommand() *cobra.Command {
 			rows := [][]string{
 				{"model", r.Model}, {"status", a.colour(r.Status)},
 			}
+			rows = append(rows, annotationRows(r)...)
 			if r.Error != nil {
 				rows = append(rows, []string{"error", r.Error.Code + ": " + r.Error.Message})
 			}

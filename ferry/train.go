@@ -21,6 +21,7 @@ import (
 
 type trainFlags struct {
 	model, label, dataset string
+	name                  string
 	c, testFraction, tol  float64
 	maxIter               int
 	seed                  uint64
@@ -88,6 +89,7 @@ the fits done and the best so far, and ends with the table of results.`,
 	fl.Float64Var(&f.minFrequency, "min-frequency", 0, "group categories rarer than this share (0-1) or count (>= 1)")
 	fl.StringVar(&f.classWeight, "class-weight", "", `"balanced" or a JSON object of weights per class, '{"yes": 2}'`)
 	fl.StringVar(&f.weight, "weight", "", "the column of sample weights")
+	fl.StringVar(&f.name, "name", "", "the run's name (default: one generated from its id, like brave-otter-42)")
 	return cmd
 }
 
@@ -130,7 +132,7 @@ func (a *app) train(cmd *cobra.Command, args []string, f trainFlags) error {
 	if f.minFrequency != 0 {
 		params.Set("min_frequency", strconv.FormatFloat(f.minFrequency, 'g', -1, 64))
 	}
-	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params}
+	req := client.TrainRequest{Model: f.model, Dataset: f.dataset, Label: f.label, Params: params, Name: f.name}
 	start := time.Now()
 	if len(args) == 1 {
 		file, err := os.Open(args[0])

@@ -18,33 +18,37 @@ import (
 
 // Run is a training run as the trainer records it.
 type Run struct {
-	ID              string         `json:"id"`
-	Model           string         `json:"model"`
-	Kind            string         `json:"kind,omitempty"`
-	Status          string         `json:"status"`
-	Error           *RunError      `json:"error,omitempty"`
-	Params          Params         `json:"params"`
-	Label           string         `json:"label,omitempty"`
-	Dataset         Dataset        `json:"dataset"`
-	Metrics         *Metrics       `json:"metrics,omitempty"`
-	MetricsOn       string         `json:"metrics_on,omitempty"`
-	Version         string         `json:"version,omitempty"`
-	VersionNumber   int            `json:"version_number,omitempty"`
-	Promoted        bool           `json:"promoted"`
-	PromotionReason string         `json:"promotion_reason,omitempty"`
-	Progress        *Progress      `json:"progress,omitempty"`
-	Objective       *float64       `json:"objective,omitempty"`
-	Iterations      int            `json:"iterations,omitempty"`
-	Converged       bool           `json:"converged"`
-	QueuePosition   int            `json:"queue_position,omitempty"`
-	Search          *search.Record `json:"search,omitempty"`
-	Timings         map[string]any `json:"timings,omitempty"`
-	CreatedAt       time.Time      `json:"created_at"`
-	StartedAt       *time.Time     `json:"started_at,omitempty"`
-	FinishedAt      *time.Time     `json:"finished_at,omitempty"`
-	DurationSeconds float64        `json:"duration_seconds,omitempty"`
-	RowsSkipped     int            `json:"rows_skipped,omitempty"`
-	Schema          *Schema        `json:"schema,omitempty"`
+	ID              string            `json:"id"`
+	Model           string            `json:"model"`
+	Kind            string            `json:"kind,omitempty"`
+	Name            string            `json:"name,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	Description     string            `json:"description,omitempty"`
+	Revision        int               `json:"revision,omitempty"`
+	Status          string            `json:"status"`
+	Error           *RunError         `json:"error,omitempty"`
+	Params          Params            `json:"params"`
+	Label           string            `json:"label,omitempty"`
+	Dataset         Dataset           `json:"dataset"`
+	Metrics         *Metrics          `json:"metrics,omitempty"`
+	MetricsOn       string            `json:"metrics_on,omitempty"`
+	Version         string            `json:"version,omitempty"`
+	VersionNumber   int               `json:"version_number,omitempty"`
+	Promoted        bool              `json:"promoted"`
+	PromotionReason string            `json:"promotion_reason,omitempty"`
+	Progress        *Progress         `json:"progress,omitempty"`
+	Objective       *float64          `json:"objective,omitempty"`
+	Iterations      int               `json:"iterations,omitempty"`
+	Converged       bool              `json:"converged"`
+	QueuePosition   int               `json:"queue_position,omitempty"`
+	Search          *search.Record    `json:"search,omitempty"`
+	Timings         map[string]any    `json:"timings,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	StartedAt       *time.Time        `json:"started_at,omitempty"`
+	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
+	DurationSeconds float64           `json:"duration_seconds,omitempty"`
+	RowsSkipped     int               `json:"rows_skipped,omitempty"`
+	Schema          *Schema           `json:"schema,omitempty"`
 }
 
 // Schema is the column transform fitted on a table as it came.
@@ -161,6 +165,8 @@ type TrainRequest struct {
 	// repeated keys); unset ones keep the trainer's defaults.
 	Params url.Values
 	Wait   bool
+	// Name names the run; empty means the trainer generates one.
+	Name string
 }
 
 // Train starts a run (or, with Wait, runs it to its end) and returns its
@@ -175,6 +181,9 @@ func (c *Client) Train(ctx context.Context, r TrainRequest) (Run, error) {
 	}
 	if r.Wait {
 		q.Set("wait", "true")
+	}
+	if r.Name != "" {
+		q.Set("name", r.Name)
 	}
 	var body io.Reader
 	ct, size := "", int64(-1)
@@ -318,6 +327,10 @@ func (c *Client) Events(ctx context.Context, id string, onProgress func(Progress
 type RunsQuery struct {
 	Model, Status, PageToken string
 	Limit                    int
+	// Filter is a search in MLflow's syntax (metrics.accuracy > 0.9 and
+	// tags.team = 'fraud'); OrderBy its sort keys (metrics.accuracy DESC).
+	Filter  string
+	OrderBy []string
 }
 
 // RunsPage is a page of runs, newest first.
@@ -329,10 +342,13 @@ type RunsPage struct {
 // Runs lists runs.
 func (c *Client) Runs(ctx context.Context, q RunsQuery) (RunsPage, error) {
 	v := url.Values{}
-	for k, s := range map[string]string{"model": q.Model, "status": q.Status, "page_token": q.PageToken} {
+	for k, s := range map[string]string{"model": q.Model, "status": q.Status, "page_token": q.PageToken, "filter": q.Filter} {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	for _, o := range q.OrderBy {
+		v.Add("order_by", o)
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
@@ -345,6 +361,20 @@ func (c *Client) Runs(ctx context.Context, q RunsQuery) (RunsPage, error) {
 func (c *Client) Run(ctx context.Context, id string) (Run, error) {
 	var run Run
 	return run, c.do(ctx, http.MethodGet, "/runs/"+url.PathEscape(id), nil, &run)
+}
+
+// RunEdit changes a finished run's name, tags and description: nil
+// fields stay; a nil tag value removes the tag.
+type RunEdit struct {
+	Name        *string            `json:"name,omitempty"`
+	Tags        map[string]*string `json:"tags,omitempty"`
+	Description *string            `json:"description,omitempty"`
+}
+
+// EditRun applies an edit to a finished run (PATCH /runs/{id}).
+func (c *Client) EditRun(ctx context.Context, id string, e RunEdit) (Run, error) {
+	var run Run
+	return run, c.do(ctx, http.MethodPatch, "/runs/"+url.PathEscape(id), e, &run)
 }
 
 // Cancel cancels a queued or running run.

@@ -21,6 +21,9 @@ type PutRunOptions struct {
 	// First marks a run's first record: the store also indexes its id,
 	// so FindRun finds it without knowing its model.
 	First bool
+	// IfMatch replaces the record only if it still has this ETag (as
+	// GetRunTagged read it): ErrConflict otherwise.
+	IfMatch string
 }
 
 // PutRun writes a run record (runs/<model>/<id>.json), replacing an older
@@ -39,8 +42,17 @@ func (s *Store) PutRun(ctx context.Context, model, id string, record []byte, opt
 			return err
 		}
 	}
-	_, err := s.put(ctx, runKey(model, id), record, PutOptions{ContentType: "application/json"})
+	_, err := s.put(ctx, runKey(model, id), record, PutOptions{ContentType: "application/json", IfMatch: opts.IfMatch})
 	return err
+}
+
+// GetRunTagged reads a run record and its ETag, for a compare-and-swap
+// write (PutRunOptions.IfMatch).
+func (s *Store) GetRunTagged(ctx context.Context, model, id string) ([]byte, string, error) {
+	if err := checkNames(model, id); err != nil {
+		return nil, "", err
+	}
+	return s.get(ctx, runKey(model, id), GetOptions{})
 }
 
 // runIndex is the document at index/runs/<id>.json.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -240,6 +241,44 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		b.shot("runs")
 		b.clean("runs")
+	})
+
+	t.Run("runs search, names and tags", func(t *testing.T) {
+		b := b.on(t)
+		if code := callAPI(t, "PATCH", base+"/runs/"+good.ID, token, `{"name":"the good one","tags":{"team":"fraud"}}`, nil); code != 200 {
+			t.Fatalf("PATCH: %d", code)
+		}
+		b.open("/ui/runs", "#runs")
+		// Typed into the box and submitted, as a user does.
+		if err := chromedp.Do(b.ctx, chromedp.SetValue(`input[name="filter"]`, "tags.team = 'fraud' and metrics.accuracy > 0.5"),
+			chromedp.Submit(`input[name="filter"]`)); err != nil {
+			t.Fatal(err)
+		}
+		b.waitFor("the filtered page", `location.search.includes("filter=")`)
+		b.open(eval[string](b, `location.pathname + location.search`), "#runs")
+		ids := eval[[]string](b, `[...document.querySelectorAll("#runs tbody tr")].map(r => r.dataset.run)`)
+		if strings.Join(ids, " ") != good.ID {
+			t.Errorf("filtered rows %v, want %s", ids, good.ID)
+		}
+		if name := b.text(`#runs tbody tr td[data-field="name"]`); !strings.HasPrefix(name, "the good one") || !strings.Contains(name, "team=fraud") {
+			t.Errorf("name cell %q", name)
+		}
+		b.shot("runs-search")
+		b.clean("runs search")
+		b.open("/ui/runs?filter="+url.QueryEscape("metrics.accuracy >> 0.9"), "#filter-error")
+		if msg := b.text("#filter-error"); !strings.Contains(msg, "at column 19: expected a value") {
+			t.Errorf("inline error %q", msg)
+		}
+		if v := eval[string](b, `document.querySelector('input[name="filter"]').value`); v != "metrics.accuracy >> 0.9" {
+			t.Errorf("the box lost the filter: %q", v)
+		}
+		b.shot("runs-search-error")
+		b.clean("runs search error", "400")
+		b.open("/ui/runs/"+good.ID, "#run-name")
+		if got := b.text("#run-name") + " " + b.text("#run-tags"); got != "the good one team=fraud" {
+			t.Errorf("run page shows %q", got)
+		}
+		b.clean("run with name and tags")
 	})
 
 	t.Run("run", func(t *testing.T) {

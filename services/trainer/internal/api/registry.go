@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -23,6 +22,9 @@ import (
 type Registry interface {
 	Run(ctx context.Context, id string) (registry.Run, error)
 	Runs(ctx context.Context, q registry.RunQuery) (registry.RunPage, error)
+	SearchRuns(ctx context.Context, q registry.RunQuery, s registry.Search) (registry.RunPage, error)
+	Annotate(ctx context.Context, id string, a registry.Annotations) (registry.Run, error)
+	EachRun(ctx context.Context, q registry.RunQuery, s registry.Search, yield func(*registry.Run) error) error
 	Models(ctx context.Context) ([]registry.ModelSummary, error)
 	Model(ctx context.Context, name string) (registry.ModelView, error)
 	Version(ctx context.Context, model, version string) (registry.VersionView, error)
@@ -62,11 +64,21 @@ func (a *API) listRuns(c *gin.Context) {
 			return
 		}
 	}
-	if q.PageToken != "" && !modelstore.ValidVersion(q.PageToken) {
+	search, searching, err := parseSearch(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if q.PageToken != "" && !validPageToken(q.PageToken, search) {
 		a.fail(c, badRequest("page_token %s is not one this API gave out", quote(q.PageToken)))
 		return
 	}
-	page, err := a.cfg.Registry.Runs(c, q)
+	var page registry.RunPage
+	if searching {
+		page, err = a.cfg.Registry.SearchRuns(c, q, search)
+	} else {
+		page, err = a.cfg.Registry.Runs(c, q)
+	}
 	if err != nil {
 		a.fail(c, storeError(err, "runs"))
 		return
@@ -169,16 +181,9 @@ func (a *API) setAlias(c *gin.Context) {
 		a.fail(c, badRequest("alias name %s %s", quote(alias), names.Rule))
 		return
 	}
-	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		a.fail(c, httpserver.Errorf(http.StatusUnsupportedMediaType, errcode.UnsupportedMediaType,
-			"content type %s is not supported: send application/json", quote(ct)))
-		return
-	}
 	var req setAliasRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		a.fail(c, httpserver.JSONError(err, ""))
+	if err := decodeJSON(c, 64<<10, true, &req); err != nil {
+		a.fail(c, err)
 		return
 	}
 	if req.Version == "" {

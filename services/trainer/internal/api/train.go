@@ -45,6 +45,8 @@ type trainRequest struct {
 	Dataset string          `json:"dataset"`
 	Label   string          `json:"label"`
 	Params  json.RawMessage `json:"params"`
+	// Name names the run; empty means a generated one (brave-otter-42).
+	Name string `json:"name"`
 }
 
 // paramKeys are the training parameters a query string may carry.
@@ -52,7 +54,7 @@ var paramKeys = []string{"c", "max_iter", "tol", "test_fraction", "seed", "stand
 	"features", "drop", "categorical", "numeric", "na_values", "impute", "add_indicator", "max_categories", "min_frequency", "class_weight", "weight",
 	"search_c", "folds", "scoring"}
 
-var queryKeys = append([]string{"model", "wait", "filename"}, paramKeys...)
+var queryKeys = append([]string{"model", "wait", "filename", "name"}, paramKeys...)
 
 func (a *API) train(c *gin.Context) {
 	q := c.Request.URL.Query()
@@ -115,8 +117,18 @@ func (a *API) train(c *gin.Context) {
 		return
 	}
 
+	name, err := runName(q.Get("name"), body.name)
+	if err != nil {
+		body.src.Release()
+		a.fail(c, err)
+		return
+	}
 	now := time.Now()
-	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: modelstore.NewVersion(now), Model: model, Kind: body.params.Kind(), Params: body.params, Label: body.label,
+	id := modelstore.NewVersion(now)
+	if name == "" {
+		name = registry.GeneratedName(id)
+	}
+	job, err := a.cfg.Queue.Submit(c, ticket, registry.Run{ID: id, Name: name, Model: model, Kind: body.params.Kind(), Params: body.params, Label: body.label,
 		Dataset: registry.DatasetInfo{URI: body.src.Ref, Filename: body.src.Name}, TrainerVersion: a.cfg.TrainerVersion, CreatedAt: now}, body.src)
 	if err != nil {
 		a.fail(c, queueError(err))
@@ -186,6 +198,7 @@ func runStatus(r registry.Run) int {
 type trainBody struct {
 	params registry.Params
 	label  string
+	name   string // the JSON body's run name
 	src    pipeline.Source
 	// receive, when not nil, writes a CSV body of known length into the
 	// source's upload; it is called once the run is queued.
@@ -238,10 +251,10 @@ func (a *API) readTrainBody(c *gin.Context, model string, q url.Values) (trainBo
 			}
 		}
 		if req.Dataset != "" {
-			return trainBody{params: params, label: req.Label, src: pipeline.Source{Ref: req.Dataset}}, nil
+			return trainBody{params: params, label: req.Label, name: req.Name, src: pipeline.Source{Ref: req.Dataset}}, nil
 		}
 		src, err := a.defaultDataset(model)
-		return trainBody{params: params, label: req.Label, src: src}, err
+		return trainBody{params: params, label: req.Label, name: req.Name, src: src}, err
 
 	case empty && (mt == "" || mt == "application/x-www-form-urlencoded"):
 		// curl -X POST without a body; curl -d '' sends the form type.

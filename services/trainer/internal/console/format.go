@@ -29,6 +29,7 @@ var funcs = template.FuncMap{
 		b, _ := json.Marshal(v)
 		return string(b)
 	},
+	"tagfilter": tagFilter,
 	// vc pairs a model's name with one of its versions for a partial.
 	"vc": func(model string, f *versionFacts) map[string]any { return map[string]any{"Model": model, "Facts": f} },
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/modelferry/modelferry/pkg/modelstore"
 	"github.com/modelferry/modelferry/pkg/modelstore/names"
 	"github.com/modelferry/modelferry/services/trainer/internal/registry"
+	"github.com/modelferry/modelferry/services/trainer/internal/runfilter"
 )
 
 // runsPerPage is the length of a page of the runs table.
@@ -61,15 +63,21 @@ type runsPage struct {
 	Sorts    []sortKey
 	// The filter as asked.
 	Model, Status, Sort string
-	Runs                []*registry.Run
-	Total               int
-	Page, Pages         int
-	Prev, Next          string
+	// Filter and OrderBy are a search in MLflow's syntax; FilterError
+	// says what is wrong with it, shown beside the box.
+	Filter, OrderBy, FilterError string
+	Runs                         []*registry.Run
+	Total                        int
+	Page, Pages                  int
+	Prev, Next                   string
+	// CSV exports the runs shown, searched and ordered alike.
+	CSV string
 }
 
 func (c *Console) runsPage(ctx *gin.Context) {
 	page := runsPage{layout: c.layout("Runs", "runs"), Statuses: registry.Statuses, Sorts: sortKeys,
-		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created")}
+		Model: ctx.Query("model"), Status: ctx.Query("status"), Sort: ctx.DefaultQuery("sort", "created"),
+		Filter: ctx.Query("filter"), OrderBy: ctx.Query("order_by")}
 	if page.Model != "" && !modelstore.ValidName(page.Model) {
 		c.badRequest(ctx, "A model name "+names.Rule+".")
 		return
@@ -98,16 +106,23 @@ func (c *Console) runsPage(ctx *gin.Context) {
 		page.Models = append(page.Models, m)
 	}
 	slices.Sort(page.Models)
+	search, ok := c.search(&page)
+	if !ok {
+		c.render(ctx, http.StatusBadRequest, "runs", page)
+		return
+	}
 	var runs []*registry.Run
 	for i := range ix.all {
 		r := &ix.all[i]
-		if (page.Model == "" || r.Model == page.Model) && (page.Status == "" || string(r.Status) == page.Status) {
+		if (page.Model == "" || r.Model == page.Model) && (page.Status == "" || string(r.Status) == page.Status) && search.Match(r) {
 			runs = append(runs, r)
 		}
 	}
 	// Newest first is the listing's own order; a stable sort keeps it
-	// among equal values.
-	if key.Key != "created" {
+	// among equal values. An order_by wins over the sort menu.
+	if len(search.OrderBy) > 0 {
+		search.Sort(runs)
+	} else if key.Key != "created" {
 		slices.SortStableFunc(runs, func(a, b *registry.Run) int {
 			va, oka := key.value(a)
 			vb, okb := key.value(b)
@@ -130,7 +145,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 	page.Runs = runs[start:min(start+runsPerPage, len(runs))]
 	link := func(p int) string {
 		q := url.Values{}
-		for k, v := range map[string]string{"model": page.Model, "status": page.Status} {
+		for k, v := range map[string]string{"model": page.Model, "status": page.Status, "filter": page.Filter, "order_by": page.OrderBy} {
 			if v != "" {
 				q.Set(k, v)
 			}
@@ -141,6 +156,7 @@ func (c *Console) runsPage(ctx *gin.Context) {
 		q.Set("page", strconv.Itoa(p))
 		return "/ui/runs?" + q.Encode()
 	}
+	page.CSV = csvLink(page)
 	if page.Page > 1 {
 		page.Prev = link(page.Page - 1)
 	}
@@ -355,4 +371,41 @@ func (c *Console) comparePage(ctx *gin.Context) {
 		}
 	}
 	c.render(ctx, 200, "compare", page)
+}
+
+// search parses the page's filter and order; what is wrong with them
+// goes to page.FilterError, for the page to show beside the box.
+func (c *Console) search(page *runsPage) (registry.Search, bool) {
+	var order []string
+	if page.OrderBy != "" {
+		order = []string{page.OrderBy}
+	}
+	s, err := registry.ParseSearch(page.Filter, order)
+	if err != nil {
+		page.FilterError = err.Error()
+		return registry.Search{}, false
+	}
+	return s, true
+}
+
+// tagFilter is the search for runs with tag k set to v.
+func tagFilter(k, v string) string {
+	return runfilter.Filter{Conds: []runfilter.Cond{{Field: runfilter.Field{Entity: runfilter.Tag, Key: k}, Op: runfilter.Eq,
+		Values: []runfilter.Literal{{Str: v}}}}}.String()
+}
+
+// csvLink is GET /runs.csv for the runs a page shows: its model, status,
+// filter and order (the sort menu's own keys are the console's, so only
+// an order_by carries over).
+func csvLink(page runsPage) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"model": page.Model, "status": page.Status, "filter": page.Filter, "order_by": page.OrderBy} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return "/runs.csv"
+	}
+	return "/runs.csv?" + q.Encode()
 }

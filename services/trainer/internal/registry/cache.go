@@ -9,17 +9,19 @@ import "sync"
 type runCache struct {
 	mu    sync.Mutex
 	max   int
-	runs  map[string]Run
+	runs  map[string]*Run // never changed once stored: put replaces
 	order []string
 }
 
-func newRunCache(max int) *runCache { return &runCache{max: max, runs: map[string]Run{}} }
+func newRunCache(max int) *runCache { return &runCache{max: max, runs: map[string]*Run{}} }
 
-func (c *runCache) get(id string) (Run, bool) {
+// peek returns the cached run itself, shared: its reader must not
+// change it (listings copy what they answer).
+func (c *runCache) peek(id string) (*Run, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.runs[id]
-	return r.Clone(), ok
+	return r, ok
 }
 
 // put keeps run, without its history (up to 1,000 points: listings
@@ -34,7 +36,8 @@ func (c *runCache) put(run Run) {
 	if _, ok := c.runs[run.ID]; !ok {
 		c.order = append(c.order, run.ID)
 	}
-	c.runs[run.ID] = run.Clone()
+	run = run.Clone()
+	c.runs[run.ID] = &run
 	for len(c.order) > c.max {
 		delete(c.runs, c.order[0])
 		c.order = c.order[1:]

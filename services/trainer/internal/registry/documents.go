@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -42,6 +43,13 @@ const (
 type Run struct {
 	ID    string `json:"id"`
 	Model string `json:"model"`
+	// Name, Tags and Description are the run's names and notes (see
+	// annotations.go); PATCH /runs/{id} edits them.
+	Name        string            `json:"name,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Description string            `json:"description,omitempty"`
+	// Revision counts the edits of the run's names and notes.
+	Revision int `json:"revision,omitempty"`
 	// Kind is KindTrain or KindSearch (Params.Kind).
 	Kind   string    `json:"kind,omitempty"`
 	Status Status    `json:"status"`
@@ -88,6 +96,7 @@ type Run struct {
 
 // Clone returns a copy of r that shares nothing mutable with it.
 func (r Run) Clone() Run {
+	r.Tags = maps.Clone(r.Tags)
 	if r.Progress != nil {
 		p := *r.Progress
 		r.Progress = &p

@@ -22,6 +22,7 @@ import (
 type Storage interface {
 	PutRun(ctx context.Context, model, id string, record []byte, opts modelstore.PutRunOptions) error
 	FindRun(ctx context.Context, id string) (model string, record []byte, err error)
+	GetRunTagged(ctx context.Context, model, id string) (record []byte, etag string, err error)
 	ListRuns(ctx context.Context, model string) ([]modelstore.RunKey, error)
 	GetRuns(ctx context.Context, keys []modelstore.RunKey) ([][]byte, error)
 
@@ -114,7 +115,7 @@ func (r *Registry) SaveRun(ctx context.Context, run Run, opts SaveOptions) error
 // when it has one, else the stored record (the cache keeps runs without
 // their history, for listings).
 func (r *Registry) Run(ctx context.Context, id string) (Run, error) {
-	if run, ok := r.live(id); ok {
+	if run, ok := r.liveRun(id); ok {
 		return run, nil
 	}
 	_, b, err := r.store.FindRun(ctx, id)

@@ -13,7 +13,9 @@ type RunQuery struct {
 	Model string
 	// Status limits the runs to one state; empty means any.
 	Status Status
-	Limit  int
+	// Match, when set, keeps only the runs it accepts (a search filter).
+	Match func(*Run) bool
+	Limit int
 	// PageToken continues a listing where the previous page ended.
 	PageToken string
 }
@@ -51,7 +53,7 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 	scanned := 0
 	for len(keys) > 0 && len(page.Runs) < q.Limit {
 		n := q.Limit - len(page.Runs)
-		if q.Status != "" {
+		if q.Status != "" || q.Match != nil {
 			n = max(n, 100) // filtering: read ahead in larger chunks
 		}
 		chunk := keys[:min(n, len(keys))]
@@ -61,7 +63,7 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 			return RunPage{}, err
 		}
 		for i, run := range runs {
-			if run == nil || (q.Status != "" && run.Status != q.Status) {
+			if run == nil || (q.Status != "" && run.Status != q.Status) || (q.Match != nil && !q.Match(run)) {
 				continue
 			}
 			page.Runs = append(page.Runs, *run)
@@ -73,7 +75,7 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 			}
 		}
 		scanned += len(chunk)
-		if scanned >= maxScanned && len(keys) > 0 {
+		if scanned >= q.scanBound() && len(keys) > 0 {
 			page.NextPageToken = chunk[len(chunk)-1].ID
 			return page, nil
 		}
@@ -83,16 +85,17 @@ func (r *Registry) Runs(ctx context.Context, q RunQuery) (RunPage, error) {
 
 // readRuns returns the runs of keys, in order: live ones as this process
 // has them, finished ones from the cache, the rest read in parallel. A
-// run deleted since it was listed, or unreadable, is nil.
+// run deleted since it was listed, or unreadable, is nil. The runs are
+// read-only: cached ones are the cache's own.
 func (r *Registry) readRuns(ctx context.Context, keys []modelstore.RunKey) ([]*Run, error) {
 	out := make([]*Run, len(keys))
 	var missing []modelstore.RunKey
 	var at []int
 	for i, k := range keys {
-		if run, ok := r.live(k.ID); ok {
+		if run, ok := r.liveRun(k.ID); ok {
 			out[i] = &run
-		} else if run, ok := r.cache.get(k.ID); ok {
-			out[i] = &run
+		} else if run, ok := r.cache.peek(k.ID); ok {
+			out[i] = run // shared with the cache: read, never changed
 		} else {
 			missing = append(missing, k)
 			at = append(at, i)
