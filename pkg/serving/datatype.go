@@ -25,6 +25,9 @@ const (
 	UINT32
 	UINT64
 	BOOL
+	// BYTES carries a tabular model's categorical column; ParseDatatype
+	// does not return it.
+	BYTES
 )
 
 var datatypeNames = [...]string{FP32: "FP32", FP64: "FP64", INT8: "INT8", INT16: "INT16", INT32: "INT32", INT64: "INT64",
@@ -33,6 +36,9 @@ var datatypeNames = [...]string{FP32: "FP32", FP64: "FP64", INT8: "INT8", INT16:
 func (dt Datatype) String() string {
 	if int(dt) < len(datatypeNames) && datatypeNames[dt] != "" {
 		return datatypeNames[dt]
+	}
+	if dt == BYTES {
+		return "BYTES"
 	}
 	return "unknown"
 }
@@ -108,13 +114,17 @@ func (dt Datatype) Check(v float64) string {
 	return ""
 }
 
-func parseDatatype(in *inferInput, name []byte) (Datatype, error) {
+func (m *Model) parseDatatype(in *inferInput, name []byte) (Datatype, error) {
 	// The usual spellings without converting name to a string.
 	switch string(name) {
 	case "FP32":
 		return FP32, nil
 	case "FP64":
 		return FP64, nil
+	case "BYTES":
+		if m.enc != nil {
+			return BYTES, nil
+		}
 	}
 	dt, ok := ParseDatatype(string(name))
 	if !ok {

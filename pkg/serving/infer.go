@@ -115,9 +115,6 @@ func inputErr(in *inferInput, format string, args ...any) *InputError {
 // its declared shape, which must fit both maxRows and the body's length.
 // X aliases sc.X, which grows as needed.
 func (m *Model) DecodeInfer(body []byte, maxRows int, sc *Scratch) (InferRequest, error) {
-	if err := m.RecordsOnly(); err != nil {
-		return InferRequest{}, err
-	}
 	d := decoder{s: scanner{b: body}, m: m, sc: sc}
 	m.prepare(sc)
 	// Every value takes at least two bytes ("0,"): a shape declaring
@@ -135,6 +132,9 @@ func (m *Model) prepare(sc *Scratch) {
 	}
 	sc.seen = sc.seen[:len(m.Features)]
 	clear(sc.seen)
+	if m.enc != nil && len(sc.codes) < m.enc.Codes() {
+		sc.codes = make([]int32, m.enc.Codes())
+	}
 	sc.X = sc.X[:0]
 	sc.outputs = sc.outputs[:0]
 }
@@ -214,7 +214,7 @@ func (d *decoder) inferRequest(a *assembler) (InferRequest, error) {
 		return req, err
 	}
 	if have&keyInputs == 0 {
-		return req, &InputError{Field: "inputs", Msg: fmt.Sprintf("missing; send one input of shape [N, %d]", d.m.NumFeatures())}
+		return req, &InputError{Field: "inputs", Msg: "missing; send " + d.m.InputsHint()}
 	}
 	return req, a.finish()
 }
@@ -258,7 +258,7 @@ func (d *decoder) inputs(a *assembler) error {
 		return d.input(a, i)
 	})
 	if err == nil && n == 0 {
-		return &InputError{Field: "inputs", Msg: fmt.Sprintf("empty; send one input of shape [N, %d]", d.m.NumFeatures())}
+		return &InputError{Field: "inputs", Msg: "empty; send " + d.m.InputsHint()}
 	}
 	return err
 }
@@ -289,7 +289,7 @@ func (d *decoder) input(a *assembler, i int) error {
 		case haveDatatype:
 			var dt []byte
 			if dt, err = d.stringField(&in, "datatype"); err == nil {
-				in.dt, err = parseDatatype(&in, dt)
+				in.dt, err = d.m.parseDatatype(&in, dt)
 			}
 		case haveParameters:
 			err = d.parameters(in.label() + ".parameters")

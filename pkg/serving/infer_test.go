@@ -323,7 +323,7 @@ func TestPlaceBoundaries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var sc Scratch
 			in := m.NewInputs(10, tc.maxValues, &sc)
-			_, err := in.Place(0, tc.input, tc.shape)
+			_, err := in.Place(0, tc.input, tc.shape, FP64)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("rejected: %v", err)
@@ -339,7 +339,7 @@ func TestDatatypeString(t *testing.T) {
 		dt   Datatype
 		want string
 	}{
-		{FP32, "FP32"}, {BOOL, "BOOL"}, {0, "unknown"}, {BOOL + 1, "unknown"}, {255, "unknown"},
+		{FP32, "FP32"}, {BOOL, "BOOL"}, {BYTES, "BYTES"}, {0, "unknown"}, {BYTES + 1, "unknown"}, {255, "unknown"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			if got := tc.dt.String(); got != tc.want {

@@ -52,7 +52,7 @@ func (d *decoder) shape(in *inferInput) error {
 
 // placeData makes room for an input and reads its data at the scanner.
 func (d *decoder) placeData(a *assembler, in *inferInput) error {
-	t, err := a.place(in.ref(), in.shape[:in.rank])
+	t, err := a.place(in.ref(), in.shape[:in.rank], in.dt)
 	if err != nil {
 		return err
 	}
@@ -75,17 +75,14 @@ func (d *decoder) placeData(a *assembler, in *inferInput) error {
 // flat reads [v, v, ...]: exactly t.N values, the last of them before the
 // first that overflows.
 func (d *decoder) flat(in *inferInput, t Target) error {
-	x := d.sc.X
 	n := 0
 	err := d.s.items(func(i int) error {
 		if i == t.N {
 			return inputErr(in, "data: more than the %d values its shape %s holds", t.N, in.shapeString())
 		}
-		v, err := d.value(in, i)
-		if err != nil {
+		if err := d.put(in, t, i); err != nil {
 			return err
 		}
-		x[t.Base+i*t.Stride] = v
 		n = i + 1
 		return nil
 	})
@@ -113,11 +110,9 @@ func (d *decoder) dim(in *inferInput, t Target, depth int, n *int) error {
 			return inputErr(in, "data: more than %d items at depth %d of shape %s", want, depth, in.shapeString())
 		}
 		if depth == in.rank-1 {
-			v, err := d.value(in, *n)
-			if err != nil {
+			if err := d.put(in, t, *n); err != nil {
 				return err
 			}
-			d.sc.X[t.Base+*n*t.Stride] = v
 			*n++
 		} else if err := d.dim(in, t, depth+1, n); err != nil {
 			return err
@@ -130,6 +125,55 @@ func (d *decoder) dim(in *inferInput, t Target, depth int, n *int) error {
 	}
 	if items != want {
 		return inputErr(in, "data: %d items at depth %d, shape %s needs %d", items, depth, in.shapeString(), want)
+	}
+	return nil
+}
+
+// put reads value i of an input's data and writes it where t says. A
+// tabular model's column takes null for missing, and strings when
+// categorical.
+func (d *decoder) put(in *inferInput, t Target, i int) error {
+	if t.kind == targetPlain {
+		v, err := d.value(in, i)
+		if err != nil {
+			return err
+		}
+		d.sc.X[t.Base+i*t.Stride] = v
+		return nil
+	}
+	s := &d.s
+	if t.kind == targetText {
+		switch s.peek() {
+		case 'n':
+			d.m.setText(d.sc.X, d.sc.codes, t, i, nil)
+			return s.literal("null")
+		case '"':
+			raw, escaped, err := s.str()
+			if err == nil && escaped {
+				s.i -= len(raw) + 2
+				raw, err = s.key()
+			}
+			if err != nil {
+				return err
+			}
+			d.m.setText(d.sc.X, d.sc.codes, t, i, raw)
+			return nil
+		}
+		return s.wrongKind(in.label()+": data["+strconv.Itoa(i)+"]", `a string (BYTES), "" or null for missing`)
+	}
+	v := math.NaN()
+	if s.peek() == 'n' {
+		if err := s.literal("null"); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if v, err = d.value(in, i); err != nil {
+			return err
+		}
+	}
+	if err := d.m.setNumber(d.sc.X, t, i, v); err != nil {
+		return fieldError(err, in.label())
 	}
 	return nil
 }

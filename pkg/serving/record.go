@@ -2,7 +2,6 @@ package serving
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"unsafe"
 
@@ -85,16 +84,4 @@ func (d *decoder) pack(row []float64) {
 	for j, c := range d.sc.codes[:d.m.enc.Codes()] {
 		row[dense+j] = float64(c)
 	}
-}
-
-// RecordsOnly is nil for a model of numeric features; for a tabular model
-// it is the error of a transport that carries only numeric tensors (the
-// Open Inference Protocol, REST and gRPC), saying where to send records.
-func (m *Model) RecordsOnly() error {
-	if m.enc == nil {
-		return nil
-	}
-	return &InputError{Field: "inputs", Msg: fmt.Sprintf("model %s reads raw records (columns %s), with text categories or missing values, "+
-		"which the Open Inference Protocol's numeric tensors do not carry here: send the records as JSON to POST /predict or KServe V1 (POST /v1/models/%s:predict)",
-		m.Name, strings.Join(m.Features, ", "), m.Name)}
 }

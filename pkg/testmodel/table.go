@@ -51,7 +51,15 @@ func Table(t testing.TB, name, version string) ([]byte, TableGolden) {
 		}
 		return tb
 	}
-	p, err := tabular.Prepare(read("binary_basic_train.csv"), tabular.Spec{Label: "label", Drop: []string{"id"}})
+	art := TableArtifact(t, read("binary_basic_train.csv"), tabular.Spec{Label: "label", Drop: []string{"id"}}, name, version)
+	return art, TableGolden{Test: read(g.Test), Classes: g.Classes, Proba: g.Proba}
+}
+
+// TableArtifact fits a table as the trainer does and returns the encoded
+// artifact of model name at version.
+func TableArtifact(t testing.TB, train *tabular.Table, spec tabular.Spec, name, version string) []byte {
+	t.Helper()
+	p, err := tabular.Prepare(train, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +75,12 @@ func Table(t testing.TB, name, version string) ([]byte, TableGolden) {
 	art, err := artifact.Encode(&artifactpb.Model{
 		FormatVersion: artifact.FormatVersion, Name: name, Version: version, RunId: version,
 		FeatureNames: names, ClassNames: p.Classes, Linear: lin, Scaler: scaler,
-		Params:  &artifactpb.TrainingParams{C: 1, MaxIter: 1000, Tol: logreg.DefaultTol, Standardize: true, Label: "label"},
+		Params:  &artifactpb.TrainingParams{C: 1, MaxIter: 1000, Tol: logreg.DefaultTol, Standardize: true, Label: spec.Label},
 		Metrics: &artifactpb.Metrics{MetricsOn: "train", Rows: uint64(p.Rows), Accuracy: 0.8},
 		Tabular: artifact.TabularFrom(p.Transform, p.RowsSkipped, p.Dropped),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return art, TableGolden{Test: read(g.Test), Classes: g.Classes, Proba: g.Proba}
+	return art
 }

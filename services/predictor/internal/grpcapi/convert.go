@@ -30,20 +30,32 @@ func metadata(md oip.Metadata) *inferencepb.ModelMetadataResponse {
 // decode places the request's inputs in sc.X and returns the rows and the
 // outputs asked for (none: all).
 func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, sc *serving.Scratch) (int, []serving.Output, error) {
-	if err := m.RecordsOnly(); err != nil {
-		return 0, nil, err
-	}
 	inputs, raw := req.GetInputs(), req.GetRawInputContents()
 	if len(inputs) == 0 {
-		return 0, nil, &serving.InputError{Field: "inputs", Msg: fmt.Sprintf("empty; send one input of shape [N, %d]", m.NumFeatures())}
+		return 0, nil, &serving.InputError{Field: "inputs", Msg: "empty; send " + m.InputsHint()}
 	}
 	if len(raw) > 0 && len(raw) != len(inputs) {
 		return 0, nil, &serving.InputError{Field: "raw_input_contents", Msg: fmt.Sprintf("%d entries for %d inputs: one per input, in order", len(raw), len(inputs))}
+	}
+	known := func(t *inferencepb.ModelInferRequest_InferInputTensor) bool {
+		return slices.Contains(m.Features, t.GetName())
+	}
+	if m.Tabular() && len(inputs) < len(m.Features) && !slices.ContainsFunc(inputs, func(t *inferencepb.ModelInferRequest_InferInputTensor) bool { return !known(t) }) {
+		// Named before the values are counted against the shapes; an
+		// unknown input is named by Place.
+		for _, f := range m.Features {
+			if !slices.ContainsFunc(inputs, func(t *inferencepb.ModelInferRequest_InferInputTensor) bool { return t.GetName() == f }) {
+				return 0, nil, &serving.InputError{Field: "input " + names.Quote(f), Msg: "missing; send " + m.InputsHint()}
+			}
+		}
 	}
 	dts := make([]serving.Datatype, len(inputs))
 	total := 0
 	for i, t := range inputs {
 		dt, ok := serving.ParseDatatype(t.GetDatatype())
+		if !ok && m.Tabular() && t.GetDatatype() == "BYTES" {
+			dt, ok = serving.BYTES, true
+		}
 		if !ok {
 			return 0, nil, inputErr(t, "datatype %s is not supported; use FP32, FP64, INT8 to INT64, UINT8 to UINT64 or BOOL", names.Quote(t.GetDatatype()))
 		}
@@ -52,21 +64,26 @@ func decode(m *serving.Model, req *inferencepb.ModelInferRequest, maxRows int, s
 			if t.GetContents() != nil {
 				return 0, nil, inputErr(t, "contents given with raw_input_contents: use one or the other")
 			}
-			total += len(raw[i]) / dt.Size()
+			total += len(raw[i]) / rawSize(dt)
 		} else {
 			total += count(t.GetContents())
 		}
 	}
 	in := m.NewInputs(maxRows, total, sc)
 	for i, t := range inputs {
-		target, err := in.Place(i, t.GetName(), t.GetShape())
+		target, err := in.Place(i, t.GetName(), t.GetShape(), dts[i])
 		if err != nil {
 			return 0, nil, err
 		}
-		if len(raw) > 0 {
-			err = fromRaw(in.X(), target, dts[i], raw[i])
-		} else {
-			err = fromContents(in.X(), target, dts[i], t.GetContents())
+		switch {
+		case dts[i] == serving.BYTES && len(raw) > 0:
+			err = textFromRaw(&in, target, raw[i])
+		case dts[i] == serving.BYTES:
+			err = textFromContents(&in, target, t.GetContents())
+		case len(raw) > 0:
+			err = fromRaw(&in, target, dts[i], raw[i])
+		default:
+			err = fromContents(&in, target, dts[i], t.GetContents())
 		}
 		if err != nil {
 			return 0, nil, fieldError(t, err)
@@ -122,12 +139,14 @@ func field(dt serving.Datatype) string {
 		return "uint64_contents"
 	case serving.FP32:
 		return "fp32_contents"
+	case serving.BYTES:
+		return "bytes_contents"
 	}
 	return "fp64_contents"
 }
 
-// fromContents writes the values of the datatype's contents field to x.
-func fromContents(x []float64, t serving.Target, dt serving.Datatype, c *inferencepb.InferTensorContents) error {
+// fromContents writes the values of the datatype's contents field.
+func fromContents(x *serving.Inputs, t serving.Target, dt serving.Datatype, c *inferencepb.InferTensorContents) error {
 	var n int
 	var err error
 	switch f := field(dt); f {
@@ -152,9 +171,9 @@ func fromContents(x []float64, t serving.Target, dt serving.Datatype, c *inferen
 			return float64(v), ""
 		})
 	case "fp32_contents":
-		n, err = put(x, t, c.GetFp32Contents(), func(v float32) (float64, string) { return float64(v), checkFloat(float64(v)) })
+		n, err = put(x, t, c.GetFp32Contents(), func(v float32) (float64, string) { return float64(v), checkFloat(t, float64(v)) })
 	default:
-		n, err = put(x, t, c.GetFp64Contents(), func(v float64) (float64, string) { return v, checkFloat(v) })
+		n, err = put(x, t, c.GetFp64Contents(), func(v float64) (float64, string) { return v, checkFloat(t, v) })
 	}
 	if err != nil {
 		return err
@@ -170,7 +189,7 @@ func fromContents(x []float64, t serving.Target, dt serving.Datatype, c *inferen
 
 // put writes vals to x as conv makes them, and returns how many there
 // are; conv says why a value is refused.
-func put[T any](x []float64, t serving.Target, vals []T, conv func(T) (float64, string)) (int, error) {
+func put[T any](x *serving.Inputs, t serving.Target, vals []T, conv func(T) (float64, string)) (int, error) {
 	if len(vals) != t.N {
 		return len(vals), nil
 	}
@@ -179,7 +198,9 @@ func put[T any](x []float64, t serving.Target, vals []T, conv func(T) (float64, 
 		if why != "" {
 			return 0, &serving.InputError{Msg: "value " + strconv.Itoa(i) + " " + why}
 		}
-		x[t.Base+i*t.Stride] = f
+		if err := x.Set(t, i, f); err != nil {
+			return 0, err
+		}
 	}
 	return len(vals), nil
 }
@@ -192,7 +213,12 @@ func checkInt(dt serving.Datatype, v int64) string {
 	return ""
 }
 
-func checkFloat(v float64) string {
+// checkFloat refuses NaN and infinities, but NaN where it is missing
+// (a tabular model's column; Set refuses infinities there).
+func checkFloat(t serving.Target, v float64) string {
+	if t.Missing() {
+		return ""
+	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "is NaN or infinite: not a number a model can use"
 	}
@@ -200,7 +226,7 @@ func checkFloat(v float64) string {
 }
 
 // fromRaw reads little-endian values of the datatype from b.
-func fromRaw(x []float64, t serving.Target, dt serving.Datatype, b []byte) error {
+func fromRaw(x *serving.Inputs, t serving.Target, dt serving.Datatype, b []byte) error {
 	size := dt.Size()
 	if len(b) != t.N*size {
 		return &serving.InputError{Msg: fmt.Sprintf("raw contents of %d bytes; its shape needs %d values of %d bytes (%s)", len(b), t.N, size, dt)}
@@ -238,15 +264,58 @@ func fromRaw(x []float64, t serving.Target, dt serving.Datatype, b []byte) error
 			}
 		case serving.FP32:
 			v = float64(math.Float32frombits(le.Uint32(e)))
-			why = checkFloat(v)
+			why = checkFloat(t, v)
 		default:
 			v = math.Float64frombits(le.Uint64(e))
-			why = checkFloat(v)
+			why = checkFloat(t, v)
 		}
 		if why != "" {
 			return &serving.InputError{Msg: "raw value " + strconv.Itoa(i) + " " + why}
 		}
-		x[t.Base+i*t.Stride] = v
+		if err := x.Set(t, i, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawSize is the fewest bytes an element takes in raw contents: a BYTES
+// element has at least its 4-byte length.
+func rawSize(dt serving.Datatype) int {
+	if dt == serving.BYTES {
+		return 4
+	}
+	return dt.Size()
+}
+
+// textFromContents writes the strings of bytes_contents ("" is missing).
+func textFromContents(x *serving.Inputs, t serving.Target, c *inferencepb.InferTensorContents) error {
+	vals := c.GetBytesContents()
+	if len(vals) != t.N || count(c) != len(vals) {
+		return &serving.InputError{Msg: fmt.Sprintf("%d values in contents, its shape needs %d (in bytes_contents)", count(c), t.N)}
+	}
+	for i, v := range vals {
+		x.SetText(t, i, v)
+	}
+	return nil
+}
+
+// textFromRaw reads BYTES raw contents: each element a 4-byte
+// little-endian length, then that many bytes.
+func textFromRaw(x *serving.Inputs, t serving.Target, b []byte) error {
+	for i := range t.N {
+		if len(b) < 4 {
+			return &serving.InputError{Msg: fmt.Sprintf("raw contents end at element %d; its shape needs %d, each a 4-byte little-endian length then the bytes", i, t.N)}
+		}
+		n := binary.LittleEndian.Uint32(b)
+		if uint64(n) > uint64(len(b)-4) {
+			return &serving.InputError{Msg: fmt.Sprintf("raw element %d: length %d runs past the %d bytes left", i, n, len(b)-4)}
+		}
+		x.SetText(t, i, b[4:4+n])
+		b = b[4+n:]
+	}
+	if len(b) > 0 {
+		return &serving.InputError{Msg: fmt.Sprintf("raw contents: %d bytes after the %d elements its shape holds", len(b), t.N)}
 	}
 	return nil
 }

@@ -377,28 +377,3 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal("the server did not stop")
 	}
 }
-
-// TestTabularModelRefused: a model of raw records answers gRPC inference
-// with InvalidArgument saying where records go, and its metadata lists
-// one input per column.
-func TestTabularModelRefused(t *testing.T) {
-	b, _ := testmodel.Table(t, "iris", version)
-	am, err := artifact.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm, err := serving.New(am, "abc", nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := startWith(t, func(c *Config, _ *ComponentConfig) { c.Models = models{tm} })
-	_, err = f.client.ModelInfer(context.Background(), &inferencepb.ModelInferRequest{ModelName: "iris",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{tensor("input", "FP64", []int64{1, 4}, &inferencepb.InferTensorContents{Fp64Contents: []float64{1, 2, 3, 4}})}})
-	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "POST /predict or KServe V1") {
-		t.Errorf("infer: %v", err)
-	}
-	md, err := f.client.ModelMetadata(context.Background(), &inferencepb.ModelMetadataRequest{Name: "iris"})
-	if err != nil || len(md.Inputs) != 4 || md.Inputs[2].Datatype != "BYTES" {
-		t.Errorf("metadata %v, %v", md, err)
-	}
-}
