@@ -178,14 +178,6 @@ func listCommand[T any](a *app, use, short string, fetch func(*client.Client, co
 	}
 }
 
-// show prints v as JSON with --output json, else as table does.
-func (a *app) show(v any, table func() error) error {
-	if a.output == "json" {
-		return a.printJSON(v)
-	}
-	return table()
-}
-
 // hint says what to do about an error.
 func (a *app) hint(err error) string {
 	var ae *client.APIError

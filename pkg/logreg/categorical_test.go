@@ -40,9 +40,7 @@ func oneHot(d Data) Data {
 	for j := d.Features; j < w; j++ {
 		out.Unscaled[j] = true
 	}
-	for j, u := range d.Unscaled {
-		out.Unscaled[j] = u
-	}
+	copy(out.Unscaled, d.Unscaled)
 	nc := len(d.Levels)
 	for i := 0; i < d.Rows; i++ {
 		copy(out.X[i*w:], d.X[i*d.Features:(i+1)*d.Features])

@@ -63,17 +63,16 @@ func (p *Prepared) Data() logreg.Data {
 
 // column is a feature column while Prepare reads it.
 type column struct {
-	src      int // index in the header
-	typ      Type
-	forced   bool
-	missing  int // training rows where it is missing
-	slot     int // dense index (numeric) or code index (categorical)
-	indSlot  int // dense index of the indicator, -1 when none
-	dict     map[string]int32
-	values   []string // dict's keys by id
-	counts   []int    // training count by id
-	sum      float64  // of the present values, in row order
-	overflow bool
+	src     int // index in the header
+	typ     Type
+	forced  bool
+	missing int // training rows where it is missing
+	slot    int // dense index (numeric) or code index (categorical)
+	indSlot int // dense index of the indicator, -1 when none
+	dict    map[string]int32
+	values  []string // dict's keys by id
+	counts  []int    // training count by id
+	sum     float64  // of the present values, in row order
 }
 
 // Prepare reads src twice: first to choose the columns by s, infer their

@@ -47,11 +47,10 @@ func TestTrainAndTryATableAsItComes(t *testing.T) {
 			}
 		}
 	}
-	schema := version.Record.Schema
 	if err := json.Unmarshal(resp.body, &version); err != nil || version.Record.Schema == nil || len(version.Record.Schema.Columns) != 4 {
 		t.Fatalf("version %d %s", resp.code, resp.body)
 	}
-	schema = version.Record.Schema
+	schema := version.Record.Schema
 	if c := schema.Columns[2]; c.Name != "color" || c.Type != "categorical" || len(c.Categories) == 0 {
 		t.Errorf("color column %+v", c)
 	}

@@ -20,7 +20,7 @@ type Gate struct {
 // production model yet) and, when not, why.
 func (g Gate) Decide(cand, prod *artifactpb.Model) (bool, string) {
 	if cand.GetMetrics().GetMetricsOn() != "test" {
-		return false, fmt.Sprintf("metrics come from the training data (test_fraction 0), which the gate cannot judge: promote it by hand if it is good enough")
+		return false, "metrics come from the training data (test_fraction 0), which the gate cannot judge: promote it by hand if it is good enough"
 	}
 	acc := cand.GetMetrics().GetAccuracy()
 	if acc < g.MinAccuracy {
