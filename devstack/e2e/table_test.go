@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/modelferry/modelferry/pkg/tabular"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 // TestTableAsItComes trains on a raw table (an ID column dropped, text
@@ -55,28 +56,7 @@ func TestTableAsItComes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Raw records as a client sends them: numbers, strings, null for an
-	// empty cell (or the key left out), no ID column.
-	var records []string
-	for _, rec := range test.Rows {
-		var fields []string
-		for j, h := range test.Header {
-			v := rec[j]
-			switch {
-			case h == "id" || h == "label":
-			case slices.Contains(tabular.DefaultNAValues(), v):
-				if j%2 == 0 {
-					fields = append(fields, `"`+h+`": null`)
-				}
-			case h == "age" || h == "income":
-				fields = append(fields, `"`+h+`": `+v)
-			default:
-				q, _ := json.Marshal(v)
-				fields = append(fields, `"`+h+`": `+string(q))
-			}
-		}
-		records = append(records, "{"+strings.Join(fields, ", ")+"}")
-	}
+	records := testmodel.RawRecords(test)
 	batch := `{"instances": [` + strings.Join(records, ",") + `]}`
 	base := s.predictors[0]
 	waitFor(t, "the predictor to load the table's model", swapTimeout, func() bool {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/modelferry/modelferry/devstack/testkit/repo"
@@ -83,4 +85,32 @@ func TableArtifact(t testing.TB, train *tabular.Table, spec tabular.Spec, name, 
 		t.Fatal(err)
 	}
 	return art
+}
+
+// RawRecords are test's rows as a client sends them to /predict: numbers
+// as numbers, text as strings, no ID or label column, and an empty cell
+// as null in even columns or its key left out in odd ones (both mean
+// missing).
+func RawRecords(test *tabular.Table) []string {
+	var records []string
+	for _, rec := range test.Rows {
+		var fields []string
+		for j, h := range test.Header {
+			v := rec[j]
+			switch {
+			case h == "id" || h == "label":
+			case slices.Contains(tabular.DefaultNAValues(), v):
+				if j%2 == 0 {
+					fields = append(fields, `"`+h+`": null`)
+				}
+			case h == "age" || h == "income":
+				fields = append(fields, `"`+h+`": `+v)
+			default:
+				q, _ := json.Marshal(v)
+				fields = append(fields, `"`+h+`": `+string(q))
+			}
+		}
+		records = append(records, "{"+strings.Join(fields, ", ")+"}")
+	}
+	return records
 }

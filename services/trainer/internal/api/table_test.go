@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/modelferry/modelferry/devstack/testkit/repo"
 	"github.com/modelferry/modelferry/pkg/tabular"
+	"github.com/modelferry/modelferry/pkg/testmodel"
 )
 
 // TestTrainAndTryATableAsItComes trains on a raw table (an ID column
@@ -55,34 +55,16 @@ func TestTrainAndTryATableAsItComes(t *testing.T) {
 		t.Errorf("color column %+v", c)
 	}
 
-	tf, _ := os.Open(dir + "/binary_basic_test.csv")
+	tf, err := os.Open(dir + "/binary_basic_test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer tf.Close()
 	test, err := tabular.ReadCSV(tf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Raw records: numbers as numbers, text as strings, a missing cell as
-	// null or an absent key, the ID column left out.
-	var instances []string
-	for _, rec := range test.Rows {
-		var fields []string
-		for j, h := range test.Header {
-			v := rec[j]
-			switch {
-			case h == "id" || h == "label":
-			case slices.Contains(tabular.DefaultNAValues(), v):
-				if j%2 == 0 {
-					fields = append(fields, `"`+h+`": null`)
-				}
-			case h == "age" || h == "income":
-				fields = append(fields, `"`+h+`": `+v)
-			default:
-				q, _ := json.Marshal(v)
-				fields = append(fields, `"`+h+`": `+string(q))
-			}
-		}
-		instances = append(instances, "{"+strings.Join(fields, ", ")+"}")
-	}
+	instances := testmodel.RawRecords(test)
 	path := "/models/iris/versions/" + run.Version + "/predict"
 	resp = e.do("POST", path, "application/json", strings.NewReader(`{"instances": [`+strings.Join(instances, ",")+`]}`))
 	var got struct {
